@@ -1,0 +1,44 @@
+"""Every error, warning and message text fastlae shows a user, in one place.
+
+Each template is formatted with keyword arguments by the code that raises it, and each is
+exercised by a ``pytest.raises(match=...)`` test.
+"""
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped at ``max_iter`` before its certificate reached ``tol``."""
+
+
+class CollapseWarning(UserWarning):
+    """An explicit ``lam`` collapsed some of the requested components (Landscape Theorem)."""
+
+
+X_NOT_ARRAY = "X must be a 2-D array of real numbers; np.asarray(X) failed: {err}"
+X_DTYPE = ("X must hold real numbers (bool, integer or floating point), got dtype {dtype}; "
+           "complex, object and string arrays are not supported")
+X_NDIM = "X must be a 2-D array of shape (n_samples, n_features), got an array with ndim={ndim}"
+X_EMPTY = "X must have at least one sample and one feature, got shape {shape}"
+X_NONFINITE = "X contains {what}; fastlae needs finite values (remove or impute them first)"
+K_TYPE = "k must be an integer, got {value!r} of type {type}"
+K_RANGE = "k={value} is out of range: it must be in [1, min(n_samples, n_features)] = [1, {max}]"
+SOLVER = "solver={value!r} is not one of {allowed}"
+TOL = "tol must be a finite number > 0, got {value!r}"
+MAX_ITER = "max_iter must be a positive integer or None, got {value!r}"
+LAM = "lam must be a finite number >= 0 or None, got {value!r}"
+N_LATENT = ("n_latent={value!r} is out of range: it must be an integer in [k, min(n_samples, "
+            "n_features)] = [{k}, {max}] or None")
+N_THREADS = "n_threads must be a positive integer or None, got {value!r}"
+RANDOM_STATE = ("random_state must be None, an integer >= 0 or a numpy.random.Generator, "
+                "got {value!r}")
+NOT_CONVERGED = ("solver {solver!r} stopped after max_iter={max_iter} iterations with the largest "
+                 "relative residual {res:.3g} above tol={tol:g}; the result is returned but not "
+                 "certified: raise max_iter, loosen tol or use solver='eigh'")
+COLLAPSED = ("lam={lam:.6g} collapses {lost} of the k={k} requested components: their variance "
+             "s_i^2 (eigenvalue of Xc.T @ Xc) is <= lam, and by the Landscape Theorem the trained "
+             "autoencoder maps those directions to zero, so components {first}..{k} are not "
+             "determined (an orthonormal completion is returned, their residuals show the error). "
+             "Use a smaller lam, or lam=None to let fastlae choose one that keeps all k")
+INPUT_FILE = "cannot read {path!r}: {err}"
+INPUT_FORMAT = ("cannot read {path!r}: unsupported file type {suffix!r}; use .npy, .npz or .csv")
+NPZ_KEYS = ("{path!r} holds several arrays {keys}; fastlae reads the one named 'X' or a file "
+            "with a single array")

@@ -1,0 +1,133 @@
+"""The data pass: feature means, exact power-of-two scaling, and the centered Gram operator.
+
+:class:`Problem` holds the validated data and decides which Gram matrix the solvers see:
+the d x d feature Gram ``Xc.T @ Xc`` when ``n_samples >= n_features``, else the n x n sample
+Gram ``Xc @ Xc.T`` (same non-zero eigenvalues; components are recovered as ``Xc.T u / s``).
+All Gram arithmetic is float64, also for float32 input.
+"""
+import numpy as np
+from scipy.linalg.blas import dsyrk
+
+from ._kernels.ops import apply_data_t, apply_gram, center_block, feature_mean_maxabs
+
+# Elements (float64) per centered block: 2 MiB, a block that stays in the L2/L3 caches while
+# the BLAS product consumes it (benchmarks/bench_gram_block.py measured 2^17..2^19 equal).
+BLOCK_ELEMENTS = 1 << 18
+_EMPTY = np.zeros((0, 0))
+
+
+def _block(other):
+    return int(max(16, min(BLOCK_ELEMENTS // max(other, 1), 1 << 16)))
+
+
+class Problem:
+    """Centered, scaled view of the data and the Gram operator the solvers iterate on.
+
+    Parameters
+    ----------
+    A : ndarray of shape (p, q), C-contiguous float32/float64
+        ``X`` or, when ``transposed``, ``X.T`` (see :func:`fastlae._validation.check_X`).
+    transposed : bool
+
+    Attributes
+    ----------
+    n, d : int
+        Samples and features of X.
+    mean : ndarray of shape (d,), float64
+    scale : float
+        A power of two; the solvers see ``G = Gram(Xc) / scale**2``, so neither overflow nor
+        underflow can happen for data between about 1e-150 and 1e150.
+    features : bool
+        True when the solvers' Gram is the feature Gram (``m = d``), False for the sample Gram.
+    m : int
+        Size of the solvers' Gram.
+    """
+
+    def __init__(self, A, transposed):
+        self.A = A
+        self.feat_axis = 0 if transposed else 1
+        p, q = A.shape
+        self.n, self.d = (q, p) if transposed else (p, q)
+        self.mean, maxabs = feature_mean_maxabs(A, self.feat_axis)
+        self.scale = 1.0 if maxabs == 0.0 else float(2.0 ** np.frexp(maxabs)[1])
+        self.inv = 1.0 / self.scale
+        self.features = self.n >= self.d
+        self.m = self.d if self.features else self.n
+        # the solvers' Gram is the Gram of A's columns when it is the feature Gram of an
+        # unstransposed A, or the sample Gram of a transposed one
+        self.of_cols = self.features == (self.feat_axis == 1)
+        self.C = _EMPTY
+        self._bufs = {}
+
+    # -- blocked passes ------------------------------------------------------------------
+    def _buf(self, of_cols):
+        p, q = self.A.shape
+        other = q if of_cols else p
+        block = _block(other)
+        if of_cols not in self._bufs:
+            self._bufs[of_cols] = (block, np.empty(block * other))
+        return self._bufs[of_cols]
+
+    def form_gram(self):
+        """Form the solvers' Gram matrix once (m x m, float64) by blocked SYRK on centered blocks.
+
+        Returns its trace, the total (scaled) variance times ``n - 1``.
+        """
+        A, p, q = self.A, *self.A.shape
+        block, buf = self._buf(self.of_cols)
+        C = np.zeros((self.m, self.m), order="F")
+        if self.of_cols:  # C += B.T @ B over row blocks B (dsyrk on the F-ordered B.T)
+            for r0 in range(0, p, block):
+                r1 = min(p, r0 + block)
+                B = buf[: (r1 - r0) * q].reshape(r1 - r0, q)
+                center_block(A, r0, r1, 0, q, self.mean, self.feat_axis, self.inv, B)
+                C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=0, overwrite_c=1)
+        else:  # C += B @ B.T over column blocks B
+            for c0 in range(0, q, block):
+                c1 = min(q, c0 + block)
+                B = buf[: p * (c1 - c0)].reshape(p, c1 - c0)
+                center_block(A, 0, p, c0, c1, self.mean, self.feat_axis, self.inv, B)
+                C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=1, lower=0, overwrite_c=1)
+        C = np.triu(C)
+        C += np.triu(C, 1).T
+        self.C = np.ascontiguousarray(C)
+        return float(np.trace(self.C))
+
+    def kernel_args(self, matrix_free):
+        """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf)`` of the kernels."""
+        block, buf = self._buf(self.of_cols)
+        C = _EMPTY if matrix_free else self.C
+        return (C, self.A, self.mean, self.feat_axis, self.inv, self.of_cols, block, buf)
+
+    def apply(self, V, matrix_free):
+        """The solvers' Gram times ``V`` (m x r)."""
+        return apply_gram(*self.kernel_args(matrix_free), np.ascontiguousarray(V))
+
+    def trace(self):
+        """Trace of the solvers' Gram (scaled), by one blocked pass when it is not formed."""
+        if self.C.shape[0]:
+            return float(np.trace(self.C))
+        total = 0.0
+        A, (p, q) = self.A, self.A.shape
+        block = _block(q)
+        buf = np.empty(block * q)
+        for r0 in range(0, p, block):
+            r1 = min(p, r0 + block)
+            B = buf[: (r1 - r0) * q].reshape(r1 - r0, q)
+            center_block(A, r0, r1, 0, q, self.mean, self.feat_axis, self.inv, B)
+            total += float(np.einsum("ij,ij->", B, B))
+        return total
+
+    def to_features(self, U):
+        """Map sample-space vectors ``U`` (n x r) to ``Xc.T @ U / scale`` (d x r)."""
+        block, buf = self._buf(not self.of_cols)
+        return apply_data_t(self.A, self.mean, self.feat_axis, self.inv, not self.of_cols,
+                            block, buf, np.ascontiguousarray(U))
+
+    def apply_features(self, V):
+        """The feature Gram ``Xc.T @ Xc / scale**2`` times ``V`` (d x r), whichever Gram is formed."""
+        if self.features:
+            return self.apply(V, matrix_free=self.C.shape[0] == 0)
+        block, buf = self._buf(not self.of_cols)
+        return apply_gram(_EMPTY, self.A, self.mean, self.feat_axis, self.inv, not self.of_cols,
+                          block, buf, np.ascontiguousarray(V))

@@ -1,0 +1,59 @@
+"""The paper's Algorithm 1: untied full-batch gradient descent on the sum loss.
+
+``W1 -= a (W2^T (W2 W1 - I) G + lam W1)``; ``W2 -= a ((W2 W1 - I) G W1^T + lam W2)``, with
+both gradients taken at the same point (as in the paper). The step is halved whenever the loss
+would increase, so a too-optimistic curvature bound costs iterations, never divergence.
+"""
+import numpy as np
+import numba as nb
+
+from ._config import JIT
+from .ops import apply_gram
+from .ritz import check
+
+
+@nb.njit(**JIT)
+def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam):
+    r = W2.shape[1]
+    V = np.empty((W2.shape[0], 2 * r))
+    V[:, :r] = W1.T
+    V[:, r:] = W2
+    GV = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, V)
+    P1 = np.ascontiguousarray(GV[:, :r])   # G W1^T
+    P2 = np.ascontiguousarray(GV[:, r:])   # G W2
+    Amat = np.dot(W2.T, W2)
+    B = np.dot(W1, P1)                      # W1 G W1^T
+    loss = (-2.0 * np.trace(np.dot(W1, P2)) + np.sum(Amat * B)
+            + lam * (np.sum(W1 * W1) + np.sum(W2 * W2)))
+    return P1, P2, Amat, B, loss
+
+
+@nb.njit(**JIT)
+def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam, alpha, k, tol,
+        max_iter, check_every):
+    """Gradient descent from ``(W1, W2)``; returns ``(W1, W2, n_iter, res, alpha)``.
+
+    ``loss`` here omits the constant ``tr(G)``; it is used only to compare iterates.
+    """
+    P1, P2, Amat, B, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf,
+                                      W1, W2, lam)
+    res = np.inf
+    it = 0
+    while True:
+        if it % check_every == 0 or it == max_iter:
+            res = check(W2, P2, k)
+            if res <= tol or it == max_iter:
+                break
+        G1 = np.dot(Amat, P1.T) - P2.T + lam * W1
+        G2 = np.dot(W2, B) - P1 + lam * W2
+        while True:
+            W1n = W1 - alpha * G1
+            W2n = np.ascontiguousarray(W2 - alpha * G2)
+            P1n, P2n, An, Bn, lossn = _products(C, A, mean, feat_axis, inv, of_cols, block,
+                                                buf, W1n, W2n, lam)
+            if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
+                break
+            alpha *= 0.5
+        W1, W2, P1, P2, Amat, B, loss = W1n, W2n, P1n, P2n, An, Bn, lossn
+        it += 1
+    return W1, W2, it, res, alpha

@@ -1,0 +1,45 @@
+"""Tied weights ``W1 = W^T``, ``W2 = W``: gradient descent on the tied sum loss (regularized Oja).
+
+The update ``W += a (2 G W - G W (W^T W) - W (W^T G W) - 2 lam W)`` is Oja's subspace rule
+when ``lam = 0`` and ``W^T W = I``. The step is halved whenever the loss would increase.
+"""
+import numpy as np
+import numba as nb
+
+from ._config import JIT
+from .ops import apply_gram
+from .ritz import check
+
+
+@nb.njit(**JIT)
+def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam):
+    P = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, W)
+    B = np.dot(W.T, P)
+    N = np.dot(W.T, W)
+    loss = -2.0 * np.trace(B) + np.sum(B * N) + 2.0 * lam * np.trace(N)
+    return P, B, N, loss
+
+
+@nb.njit(**JIT)
+def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, alpha, k, tol, max_iter,
+        check_every):
+    """Tied descent from ``W``; returns ``(W, n_iter, res, alpha)``."""
+    P, B, N, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam)
+    res = np.inf
+    it = 0
+    while True:
+        if it % check_every == 0 or it == max_iter:
+            res = check(W, P, k)
+            if res <= tol or it == max_iter:
+                break
+        step = 2.0 * P - np.dot(P, N) - np.dot(W, B) - 2.0 * lam * W
+        while True:
+            Wn = np.ascontiguousarray(W + alpha * step)
+            Pn, Bn, Nn, lossn = _products(C, A, mean, feat_axis, inv, of_cols, block, buf,
+                                          Wn, lam)
+            if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
+                break
+            alpha *= 0.5
+        W, P, B, N, loss = Wn, Pn, Bn, Nn, lossn
+        it += 1
+    return W, it, res, alpha

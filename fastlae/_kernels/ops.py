@@ -1,0 +1,142 @@
+"""Passes over the data matrix: column statistics, block centering, the Gram operator."""
+import numba as nb
+import numpy as np
+
+from ._config import JIT
+
+
+# Row chunks of the statistics pass: enough for any thread count, each thread owns one row of
+# the partial sums, merged serially at the end (no shared writes).
+STAT_CHUNKS = 64
+
+
+@nb.njit(parallel=True, **JIT)
+def feature_mean_maxabs(A, feat_axis):
+    """Mean of each feature (float64 accumulation) and the largest ``|a|`` in ``A``.
+
+    Parameters
+    ----------
+    A : ndarray of shape (p, q), C-contiguous float32/float64
+    feat_axis : int
+        1 when features are columns of ``A``, 0 when they are rows.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,), float64
+    maxabs : float
+    """
+    p, q = A.shape
+    nchunk = min(STAT_CHUNKS, p)
+    nfeat = q if feat_axis == 1 else p
+    sums = np.zeros((nchunk, nfeat)) if feat_axis == 1 else np.zeros((1, nfeat))
+    maxs = np.zeros(nchunk)
+    size = (p + nchunk - 1) // nchunk
+    for t in nb.prange(nchunk):
+        mx = 0.0
+        for i in range(t * size, min(p, (t + 1) * size)):
+            if feat_axis == 1:
+                for j in range(q):
+                    v = np.float64(A[i, j])
+                    sums[t, j] += v
+                    mx = max(mx, abs(v))
+            else:
+                s = 0.0
+                for j in range(q):
+                    v = np.float64(A[i, j])
+                    s += v
+                    mx = max(mx, abs(v))
+                sums[0, i] = s
+        maxs[t] = mx
+    nsamp = p if feat_axis == 1 else q
+    mean = np.zeros(nfeat)
+    for t in range(sums.shape[0]):
+        mean += sums[t]
+    return mean / nsamp, maxs.max()
+
+
+@nb.njit(**JIT)
+def center_block(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
+    """``out[:] = (A[r0:r1, c0:c1] - mean) * inv`` in float64 (serial: runs between BLAS calls).
+
+    ``out`` is C-contiguous of shape (r1 - r0, c1 - c0).
+    """
+    for i in range(r1 - r0):
+        if feat_axis == 1:
+            for j in range(c1 - c0):
+                out[i, j] = (np.float64(A[r0 + i, c0 + j]) - mean[c0 + j]) * inv
+        else:
+            m = mean[r0 + i]
+            for j in range(c1 - c0):
+                out[i, j] = (np.float64(A[r0 + i, c0 + j]) - m) * inv
+
+
+@nb.njit(**JIT)
+def _block_view(buf, rows, cols):
+    return buf[: rows * cols].reshape((rows, cols))
+
+
+@nb.njit(**JIT)
+def apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, V):
+    """Return ``G @ V`` for the Gram matrix ``G`` of the centered, scaled data.
+
+    Parameters
+    ----------
+    C : ndarray of shape (m, m) or (0, 0), float64
+        The explicit Gram matrix, or an empty array for matrix-free mode.
+    A, mean, feat_axis, inv
+        The data, see the module conventions (ignored when ``C`` is not empty).
+    of_cols : bool
+        True: ``G = Ac.T @ Ac`` (Gram of the columns of ``A``, accumulated over row blocks);
+        False: ``G = Ac @ Ac.T`` (Gram of the rows, over column blocks).
+    block : int
+        Rows (or columns) of ``A`` per block.
+    buf : ndarray of shape (>= block * other_dim,), float64
+        Scratch space for one centered block.
+    V : ndarray of shape (m, r), C-contiguous float64
+
+    Returns
+    -------
+    ndarray of shape (m, r), float64
+    """
+    if C.shape[0] > 0:
+        return np.dot(C, V)
+    p, q = A.shape
+    out = np.zeros(V.shape)
+    if of_cols:
+        for r0 in range(0, p, block):
+            r1 = min(p, r0 + block)
+            B = _block_view(buf, r1 - r0, q)
+            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+            out += np.dot(B.T, np.dot(B, V))
+    else:
+        for c0 in range(0, q, block):
+            c1 = min(q, c0 + block)
+            B = _block_view(buf, p, c1 - c0)
+            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+            out += np.dot(B, np.dot(B.T, V))
+    return out
+
+
+@nb.njit(**JIT)
+def apply_data_t(A, mean, feat_axis, inv, of_cols, block, buf, U):
+    """Return ``Ac.T @ U`` (``of_cols``) or ``Ac @ U`` (not ``of_cols``), blockwise.
+
+    Maps vectors of the other Gram's space into this one: with ``of_cols`` False it takes
+    ``U`` of shape (q, r) to ``Ac @ U`` of shape (p, r).
+    """
+    p, q = A.shape
+    if of_cols:
+        out = np.zeros((q, U.shape[1]))
+        for r0 in range(0, p, block):
+            r1 = min(p, r0 + block)
+            B = _block_view(buf, r1 - r0, q)
+            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+            out += np.dot(B.T, np.ascontiguousarray(U[r0:r1]))
+    else:
+        out = np.zeros((p, U.shape[1]))
+        for c0 in range(0, q, block):
+            c1 = min(q, c0 + block)
+            B = _block_view(buf, p, c1 - c0)
+            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+            out += np.dot(B, np.ascontiguousarray(U[c0:c1]))
+    return out

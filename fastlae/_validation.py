@@ -1,0 +1,134 @@
+"""Input checks for the public entry points: each runs once, in Python, before any kernel.
+
+The kernels receive what these functions return (C-contiguous float32/float64 arrays, plain
+ints and floats) and never validate anything themselves.
+"""
+import numbers
+import operator
+
+import numpy as np
+
+from . import _errors as E
+
+SOLVERS = ("auto", "gd", "oja", "als", "als_tied", "eigh")
+
+
+def check_X(X):
+    """Validate the data matrix without copying it when it can be used as it is.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        Real data. bool and integer dtypes are converted to float64, float16 to float32.
+
+    Returns
+    -------
+    A : ndarray, C-contiguous, float32 or float64
+        ``X`` itself when it is C-contiguous float32/float64, ``X.T`` when it is F-contiguous
+        (a view: no copy), otherwise a C-contiguous copy.
+    transposed : bool
+        True when ``A`` is ``X.T``, i.e. the features lie along axis 0 of ``A``.
+    """
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except (ValueError, TypeError) as err:  # ragged lists and the like
+            raise ValueError(E.X_NOT_ARRAY.format(err=err)) from None
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(E.X_DTYPE.format(dtype=arr.dtype))
+    if arr.ndim != 2:
+        raise ValueError(E.X_NDIM.format(ndim=arr.ndim))
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(E.X_EMPTY.format(shape=arr.shape))
+    if kind in "biu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    elif arr.dtype not in (np.float32, np.float64):  # longdouble
+        arr = arr.astype(np.float64)
+    if not np.isfinite(arr.sum(dtype=np.float64)) and not np.isfinite(arr).all():
+        what = "NaN" if np.isnan(arr).any() else "infinity"
+        raise ValueError(E.X_NONFINITE.format(what=what))
+    if arr.flags.c_contiguous:
+        return arr, False
+    if arr.flags.f_contiguous:
+        return arr.T, True
+    return np.ascontiguousarray(arr), False
+
+
+def check_int(value, name, message, low=1, high=None, **fmt):
+    """Return ``value`` as an int in [low, high], else raise with ``message``.
+
+    bool is rejected (it is an int subclass but never a meaningful count).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        if name == "k":
+            raise TypeError(E.K_TYPE.format(value=value, type=type(value).__name__))
+        raise (TypeError if not isinstance(value, numbers.Number) else ValueError)(
+            message.format(value=value, **fmt))
+    value = operator.index(value)
+    if value < low or (high is not None and value > high):
+        raise ValueError(message.format(value=value, **fmt))
+    return value
+
+
+def check_k(k, max_k):
+    return check_int(k, "k", E.K_RANGE, 1, max_k, max=max_k)
+
+
+def check_solver(solver):
+    if not isinstance(solver, str) or solver not in SOLVERS:
+        raise ValueError(E.SOLVER.format(value=solver, allowed=list(SOLVERS)))
+    return solver
+
+
+def _finite_number(value):
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and np.isfinite(value))
+
+
+def check_tol(tol):
+    if not _finite_number(tol) or tol <= 0:
+        raise ValueError(E.TOL.format(value=tol))
+    return float(tol)
+
+
+def check_max_iter(max_iter):
+    if max_iter is None:
+        return None
+    return check_int(max_iter, "max_iter", E.MAX_ITER, 1)
+
+
+def check_lam(lam):
+    if lam is None:
+        return None
+    if not _finite_number(lam) or lam < 0:
+        raise ValueError(E.LAM.format(value=lam))
+    return float(lam)
+
+
+def check_n_latent(n_latent, k, max_k):
+    if n_latent is None:
+        return None
+    return check_int(n_latent, "n_latent", E.N_LATENT, k, max_k, k=k, max=max_k)
+
+
+def check_n_threads(n_threads):
+    if n_threads is None:
+        return None
+    return check_int(n_threads, "n_threads", E.N_THREADS, 1)
+
+
+def check_random_state(random_state):
+    """Return a ``numpy.random.Generator``; never touches the global NumPy state."""
+    if random_state is None:
+        return np.random.default_rng(0)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+            and random_state >= 0):
+        return np.random.default_rng(int(random_state))
+    raise ValueError(E.RANDOM_STATE.format(value=random_state))

@@ -1,0 +1,258 @@
+"""``fastlae.pca``: validate, choose a solver, train the autoencoder, certify the result."""
+import contextlib
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _errors as E
+from . import _validation as V
+from ._gram import Problem
+from .solvers import REGISTRY, choose, default_latent
+
+
+@dataclass
+class PCAResult:
+    """Top-k principal components of X and how they were obtained.
+
+    Attributes
+    ----------
+    components : ndarray of shape (k, n_features)
+        Orthonormal rows, in descending order of variance; the sign of each row makes its
+        largest-magnitude entry positive (scikit-learn's ``svd_flip(u_based_decision=False)``).
+    explained_variance : ndarray of shape (k,)
+        Eigenvalues of the sample covariance ``Xc.T @ Xc / (n_samples - 1)``, descending.
+    explained_variance_ratio : ndarray of shape (k,)
+        ``explained_variance`` over the total variance (0 where the total is 0).
+    singular_values : ndarray of shape (k,)
+        Singular values of the centered X.
+    mean : ndarray of shape (n_features,)
+    solver : str
+        The solver that ran (``"auto"`` is resolved).
+    matrix_free : bool
+        True when the solver iterated on X directly instead of a formed Gram matrix.
+    n_iter : int
+        Updates of the autoencoder (0 for ``"eigh"``).
+    converged : bool
+        Whether every residual is at most ``tol``.
+    residuals : ndarray of shape (k,)
+        ``||C v_i - theta_i v_i|| / theta_1`` with ``C = Xc.T @ Xc``: a certificate. Each
+        ``theta_i`` is within ``residuals[i] * theta_1`` of an eigenvalue of C.
+    lam : float
+        The regularization used, in units of the eigenvalues of ``Xc.T @ Xc``.
+    encoder, decoder : ndarray of shape (r, m) and (m, r), or None
+        The trained weights on the Gram matrix the solver used (m = n_features when
+        n_samples >= n_features, else m = n_samples), for data divided by ``scale``. None for
+        ``"eigh"``.
+    scale : float
+        Power of two the data were divided by before training.
+    gram : str
+        ``"features"`` or ``"samples"``: which Gram matrix the solver trained on.
+    timings : dict
+        Seconds spent in ``"gram"`` (data pass), ``"solve"`` and ``"certify"``.
+    """
+
+    components: np.ndarray
+    explained_variance: np.ndarray
+    explained_variance_ratio: np.ndarray
+    singular_values: np.ndarray
+    mean: np.ndarray
+    solver: str
+    matrix_free: bool
+    n_iter: int
+    converged: bool
+    residuals: np.ndarray
+    lam: float
+    encoder: object = None
+    decoder: object = None
+    scale: float = 1.0
+    gram: str = "features"
+    timings: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def thread_limit(n_threads):
+    """Limit BLAS and Numba threads to ``n_threads`` for the duration of the block, then restore."""
+    if n_threads is None:
+        yield
+        return
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    old = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=n_threads):
+            yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def _ritz(basis, G_basis, k):
+    """Rayleigh-Ritz on span(basis): top-k (theta, vectors, residuals) in descending order."""
+    H = basis.T @ G_basis
+    H = 0.5 * (H + H.T)
+    theta, Z = np.linalg.eigh(H)
+    theta, Z = theta[::-1][:k], Z[:, ::-1][:, :k]
+    vecs = basis @ Z
+    R = G_basis @ Z - vecs * theta
+    top = theta[0] if theta[0] > 0 else 1.0
+    return np.maximum(theta, 0.0), vecs, np.linalg.norm(R, axis=0) / top
+
+
+def _orthonormalize(Y):
+    Q, R = np.linalg.qr(Y)
+    return np.ascontiguousarray(Q)
+
+
+def _certify(prob, basis, k):
+    """Map the solver's basis to feature space and run the final Rayleigh-Ritz with one product."""
+    if not prob.features:
+        basis = _orthonormalize(prob.to_features(basis))
+    G_basis = prob.apply_features(basis)
+    return _ritz(basis, G_basis, k)
+
+
+def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=None,
+        random_state=None, n_threads=None):
+    """Top-k principal components of X by training a regularized linear autoencoder.
+
+    Follows Kunin et al., "Loss Landscapes of Regularized Linear Autoencoders" (ICML 2019):
+    with L2 penalty ``lam`` on encoder and decoder, every critical point is symmetric and the
+    decoder's left singular vectors are the principal directions. The Gram matrix of the
+    centered data is formed once (or, for square-ish X and small k, applied from X block by
+    block), the autoencoder is trained on it, and the result is certified by a Rayleigh-Ritz
+    step with residuals.
+
+    Parameters
+    ----------
+    X : array_like of shape (n_samples, n_features)
+        Rows are points. Never modified; bool and integer data are treated as float64.
+    k : int
+        Number of components, ``1 <= k <= min(n_samples, n_features)``.
+    solver : {"auto", "gd", "oja", "als", "als_tied", "eigh"}, default="auto"
+        ``"gd"``: the paper's Algorithm 1 (untied gradient descent); ``"oja"``: tied weights
+        (regularized Oja); ``"als"``: untied alternating exact solves; ``"als_tied"``: tied
+        exact solves (a regularized subspace iteration); ``"eigh"``: LAPACK on the Gram.
+        ``"auto"`` follows :func:`fastlae.solvers.choose`.
+    lam : float or None, default=None
+        L2 penalty, in units of the eigenvalues ``s_i^2`` of ``Xc.T @ Xc``. Directions with
+        ``s_i^2 <= lam`` collapse (Landscape Theorem): an explicit ``lam`` that collapses any of
+        the k components gives a :class:`~fastlae.CollapseWarning`. None chooses
+        ``m * eps * trace(Xc.T @ Xc)``, which collapses only directions of numerically zero
+        variance.
+    tol : float, default=1e-10
+        Stop when every relative residual ``||C v - theta v|| / theta_1`` is at most ``tol``.
+        The attainable floor is about 1e-15.
+    max_iter : int or None
+        Update limit; None uses the solver's default (gd, oja: 100000; als: 2000;
+        als_tied: 1000).
+    n_latent : int or None
+        Latent width r, ``k <= r <= min(n_samples, n_features)``. None: ``k + max(10, k)``
+        capped at ``min(n_samples, n_features)`` (``k`` for ``"eigh"``).
+    random_state : None, int or numpy.random.Generator
+        Seeds the initial weights. None uses a fixed seed, so results are reproducible.
+    n_threads : int or None
+        BLAS and Numba threads for this call (restored afterwards); None leaves them as set.
+
+    Returns
+    -------
+    PCAResult
+
+    Warns
+    -----
+    ConvergenceWarning
+        If ``max_iter`` ran out before the certificate reached ``tol``.
+    CollapseWarning
+        If an explicit ``lam`` collapses some of the k components.
+    """
+    A, transposed = V.check_X(X)
+    n, d = (A.shape[1], A.shape[0]) if transposed else A.shape
+    max_k = min(n, d)
+    k = V.check_k(k, max_k)
+    solver = V.check_solver(solver)
+    lam_user = V.check_lam(lam)
+    tol = V.check_tol(tol)
+    max_iter = V.check_max_iter(max_iter)
+    n_latent = V.check_n_latent(n_latent, k, max_k)
+    rng = V.check_random_state(random_state)
+    n_threads = V.check_n_threads(n_threads)
+
+    with thread_limit(n_threads):
+        return _pca(A, transposed, k, solver, lam_user, tol, max_iter, n_latent, rng)
+
+
+def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
+    t0 = time.perf_counter()
+    prob = Problem(A, transposed)
+    name, matrix_free = choose(prob.n, prob.d, k, solver_name)
+    module = REGISTRY[name]
+    trace = prob.trace() if matrix_free else prob.form_gram()
+    t1 = time.perf_counter()
+
+    s2 = prob.scale ** 2
+    lam_int = (lam_user / s2) if lam_user is not None else prob.m * np.finfo(float).eps * trace
+    r = n_latent if n_latent is not None else default_latent(name, k, prob.m)
+    if name == "eigh":
+        r = k
+    budget = max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
+
+    trained = module.solve(prob, k, r, lam_int, tol, budget, rng, matrix_free)
+    n_iter = trained.n_iter
+    t2 = time.perf_counter()
+    theta, vecs, res = _certify(prob, trained.basis, k)
+    # The solver's own check works on quantities it already had; if the exact certificate
+    # disagrees, continue from where it stopped with a stricter internal tolerance.
+    check_tol = tol
+    while name != "eigh" and res.max() > tol and n_iter < budget and check_tol > 1e-16:
+        check_tol *= 1e-2
+        t2 -= time.perf_counter()
+        trained = module.solve(prob, k, r, lam_int, check_tol, budget - n_iter, rng,
+                               matrix_free, init=(trained.W1, trained.W2))
+        n_iter += trained.n_iter
+        t2 += time.perf_counter()
+        theta, vecs, res = _certify(prob, trained.basis, k)
+    t3 = time.perf_counter()
+
+    converged = bool(res.max() <= tol)
+    if name != "eigh":
+        lost = int(np.sum(theta <= lam_int))
+        if lam_user is not None and lost:
+            warnings.warn(E.COLLAPSED.format(lam=lam_user, lost=lost, k=k, first=k - lost + 1),
+                          E.CollapseWarning, stacklevel=3)
+        if not converged and n_iter >= budget:
+            warnings.warn(E.NOT_CONVERGED.format(solver=name, max_iter=budget, res=res.max(),
+                                                 tol=tol), E.ConvergenceWarning, stacklevel=3)
+
+    components = vecs.T
+    # svd_flip(u_based_decision=False): largest-magnitude entry of each component positive
+    idx = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(k), idx])
+    signs[signs == 0] = 1.0
+    components = components * signs[:, None]
+
+    n = prob.n
+    ev_gram = theta * s2
+    explained_variance = ev_gram / max(n - 1, 1)
+    total = trace * s2
+    ratio = ev_gram / total if total > 0 else np.zeros(k)
+    dtype = A.dtype
+    return PCAResult(
+        components=np.ascontiguousarray(components, dtype=dtype),
+        explained_variance=explained_variance.astype(dtype),
+        explained_variance_ratio=ratio.astype(dtype),
+        singular_values=np.sqrt(ev_gram).astype(dtype),
+        mean=prob.mean.astype(dtype),
+        solver=name,
+        matrix_free=matrix_free,
+        n_iter=n_iter,
+        converged=converged,
+        residuals=res,
+        lam=float(lam_int * s2),
+        encoder=trained.W1,
+        decoder=trained.W2,
+        scale=prob.scale,
+        gram="features" if prob.features else "samples",
+        timings={"gram": t1 - t0, "solve": t2 - t1, "certify": t3 - t2},
+    )

@@ -1,0 +1,18 @@
+"""``"als_tied"``: tied exact decoder solves, ``W <- G W (W^T G W + lam I)^-1``.
+
+A regularized subspace iteration: each update costs one product with the Gram matrix (or one
+pass over the data in matrix-free mode) plus an r x r Cholesky solve, and the k-th direction
+converges like ``(s_{r+1}^2 / s_k^2)`` per update, so a latent wider than k pays for itself.
+"""
+from .._kernels import als_tied as K
+from ._common import Trained, decoder_basis, random_orthonormal
+
+DEFAULT_MAX_ITER = 1000
+CHECK_EVERY = 1
+
+
+def solve(prob, k, r, lam, tol, max_iter, rng, matrix_free, init=None):
+    W = random_orthonormal(rng, prob.m, r) if init is None else init[1]
+    W, n_iter, res = K.run(*prob.kernel_args(matrix_free), W, lam, k, tol, max_iter,
+                           CHECK_EVERY)
+    return Trained(decoder_basis(W), n_iter, res, W.T.copy(), W)
