@@ -10,6 +10,7 @@ from . import _errors as E
 from . import _validation as V
 from ._gram import Problem
 from .solvers import REGISTRY, choose, default_latent
+from .solvers._common import Trained
 
 
 @dataclass
@@ -89,6 +90,18 @@ def thread_limit(n_threads):
         numba.set_num_threads(old)
 
 
+class _ZeroGram:
+    """Stands in for a Problem whose centered data are all zero (trace 0)."""
+
+    features = True
+
+    def __init__(self, prob):
+        self.n, self.d, self.mean, self.scale = prob.n, prob.d, prob.mean, prob.scale
+
+    def apply_features(self, V):
+        return np.zeros_like(V)
+
+
 def _ritz(basis, G_basis, k):
     """Rayleigh-Ritz on span(basis): top-k (theta, vectors, residuals) in descending order."""
     H = basis.T @ G_basis
@@ -139,12 +152,18 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     lam : float or None, default=None
         L2 penalty, in units of the eigenvalues ``s_i^2`` of ``Xc.T @ Xc``. Directions with
         ``s_i^2 <= lam`` collapse (Landscape Theorem): an explicit ``lam`` that collapses any of
-        the k components gives a :class:`~fastlae.CollapseWarning`. None chooses
-        ``m * eps * trace(Xc.T @ Xc)``, which collapses only directions of numerically zero
-        variance.
+        the k components gives a :class:`~fastlae.CollapseWarning`. None lets the solver
+        choose: ``"als"``, ``"als_tied"``: ``m * eps * trace(Xc.T @ Xc)``, which collapses only
+        directions of numerically zero variance; ``"gd"``, ``"oja"``: half a lower bound on
+        ``s_k^2`` from a few power steps (a vanishing penalty leaves gradient descent crawling
+        along the loss's near-symmetry ``W2 -> W2 G^-1``, ``W1 -> G W1``). ``r.lam`` reports it.
     tol : float, default=1e-10
         Stop when every relative residual ``||C v - theta v|| / theta_1`` is at most ``tol``.
-        The attainable floor is about 1e-15.
+        The attainable floor is about 1e-15. With an explicit ``lam`` the solvers also train
+        the weights to a stationary point (relative update at most ``tol``), so ``encoder`` and
+        ``decoder`` are the critical point the theorems describe; their singular values
+        converge like ``|1 - 2 lam / s_i^2|`` per update for ``"als_tied"``, slowly when ``lam``
+        is tiny.
     max_iter : int or None
         Update limit; None uses the solver's default (gd, oja: 100000; als: 2000;
         als_tied: 1000).
@@ -192,13 +211,23 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
     t1 = time.perf_counter()
 
     s2 = prob.scale ** 2
-    lam_int = (lam_user / s2) if lam_user is not None else prob.m * np.finfo(float).eps * trace
+    lam_floor = prob.m * np.finfo(float).eps * trace
+    lam_int = (lam_user / s2) if lam_user is not None else None
     r = n_latent if n_latent is not None else default_latent(name, k, prob.m)
     if name == "eigh":
         r = k
     budget = max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
 
-    trained = module.solve(prob, k, r, lam_int, tol, budget, rng, matrix_free)
+    # With an explicit lam the user studies the trained autoencoder: train it to a stationary
+    # point too (relative weight update <= tol), not only until the components are certified.
+    wtol = tol if lam_user is not None else 0.0
+    if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
+        basis = np.eye(prob.d)[:, :k]
+        trained = Trained(basis, 0, 0.0, 0.0 if lam_int is None else lam_int)
+        prob = _ZeroGram(prob)
+    else:
+        trained = module.solve(prob, k, r, lam_int, lam_floor, tol, wtol, budget, rng,
+                               matrix_free)
     n_iter = trained.n_iter
     t2 = time.perf_counter()
     theta, vecs, res = _certify(prob, trained.basis, k)
@@ -208,8 +237,8 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
     while name != "eigh" and res.max() > tol and n_iter < budget and check_tol > 1e-16:
         check_tol *= 1e-2
         t2 -= time.perf_counter()
-        trained = module.solve(prob, k, r, lam_int, check_tol, budget - n_iter, rng,
-                               matrix_free, init=(trained.W1, trained.W2))
+        trained = module.solve(prob, k, r, trained.lam, lam_floor, check_tol, wtol,
+                               budget - n_iter, rng, matrix_free, init=(trained.W1, trained.W2))
         n_iter += trained.n_iter
         t2 += time.perf_counter()
         theta, vecs, res = _certify(prob, trained.basis, k)
@@ -217,7 +246,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
 
     converged = bool(res.max() <= tol)
     if name != "eigh":
-        lost = int(np.sum(theta <= lam_int))
+        lost = int(np.sum(theta <= trained.lam))
         if lam_user is not None and lost:
             warnings.warn(E.COLLAPSED.format(lam=lam_user, lost=lost, k=k, first=k - lost + 1),
                           E.CollapseWarning, stacklevel=3)
@@ -249,7 +278,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
         n_iter=n_iter,
         converged=converged,
         residuals=res,
-        lam=float(lam_int * s2),
+        lam=float(trained.lam * s2),
         encoder=trained.W1,
         decoder=trained.W2,
         scale=prob.scale,

@@ -52,20 +52,21 @@ def tri_solve_shifted(d, e, a, lam, b, work):
 
 
 @nb.njit(**JIT)
-def run(d, e, W1, W2, lam, k, tol, max_iter, check_every):
+def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every):
     """Alternate exact solves from ``(W1, W2)``; returns ``(W1, W2, n_iter, res)``."""
     m, r = W2.shape
     eye = np.eye(r)
     work = np.empty(m)
     res = np.inf
     it = 0
+    upd = np.inf
     scale = max(np.abs(d).max(), 1e-300)
     lam_eff = lam if lam > 0.0 else 1e-15 * scale
     while True:
         P2 = tri_matmul(d, e, W2)
         if it % check_every == 0 or it == max_iter:
             res = check(W2, P2, k)
-            if res <= tol or it == max_iter:
+            if (res <= tol and upd <= wtol) or it == max_iter:
                 break
         # encoder step, in the eigenbasis of W2^T W2
         a, Qa = np.linalg.eigh(np.dot(W2.T, W2))
@@ -78,6 +79,8 @@ def run(d, e, W1, W2, lam, k, tol, max_iter, check_every):
         P1 = tri_matmul(d, e, np.ascontiguousarray(W1.T))
         M = np.dot(W1, P1)
         M = 0.5 * (M + M.T) + lam_eff * eye
-        W2 = np.ascontiguousarray(np.linalg.solve(M, P1.T).T)
+        W2n = np.ascontiguousarray(np.linalg.solve(M, P1.T).T)
+        upd = np.sqrt(np.sum((W2n - W2) ** 2) / max(np.sum(W2 ** 2), 1e-300)) if wtol > 0 else 0.0
+        W2 = W2n
         it += 1
     return W1, W2, it, res

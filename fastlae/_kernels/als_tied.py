@@ -13,8 +13,10 @@ from .ritz import check
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, max_iter, check_every):
-    """Iterate from ``W`` until the certificate of :func:`ritz.check` is at most ``tol``.
+def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, wtol, max_iter,
+        check_every):
+    """Iterate from ``W`` until the certificate of :func:`ritz.check` is at most ``tol`` and the
+    last relative update ``||W_new - W|| / ||W||`` is at most ``wtol`` (0 disables that test).
 
     Returns ``(W, n_iter, res)``: the last iterate, the number of updates, the last check.
     """
@@ -22,11 +24,12 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, max_ite
     eye = np.eye(r)
     res = np.inf
     it = 0
+    upd = np.inf
     while True:
         GW = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, W)
         if it % check_every == 0 or it == max_iter:
             res = check(W, GW, k)
-            if res <= tol or it == max_iter:
+            if (res <= tol and upd <= wtol) or it == max_iter:
                 break
         M = np.dot(W.T, GW)
         M = 0.5 * (M + M.T)
@@ -34,6 +37,8 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, max_ite
         L = np.linalg.cholesky(M + ridge * eye)
         # W <- GW (L L^T)^-1, by two triangular solves on the transposed system
         Y = np.linalg.solve(L, GW.T)
-        W = np.ascontiguousarray(np.linalg.solve(L.T, Y).T)
+        Wn = np.ascontiguousarray(np.linalg.solve(L.T, Y).T)
+        upd = np.sqrt(np.sum((Wn - W) ** 2) / max(np.sum(W ** 2), 1e-300)) if wtol > 0 else 0.0
+        W = Wn
         it += 1
     return W, it, res

@@ -30,7 +30,7 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam):
 
 @nb.njit(**JIT)
 def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam, alpha, k, tol,
-        max_iter, check_every):
+        wtol, max_iter, check_every):
     """Gradient descent from ``(W1, W2)``; returns ``(W1, W2, n_iter, res, alpha)``.
 
     ``loss`` here omits the constant ``tr(G)``; it is used only to compare iterates.
@@ -39,10 +39,11 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam, alpha, k, 
                                       W1, W2, lam)
     res = np.inf
     it = 0
+    upd = np.inf
     while True:
         if it % check_every == 0 or it == max_iter:
             res = check(W2, P2, k)
-            if res <= tol or it == max_iter:
+            if (res <= tol and upd <= wtol) or it == max_iter:
                 break
         G1 = np.dot(Amat, P1.T) - P2.T + lam * W1
         G2 = np.dot(W2, B) - P1 + lam * W2
@@ -54,6 +55,8 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam, alpha, k, 
             if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
                 break
             alpha *= 0.5
+        upd = alpha * np.sqrt((np.sum(G1 ** 2) + np.sum(G2 ** 2))
+                              / max(np.sum(W1 ** 2) + np.sum(W2 ** 2), 1e-300))
         W1, W2, P1, P2, Amat, B, loss = W1n, W2n, P1n, P2n, An, Bn, lossn
         it += 1
     return W1, W2, it, res, alpha

@@ -21,16 +21,17 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam):
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, alpha, k, tol, max_iter,
-        check_every):
+def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, alpha, k, tol, wtol,
+        max_iter, check_every):
     """Tied descent from ``W``; returns ``(W, n_iter, res, alpha)``."""
     P, B, N, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam)
     res = np.inf
     it = 0
+    upd = np.inf
     while True:
         if it % check_every == 0 or it == max_iter:
             res = check(W, P, k)
-            if res <= tol or it == max_iter:
+            if (res <= tol and upd <= wtol) or it == max_iter:
                 break
         step = 2.0 * P - np.dot(P, N) - np.dot(W, B) - 2.0 * lam * W
         while True:
@@ -40,6 +41,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, alpha, k, tol, 
             if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
                 break
             alpha *= 0.5
+        upd = alpha * np.sqrt(np.sum(step ** 2) / max(np.sum(W ** 2), 1e-300))
         W, P, B, N, loss = Wn, Pn, Bn, Nn, lossn
         it += 1
     return W, it, res, alpha

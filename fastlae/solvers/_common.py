@@ -17,6 +17,8 @@ class Trained:
         Updates performed (0 for ``eigh``).
     check : float
         The solver's own last convergence measure (see :func:`fastlae._kernels.ritz.check`).
+    lam : float
+        The penalty the solver trained with (on the scaled Gram).
     W1, W2 : ndarray of shape (r, m) and (m, r), or None
         The trained encoder and decoder on the solvers' Gram, in units where the data are
         divided by ``Problem.scale``; None for ``eigh``.
@@ -25,6 +27,7 @@ class Trained:
     basis: np.ndarray
     n_iter: int
     check: float
+    lam: float
     W1: object = None
     W2: object = None
 
@@ -41,13 +44,31 @@ def random_orthonormal(rng, m, r):
     return np.ascontiguousarray(Q * np.sign(np.diag(R) + (np.diag(R) == 0)))
 
 
-def top_eigenvalue(apply, W, steps=6):
-    """A few block power steps from ``W``: the largest Ritz value, a lower bound on ``lambda_1``."""
+def power_ritz(apply, W, steps=6):
+    """Ritz values after a few block power steps from ``W``, descending.
+
+    By interlacing, ``theta_i <= lambda_i`` for every i: a safe lower bound on the Gram's
+    eigenvalues, used for step sizes and default penalties.
+    """
     Q = W
-    theta = 0.0
+    theta = np.zeros(W.shape[1])
     for _ in range(steps):
         GQ = apply(Q)
-        theta = float(np.linalg.eigvalsh(Q.T @ GQ)[-1])
+        theta = np.linalg.eigvalsh(Q.T @ GQ)[::-1]
         Q, _ = np.linalg.qr(GQ)
         Q = np.ascontiguousarray(Q)
-    return max(theta, 1e-300)
+    return np.maximum(theta, 0.0)
+
+
+def descent_lam(lam, theta, k, lam_floor):
+    """Default penalty of the gradient solvers: half the k-th Ritz value from :func:`power_ritz`.
+
+    With a vanishing penalty the untied loss is nearly invariant under ``W2 -> W2 G^-1``,
+    ``W1 -> G W1`` and gradient descent crawls along that valley; ``lam = theta_k / 2`` keeps the
+    curvature of the transpose gap on the scale of the eigengap, and since ``theta_k <= s_k^2``
+    no wanted direction collapses. ``lam_floor`` applies when ``theta_k`` is zero (rank
+    deficiency). An explicit ``lam`` is returned unchanged.
+    """
+    if lam is not None:
+        return lam
+    return max(0.5 * theta[k - 1], lam_floor)

@@ -38,13 +38,14 @@ def _apply_q(c, tau, Y):
     return np.ascontiguousarray(out)
 
 
-def solve(prob, k, r, lam, tol, max_iter, rng, matrix_free, init=None):
+def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
+    lam = lam_floor if lam is None else lam
     c, d, e, tau = _tridiagonalize(prob.C)
     d = np.ascontiguousarray(d)
     e = np.ascontiguousarray(e)
     W2 = random_orthonormal(rng, prob.m, r)
     W1 = np.ascontiguousarray(W2.T)
-    W1, W2, n_iter, res = K.run(d, e, W1, W2, lam, k, tol, max_iter, CHECK_EVERY)
+    W1, W2, n_iter, res = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY)
     W2 = _apply_q(c, tau, W2)
     W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(W1.T)).T)
-    return Trained(decoder_basis(W2), n_iter, res, W1, W2)
+    return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2)

@@ -11,8 +11,9 @@ DEFAULT_MAX_ITER = 1000
 CHECK_EVERY = 1
 
 
-def solve(prob, k, r, lam, tol, max_iter, rng, matrix_free, init=None):
+def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
+    lam = lam_floor if lam is None else lam
     W = random_orthonormal(rng, prob.m, r) if init is None else init[1]
-    W, n_iter, res = K.run(*prob.kernel_args(matrix_free), W, lam, k, tol, max_iter,
+    W, n_iter, res = K.run(*prob.kernel_args(matrix_free), W, lam, k, tol, wtol, max_iter,
                            CHECK_EVERY)
-    return Trained(decoder_basis(W), n_iter, res, W.T.copy(), W)
+    return Trained(decoder_basis(W), n_iter, res, lam, W.T.copy(), W)

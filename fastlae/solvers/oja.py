@@ -6,16 +6,17 @@ backtracking guard as ``"gd"``.
 import numpy as np
 
 from .._kernels import oja as K
-from ._common import Trained, decoder_basis, random_orthonormal, top_eigenvalue
+from ._common import Trained, decoder_basis, descent_lam, power_ritz, random_orthonormal
 
 DEFAULT_MAX_ITER = 100_000
 CHECK_EVERY = 10
 
 
-def solve(prob, k, r, lam, tol, max_iter, rng, matrix_free, init=None):
+def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
     W = random_orthonormal(rng, prob.m, r) if init is None else init[1]
-    theta1 = top_eigenvalue(lambda V: prob.apply(V, matrix_free), W)
-    alpha = 1.0 / (3.0 * theta1 + 2.0 * lam)
-    W, n_iter, res, _ = K.run(*prob.kernel_args(matrix_free), W, lam, alpha, k, tol, max_iter,
+    theta = power_ritz(lambda V: prob.apply(V, matrix_free), W)
+    lam = descent_lam(lam, theta, k, lam_floor)
+    alpha = 1.0 / (3.0 * theta[0] + 2.0 * lam)
+    W, n_iter, res, _ = K.run(*prob.kernel_args(matrix_free), W, lam, alpha, k, tol, wtol, max_iter,
                               CHECK_EVERY)
-    return Trained(decoder_basis(W), n_iter, res, np.ascontiguousarray(W.T), W)
+    return Trained(decoder_basis(W), n_iter, res, lam, np.ascontiguousarray(W.T), W)

@@ -1,0 +1,205 @@
+"""Every solver against LAPACK on several spectra, dtypes, shapes and memory layouts."""
+import numpy as np
+import pytest
+
+import fastlae
+from naive import SPECTRA, reference, sin_angle, spectrum_data
+
+SOLVERS = ["auto", "gd", "oja", "als", "als_tied", "eigh"]
+
+
+def assert_matches(X, k, r, tol_eig=1e-8, tol_var=1e-10, tol_sin=1e-6):
+    w, V, total, C = reference(X, k)
+    n = X.shape[0]
+    comps = np.asarray(r.components, dtype=np.float64)
+    assert comps.shape == (k, X.shape[1])
+    np.testing.assert_allclose(comps @ comps.T, np.eye(k), atol=50 * tol_eig)
+    ev = np.asarray(r.explained_variance, dtype=np.float64) * max(n - 1, 1)
+    assert np.all(np.diff(ev) <= 1e-12 * max(ev[0], 1e-300))
+    assert np.max(np.abs(ev - w)) <= tol_eig * max(w[0], 1e-300)
+    captured = np.trace(comps @ C @ comps.T)
+    assert abs(captured - w.sum()) <= tol_var * max(total, 1e-300)
+    gaps = np.abs(np.diff(w)) / max(w[0], 1e-300)
+    if k < min(X.shape) - 1:
+        w_next = reference(X, k + 1)[0][-1]
+        if (w[-1] - w_next) / w[0] > 1e-3:
+            assert sin_angle(V, comps) <= tol_sin
+    # the certificate is what it claims to be
+    res = np.linalg.norm(C @ comps.T - comps.T * ev, axis=0) / w[0]
+    np.testing.assert_allclose(res, r.residuals, atol=100 * tol_eig)
+    return gaps
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("spectrum", list(SPECTRA))
+def test_solvers_match_lapack(solver, spectrum, rng):
+    n, d, k = 120, 30, 4
+    X = spectrum_data(n, d, SPECTRA[spectrum](d), rng, mean=3.0)
+    r = fastlae.pca(X, k, solver=solver)
+    assert r.converged
+    assert_matches(X, k, r)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_wide_data_uses_sample_gram(solver, rng):
+    n, d, k = 25, 80, 5
+    X = spectrum_data(n, d, SPECTRA["slow"](n), rng, mean=-1.0)
+    r = fastlae.pca(X, k, solver=solver)
+    assert r.gram == "samples"
+    assert_matches(X, k, r)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_dtypes_and_layouts(dtype, layout, rng):
+    X64 = spectrum_data(200, 24, SPECTRA["fast"](24), rng, mean=2.0)
+    big = np.zeros((400, 48), dtype=dtype)
+    if layout == "C":
+        X = np.ascontiguousarray(X64, dtype=dtype)
+    elif layout == "F":
+        X = np.asfortranarray(X64, dtype=dtype)
+    else:
+        big[::2, ::2] = X64
+        X = big[::2, ::2]
+    before = X.copy()
+    r = fastlae.pca(X, 3)
+    np.testing.assert_array_equal(X, before)  # input never modified
+    assert r.components.dtype == dtype
+    if dtype == np.float32:  # exact float64 arithmetic on the float32 data, float32 output
+        assert_matches(X, 3, r, tol_eig=1e-6, tol_var=1e-6, tol_sin=1e-5)
+    else:
+        assert_matches(X, 3, r)
+
+
+@pytest.mark.parametrize("kind", [bool, np.int32, np.int64])
+def test_integer_and_bool_input(kind, rng):
+    X = (rng.standard_normal((60, 10)) > 0) if kind is bool else rng.integers(-9, 9, (60, 10))
+    X = X.astype(kind)
+    r = fastlae.pca(X, 3)
+    assert r.components.dtype == np.float64
+    assert_matches(X.astype(float), 3, r)
+
+
+def test_read_only_and_list_input(rng):
+    X = rng.standard_normal((50, 8))
+    X.setflags(write=False)
+    r1 = fastlae.pca(X, 2)
+    r2 = fastlae.pca(X.tolist(), 2)
+    np.testing.assert_allclose(r1.components, r2.components, atol=1e-12)
+
+
+def test_signs_follow_sklearn_convention(rng):
+    X = spectrum_data(100, 12, SPECTRA["fast"](12), rng)
+    r = fastlae.pca(X, 4)
+    idx = np.argmax(np.abs(r.components), axis=1)
+    assert np.all(r.components[np.arange(4), idx] > 0)
+
+
+def test_derived_quantities(rng):
+    X = spectrum_data(90, 15, SPECTRA["slow"](15), rng, mean=1.5)
+    r = fastlae.pca(X, 3)
+    w, _, total, _ = reference(X, 3)
+    np.testing.assert_allclose(r.mean, X.mean(axis=0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(r.singular_values, np.sqrt(w), rtol=1e-9)
+    np.testing.assert_allclose(r.explained_variance, w / (X.shape[0] - 1), rtol=1e-9)
+    np.testing.assert_allclose(r.explained_variance_ratio, w / total, rtol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["als_tied", "als", "oja", "eigh"])
+def test_rank_deficient_and_constant_columns(solver, rng):
+    X = rng.standard_normal((40, 3)) @ rng.standard_normal((3, 12))
+    X[:, 5] = 7.0  # a constant column
+    r = fastlae.pca(X, 6, solver=solver)
+    assert np.all(np.isfinite(r.components))
+    np.testing.assert_allclose(r.components @ r.components.T, np.eye(6), atol=1e-8)
+    w, _, _, _ = reference(X, 6)
+    np.testing.assert_allclose(r.explained_variance * 39, w, atol=1e-8 * w[0])
+    assert np.all(r.explained_variance[3:] <= 1e-10 * r.explained_variance[0])
+
+
+def test_k_equal_min_dimension(rng):
+    X = rng.standard_normal((6, 9))
+    r = fastlae.pca(X, 6)
+    assert np.all(np.isfinite(r.components))
+    np.testing.assert_allclose(r.components @ r.components.T, np.eye(6), atol=1e-8)
+    assert r.explained_variance[-1] <= 1e-10 * r.explained_variance[0]  # centered: rank 5
+
+
+def test_oversampled_latent_gives_same_answer(rng):
+    X = spectrum_data(150, 30, SPECTRA["slow"](30), rng)
+    a = fastlae.pca(X, 3, solver="als_tied", n_latent=3)
+    b = fastlae.pca(X, 3, solver="als_tied", n_latent=20)
+    assert b.n_iter < a.n_iter
+    np.testing.assert_allclose(a.components, b.components, atol=1e-7)
+
+
+def test_same_random_state_is_bit_identical(rng):
+    X = spectrum_data(80, 20, SPECTRA["slow"](20), rng)
+    a = fastlae.pca(X, 3, solver="oja", random_state=7)
+    b = fastlae.pca(X, 3, solver="oja", random_state=7)
+    np.testing.assert_array_equal(a.components, b.components)
+
+
+def test_matrix_free_matches_gram(rng, monkeypatch):
+    import fastlae.api
+
+    X = spectrum_data(60, 50, SPECTRA["slow"](50), rng, mean=1e3)
+    ref = fastlae.pca(X, 4, solver="eigh")
+    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: ("als_tied", True))
+    r = fastlae.pca(X, 4)
+    assert r.matrix_free
+    np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-9)
+    np.testing.assert_allclose(np.abs(r.components @ ref.components.T), np.eye(4), atol=1e-7)
+
+
+def test_large_mean_does_not_cancel(rng):
+    X = spectrum_data(200, 10, SPECTRA["fast"](10), rng, mean=1e6)
+    Xc = spectrum_data(200, 10, SPECTRA["fast"](10), np.random.default_rng(12345))
+    r = fastlae.pca(X, 3)
+    w, _, _, _ = reference(X - X.mean(axis=0), 3)
+    np.testing.assert_allclose(r.explained_variance * 199, w, rtol=1e-8)
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e-150])
+def test_extreme_scales(scale, rng):
+    X0 = spectrum_data(50, 8, SPECTRA["fast"](8), rng)
+    r0 = fastlae.pca(X0, 3)
+    r = fastlae.pca(X0 * scale, 3)
+    assert np.all(np.isfinite(r.explained_variance)) and np.all(r.explained_variance > 0)
+    np.testing.assert_allclose(r.explained_variance / scale**2, r0.explained_variance,
+                               rtol=1e-10)
+    np.testing.assert_allclose(r.components, r0.components, atol=1e-10)
+
+
+def test_single_row():
+    r = fastlae.pca(np.array([[1.0, 2.0, 3.0]]), 1)
+    assert np.all(np.isfinite(r.components)) and r.explained_variance[0] == 0
+    np.testing.assert_allclose(np.linalg.norm(r.components), 1.0)
+
+
+def test_max_iter_exhausted_warns(rng):
+    X = spectrum_data(100, 30, SPECTRA["slow"](30), rng)
+    with pytest.warns(fastlae.ConvergenceWarning, match="stopped after max_iter=3"):
+        r = fastlae.pca(X, 5, solver="gd", max_iter=3)
+    assert not r.converged and np.all(np.isfinite(r.components))
+
+
+def test_large_explicit_lam_warns_and_stays_finite(rng):
+    X = spectrum_data(100, 12, np.array([9.0, 4.0, 1.0, 0.5] + [0.01] * 8), rng)
+    with pytest.warns(fastlae.CollapseWarning, match="collapses 2 of the k=4"):
+        r = fastlae.pca(X, 4, solver="als_tied", lam=2.0, max_iter=200)
+    assert np.all(np.isfinite(r.components)) and np.all(np.isfinite(r.explained_variance))
+    w, _, _, _ = reference(X, 2)
+    np.testing.assert_allclose(r.explained_variance[:2] * 99, w, rtol=1e-8)
+
+
+def test_n_threads_is_restored(rng):
+    import numba
+    from threadpoolctl import threadpool_info
+
+    before = numba.get_num_threads(), [i["num_threads"] for i in threadpool_info()]
+    X = spectrum_data(100, 20, SPECTRA["slow"](20), rng)
+    a = fastlae.pca(X, 3, n_threads=1)
+    b = fastlae.pca(X, 3, n_threads=2)
+    assert (numba.get_num_threads(), [i["num_threads"] for i in threadpool_info()]) == before
+    np.testing.assert_allclose(a.components, b.components, atol=1e-12)
