@@ -10,6 +10,7 @@ from . import _errors as E
 from . import _validation as V
 from ._gram import Problem
 from .solvers import REGISTRY, choose, default_latent
+from ._kernels.ritz import orthonormal, rayleigh_ritz
 from .solvers._common import Trained
 
 
@@ -102,29 +103,12 @@ class _ZeroGram:
         return np.zeros_like(V)
 
 
-def _ritz(basis, G_basis, k):
-    """Rayleigh-Ritz on span(basis): top-k (theta, vectors, residuals) in descending order."""
-    H = basis.T @ G_basis
-    H = 0.5 * (H + H.T)
-    theta, Z = np.linalg.eigh(H)
-    theta, Z = theta[::-1][:k], Z[:, ::-1][:, :k]
-    vecs = basis @ Z
-    R = G_basis @ Z - vecs * theta
-    top = theta[0] if theta[0] > 0 else 1.0
-    return np.maximum(theta, 0.0), vecs, np.linalg.norm(R, axis=0) / top
-
-
-def _orthonormalize(Y):
-    Q, R = np.linalg.qr(Y)
-    return np.ascontiguousarray(Q)
-
-
 def _certify(prob, basis, k):
     """Map the solver's basis to feature space and run the final Rayleigh-Ritz with one product."""
     if not prob.features:
-        basis = _orthonormalize(prob.to_features(basis))
+        basis = orthonormal(prob.to_features(basis))
     G_basis = prob.apply_features(basis)
-    return _ritz(basis, G_basis, k)
+    return rayleigh_ritz(np.ascontiguousarray(basis), G_basis, k)
 
 
 def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=None,

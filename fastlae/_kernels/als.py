@@ -65,7 +65,7 @@ def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every):
     while True:
         P2 = tri_matmul(d, e, W2)
         if it % check_every == 0 or it == max_iter:
-            res = check(W2, P2, k)
+            res = check(W2, P2, k)[0]
             if (res <= tol and upd <= wtol) or it == max_iter:
                 break
         # encoder step, in the eigenbasis of W2^T W2

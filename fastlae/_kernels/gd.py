@@ -42,7 +42,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam, alpha, k, 
     upd = np.inf
     while True:
         if it % check_every == 0 or it == max_iter:
-            res = check(W2, P2, k)
+            res = check(W2, P2, k)[0]
             if (res <= tol and upd <= wtol) or it == max_iter:
                 break
         G1 = np.dot(Amat, P1.T) - P2.T + lam * W1

@@ -30,7 +30,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, alpha, k, tol, 
     upd = np.inf
     while True:
         if it % check_every == 0 or it == max_iter:
-            res = check(W, P, k)
+            res = check(W, P, k)[0]
             if (res <= tol and upd <= wtol) or it == max_iter:
                 break
         step = 2.0 * P - np.dot(P, N) - np.dot(W, B) - 2.0 * lam * W

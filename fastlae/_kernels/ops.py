@@ -5,8 +5,8 @@ import numpy as np
 from ._config import JIT
 
 
-# Row chunks of the statistics pass: enough for any thread count, each thread owns one row of
-# the partial sums, merged serially at the end (no shared writes).
+# Row chunks of the statistics pass: enough for any thread count; each chunk owns one row of
+# the partial results, merged serially at the end (no shared writes).
 STAT_CHUNKS = 64
 
 
@@ -26,32 +26,41 @@ def feature_mean_maxabs(A, feat_axis):
     maxabs : float
     """
     p, q = A.shape
+    if feat_axis == 0:  # features are rows: one sum and one max per row
+        mean = np.empty(p)
+        rowmax = np.empty(p)
+        for i in nb.prange(p):
+            acc = 0.0
+            mx = 0.0
+            a = A[i]
+            for j in range(q):
+                v = np.float64(a[j])
+                acc += v
+                mx = max(mx, abs(v))
+            mean[i] = acc / q
+            rowmax[i] = mx
+        return mean, rowmax.max()
     nchunk = min(STAT_CHUNKS, p)
-    nfeat = q if feat_axis == 1 else p
-    sums = np.zeros((nchunk, nfeat)) if feat_axis == 1 else np.zeros((1, nfeat))
-    maxs = np.zeros(nchunk)
     size = (p + nchunk - 1) // nchunk
+    # element-wise accumulators over row views vectorize; scalar reductions inside the
+    # loop (a running max) did not
+    sums = np.zeros((nchunk, q))
+    maxs = np.zeros((nchunk, q))
     for t in nb.prange(nchunk):
-        mx = 0.0
+        s = sums[t]
+        mx = maxs[t]
         for i in range(t * size, min(p, (t + 1) * size)):
-            if feat_axis == 1:
-                for j in range(q):
-                    v = np.float64(A[i, j])
-                    sums[t, j] += v
-                    mx = max(mx, abs(v))
-            else:
-                s = 0.0
-                for j in range(q):
-                    v = np.float64(A[i, j])
-                    s += v
-                    mx = max(mx, abs(v))
-                sums[0, i] = s
-        maxs[t] = mx
-    nsamp = p if feat_axis == 1 else q
-    mean = np.zeros(nfeat)
-    for t in range(sums.shape[0]):
-        mean += sums[t]
-    return mean / nsamp, maxs.max()
+            a = A[i]
+            for j in range(q):
+                v = np.float64(a[j])
+                s[j] += v
+                mx[j] = max(mx[j], abs(v))
+    maxabs = 0.0
+    col = np.zeros(q)
+    for t in range(nchunk):
+        col += sums[t]
+        maxabs = max(maxabs, maxs[t].max())
+    return col / p, maxabs
 
 
 @nb.njit(**JIT)
@@ -146,3 +155,21 @@ def apply_data_t(A, mean, feat_axis, inv, of_cols, block, buf, U):
             center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
             out += np.dot(B, np.ascontiguousarray(U[c0:c1]))
     return out
+
+
+@nb.njit(**JIT)
+def power_ritz(C, A, mean, feat_axis, inv, of_cols, block, buf, W, steps):
+    """Ritz values (descending) after ``steps`` block power steps from ``W``.
+
+    By interlacing ``theta_i <= lambda_i``: a safe lower bound on the Gram's eigenvalues.
+    """
+    Q = W
+    r = W.shape[1]
+    theta = np.zeros(r)
+    for _ in range(steps):
+        GQ = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, Q)
+        H = np.dot(Q.T, GQ)
+        theta = np.linalg.eigvalsh(0.5 * (H + H.T))[::-1].copy()
+        Q, _ = np.linalg.qr(GQ)
+        Q = np.ascontiguousarray(Q)
+    return np.maximum(theta, 0.0)

@@ -3,6 +3,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._kernels.ops import power_ritz as _power_ritz
+from .._kernels.ritz import left_singular, orthonormal
+
 
 @dataclass
 class Trained:
@@ -34,30 +37,17 @@ class Trained:
 
 def decoder_basis(W2):
     """Left singular vectors of the decoder, all r of them (orthonormal even where W2 collapses)."""
-    P, _, _ = np.linalg.svd(W2, full_matrices=False)
-    return P
+    return left_singular(np.ascontiguousarray(W2))
 
 
 def random_orthonormal(rng, m, r):
     """An m x r matrix with orthonormal columns, from a Gaussian draw of ``rng``."""
-    Q, R = np.linalg.qr(rng.standard_normal((m, r)))
-    return np.ascontiguousarray(Q * np.sign(np.diag(R) + (np.diag(R) == 0)))
+    return orthonormal(rng.standard_normal((m, r)))
 
 
-def power_ritz(apply, W, steps=6):
-    """Ritz values after a few block power steps from ``W``, descending.
-
-    By interlacing, ``theta_i <= lambda_i`` for every i: a safe lower bound on the Gram's
-    eigenvalues, used for step sizes and default penalties.
-    """
-    Q = W
-    theta = np.zeros(W.shape[1])
-    for _ in range(steps):
-        GQ = apply(Q)
-        theta = np.linalg.eigvalsh(Q.T @ GQ)[::-1]
-        Q, _ = np.linalg.qr(GQ)
-        Q = np.ascontiguousarray(Q)
-    return np.maximum(theta, 0.0)
+def power_ritz(prob, matrix_free, W, steps=6):
+    """Ritz values after a few block power steps from ``W``, descending (see ``ops.power_ritz``)."""
+    return _power_ritz(*prob.kernel_args(matrix_free), np.ascontiguousarray(W), steps)
 
 
 def descent_lam(lam, theta, k, lam_floor):

@@ -20,7 +20,7 @@ def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, ini
         W1 = np.ascontiguousarray(W2.T)
     else:
         W1, W2 = init
-    theta = power_ritz(lambda V: prob.apply(V, matrix_free), W2)
+    theta = power_ritz(prob, matrix_free, W2)
     lam = descent_lam(lam, theta, k, lam_floor)
     alpha = 1.0 / (2.0 * theta[0] + lam)
     W1, W2, n_iter, res, _ = K.run(*prob.kernel_args(matrix_free), W1, W2, lam, alpha, k, tol, wtol,

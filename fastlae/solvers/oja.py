@@ -14,7 +14,7 @@ CHECK_EVERY = 10
 
 def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
     W = random_orthonormal(rng, prob.m, r) if init is None else init[1]
-    theta = power_ritz(lambda V: prob.apply(V, matrix_free), W)
+    theta = power_ritz(prob, matrix_free, W)
     lam = descent_lam(lam, theta, k, lam_floor)
     alpha = 1.0 / (3.0 * theta[0] + 2.0 * lam)
     W, n_iter, res, _ = K.run(*prob.kernel_args(matrix_free), W, lam, alpha, k, tol, wtol, max_iter,
