@@ -10,7 +10,7 @@ from . import _errors as E
 from . import _validation as V
 from ._gram import Problem
 from .solvers import REGISTRY, choose, default_latent
-from ._kernels.ritz import orthonormal, rayleigh_ritz
+from ._kernels.ritz import basis_from_decoder, orthonormal, rayleigh_ritz
 from .solvers._common import Trained
 
 
@@ -103,12 +103,22 @@ class _ZeroGram:
         return np.zeros_like(V)
 
 
-def _certify(prob, basis, k):
-    """Map the solver's basis to feature space and run the final Rayleigh-Ritz with one product."""
-    if not prob.features:
-        basis = orthonormal(prob.to_features(basis))
-    G_basis = prob.apply_features(basis)
-    return rayleigh_ritz(np.ascontiguousarray(basis), G_basis, k)
+def _certify(prob, trained, k):
+    """Final Rayleigh-Ritz in feature space, with its residual certificate.
+
+    Costs one product with the feature Gram, or none when the solver already computed the
+    Gram matrix times its last decoder (feature Gram, no collapsed latent direction).
+    """
+    pair = None
+    if prob.features and trained.GW2 is not None:
+        P, GP, ok = basis_from_decoder(trained.W2, trained.GW2)
+        pair = (P, GP) if ok else None
+    if pair is None:
+        basis = trained.basis
+        if not prob.features:
+            basis = orthonormal(prob.to_features(basis))
+        pair = basis, prob.apply_features(basis)
+    return rayleigh_ritz(np.ascontiguousarray(pair[0]), pair[1], k)
 
 
 def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=None,
@@ -214,7 +224,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
                                matrix_free)
     n_iter = trained.n_iter
     t2 = time.perf_counter()
-    theta, vecs, res = _certify(prob, trained.basis, k)
+    theta, vecs, res = _certify(prob, trained, k)
     # The solver's own check works on quantities it already had; if the exact certificate
     # disagrees, continue from where it stopped with a stricter internal tolerance.
     check_tol = tol
@@ -225,7 +235,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
                                budget - n_iter, rng, matrix_free, init=(trained.W1, trained.W2))
         n_iter += trained.n_iter
         t2 += time.perf_counter()
-        theta, vecs, res = _certify(prob, trained.basis, k)
+        theta, vecs, res = _certify(prob, trained, k)
     t3 = time.perf_counter()
 
     converged = bool(res.max() <= tol)

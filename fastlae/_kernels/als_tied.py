@@ -7,10 +7,11 @@ for a fixed encoder, applied to the tied pair; its fixed points are the Landscap
 Momentum (heavy ball, as in the accelerated power method of Xu et al., AISTATS 2018): the
 un-normalized recurrence ``Y+ = G Y - beta Y-`` written in the LAE's normalization is
 ``W+ = (G W - beta W- M-^-1) M^-1`` with ``M = W^T G W + lam I``. It damps every direction with
-eigenvalue below ``2 sqrt(beta)`` to a growth of ``sqrt(beta)`` per update, so with
-``beta = theta_min^2 / 4`` (``theta_min`` the smallest Ritz value on the latent span, a lower
-bound on ``lambda_r``) the k-th direction converges like
-``theta_min / (lambda_k + sqrt(lambda_k^2 - theta_min^2))`` instead of ``lambda_{r+1} / lambda_k``.
+eigenvalue below ``e = 2 sqrt(beta)`` to a growth of ``e / 2`` per update and separates the
+others more than the plain update does; with ``e = min(theta_r, 0.8 theta_k)`` (Ritz values on
+the latent span, lower bounds on ``lambda_r`` and ``lambda_k``) the k-th direction converges
+like ``e / (lambda_k + sqrt(lambda_k^2 - e^2))`` against the damped tail instead of
+``lambda_{r+1} / lambda_k``.
 Its fixed points are not the LAE's, so it is used only when the caller asks for the subspace
 alone (``momentum=True``); convergence is judged on the iterate itself either way.
 """
@@ -28,7 +29,8 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, wtol, m
     """Iterate from ``W`` until the certificate of :func:`ritz.check` is at most ``tol`` and the
     last relative update ``||W_new - W|| / ||W||`` is at most ``wtol`` (0 disables that test).
 
-    Returns ``(W, n_iter, res)``: the last iterate, the number of updates, the last check.
+    Returns ``(W, GW, n_iter, res)``: the last iterate, the Gram matrix times it, the number
+    of updates and the last check.
     """
     r = W.shape[1]
     eye = np.eye(r)
@@ -41,11 +43,15 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, wtol, m
     while True:
         GW = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, W)
         if it % check_every == 0 or it == max_iter:
-            res, theta_min = check(W, GW, k)
+            res, theta_k, theta_min = check(W, GW, k)
             if (res <= tol and upd <= wtol) or it == max_iter:
                 break
             if momentum and it >= 2:
-                beta = 0.25 * theta_min * theta_min
+                # damp below min(theta_min, 0.8 theta_k): strictly below lambda_k, where heavy
+                # ball never converges slower than the plain update, and at lambda_r when the
+                # latent tail is separated from the wanted directions
+                edge = min(theta_min, 0.8 * theta_k)
+                beta = 0.25 * edge * edge
         M = np.dot(W.T, GW)
         M = 0.5 * (M + M.T)
         ridge = lam if lam > 0.0 else 1e-15 * np.trace(M) / r
@@ -62,4 +68,4 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, wtol, m
         Minv_prev = Minv
         W = Wn
         it += 1
-    return W, it, res
+    return W, GW, it, res

@@ -41,6 +41,8 @@ def check(W, GW, k):
     res : float
         ``max_i ||G v_i - theta_i v_i|| / theta_1`` over the top ``min(k, rank)`` Ritz pairs,
         where ``rank`` counts the non-collapsed latent directions (inf when W is zero).
+    theta_k : float
+        The ``min(k, rank)``-th largest Ritz value (a lower bound on ``lambda_k``).
     theta_min : float
         The smallest Ritz value on the non-collapsed span (a lower bound on ``lambda_rank``).
     """
@@ -48,7 +50,7 @@ def check(W, GW, k):
     sig2, VN = np.linalg.eigh(0.5 * (N + N.T))
     r = sig2.shape[0]
     if sig2[r - 1] <= 0.0:
-        return np.inf, 0.0
+        return np.inf, 0.0, 0.0
     first = 0
     while sig2[first] <= COLLAPSE * COLLAPSE * sig2[r - 1]:
         first += 1
@@ -60,14 +62,14 @@ def check(W, GW, k):
     theta, Z = np.linalg.eigh(0.5 * (H + H.T))
     top = theta[keep - 1]
     if top <= 0.0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     nk = min(k, keep)
     Y = np.ascontiguousarray(np.dot(T, np.ascontiguousarray(Z[:, keep - nk:])))
     R = np.dot(GW, Y) - np.dot(W, Y) * theta[keep - nk:]
     worst = 0.0
     for j in range(nk):
         worst = max(worst, np.sqrt(np.sum(R[:, j] ** 2)) / top)
-    return worst, max(theta[0], 0.0)
+    return worst, max(theta[keep - nk], 0.0), max(theta[0], 0.0)
 
 
 @nb.njit(**JIT)
@@ -119,3 +121,17 @@ def rayleigh_ritz(basis, G_basis, k):
     for j in range(k):
         res[j] = np.sqrt(np.sum(R[:, j] ** 2)) / top
     return np.maximum(theta, 0.0), vecs, res
+
+
+@nb.njit(**JIT)
+def basis_from_decoder(W2, GW2):
+    """``(P, G P, ok)`` for the left singular vectors ``P`` of ``W2`` from an existing ``G W2``.
+
+    ``P = W2 V S^-1``, so ``G P = (G W2) V S^-1``: exact products up to an r x r transform whose
+    rounding grows like ``cond(W2)``. ``ok`` is False when some latent direction collapsed
+    (``s_min < COLLAPSE * s_max``), where that transform would amplify errors.
+    """
+    P, sv, Vt = np.linalg.svd(W2, full_matrices=False)
+    ok = sv[sv.shape[0] - 1] >= COLLAPSE * sv[0]
+    T = np.ascontiguousarray(Vt.T) / sv
+    return np.ascontiguousarray(P), np.dot(GW2, T), ok

@@ -25,6 +25,9 @@ class Trained:
     W1, W2 : ndarray of shape (r, m) and (m, r), or None
         The trained encoder and decoder on the solvers' Gram, in units where the data are
         divided by ``Problem.scale``; None for ``eigh``.
+    GW2 : ndarray of shape (m, r) or None
+        The Gram matrix times ``W2`` when the solver computed it for its last iterate: the
+        final certificate then needs no further product (see ``ritz.basis_from_decoder``).
     """
 
     basis: np.ndarray
@@ -33,6 +36,7 @@ class Trained:
     lam: float
     W1: object = None
     W2: object = None
+    GW2: object = None
 
 
 def decoder_basis(W2):

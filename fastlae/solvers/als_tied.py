@@ -15,6 +15,6 @@ def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, ini
     lam = lam_floor if lam is None else lam
     W = random_orthonormal(rng, prob.m, r) if init is None else init[1]
     # momentum only when the subspace alone is wanted (wtol == 0): its fixed points differ
-    W, n_iter, res = K.run(*prob.kernel_args(matrix_free), W, lam, k, tol, wtol, max_iter,
+    W, GW, n_iter, res = K.run(*prob.kernel_args(matrix_free), W, lam, k, tol, wtol, max_iter,
                            CHECK_EVERY, wtol == 0.0)
-    return Trained(decoder_basis(W), n_iter, res, lam, W.T.copy(), W)
+    return Trained(decoder_basis(W), n_iter, res, lam, W.T.copy(), W, GW)
