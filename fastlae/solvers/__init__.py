@@ -11,10 +11,15 @@ REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "eigh": eigh
 # Solvers that can iterate without forming the Gram matrix (one pass over X per update).
 MATRIX_FREE = {"gd", "oja", "als_tied"}
 
-# Updates als_tied typically needs to reach tol=1e-10 with the default latent width
-# (benchmarks/bench_pca.py, spectra decaying like 1/i with a noise floor): used only by the
-# cost model below, never as a limit.
-EXPECTED_UPDATES = 25
+# Cost model of the "auto" rule, calibrated with benchmarks/bench_pca.py and
+# benchmarks/bench_auto.py on the project machine (2 cores, AVX-512, OpenBLAS; float64):
+UPDATES = 12          # als_tied updates to tol=1e-10 with momentum and r = 2k (measured 10-14)
+SYRK_FLOPS = 1.6e11   # forming the Gram: 2 n m^2 flops at this rate
+PASS_FLOPS = 4.6e10   # one matrix-free update, 4 n d r flops (two narrow GEMMs over X)
+GEMM_FLOPS = 2.0e10   # one update on the formed Gram, 2 m^2 r flops (reads all of C)
+EIGH_FLOPS = 3.5e10   # LAPACK eigh with a subset: (4/3) m^3 flops of tridiagonalization
+EIGH_OVERHEAD = 5e-3  # seconds of fixed cost in eigh (workspace queries, small m)
+EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the autoencoder
 
 
 def default_latent(solver, k, m):
@@ -24,25 +29,40 @@ def default_latent(solver, k, m):
     return min(m, k + max(10, k))
 
 
+def estimated_seconds(n, d, k):
+    """Modelled seconds of the three ways ``"auto"`` can go, on the project machine.
+
+    Returns a dict with keys ``"free"`` (als_tied, matrix-free), ``"als_tied"`` and ``"eigh"``
+    (both on the formed Gram).
+    """
+    m, big = min(n, d), max(n, d)
+    r = default_latent("als_tied", k, m)
+    gram = 2.0 * big * m * m / SYRK_FLOPS
+    return {
+        "free": UPDATES * 4.0 * n * d * r / PASS_FLOPS,
+        "als_tied": gram + UPDATES * 2.0 * m * m * r / GEMM_FLOPS,
+        "eigh": gram + (4.0 / 3.0) * m ** 3 / EIGH_FLOPS + EIGH_OVERHEAD,
+    }
+
+
 def choose(n, d, k, explicit):
     """Pick ``(solver, matrix_free)``.
 
-    The rule (``solver="auto"``), from ``benchmarks/bench_pca.py`` on the project machine:
-
-    * ``als_tied`` always (it beat ``eigh`` on the formed Gram at every measured shape);
-    * matrix-free when the estimated flops of ``EXPECTED_UPDATES`` passes over X,
-      ``4 n d r`` each, are below those of forming the Gram (``max(n,d) * min(n,d)^2``) plus
-      the same number of updates on it (``2 m^2 r`` each): square-ish X with a small k.
-
-    An explicitly named solver runs on the formed Gram, except that ``als_tied`` follows the
-    same matrix-free rule.
+    ``solver="auto"`` takes the cheapest of :func:`estimated_seconds`: als_tied matrix-free
+    (square-ish X, small k: each update is one pass over X and the Gram is never formed),
+    als_tied on the formed Gram (small k relative to its size), or LAPACK's eigh on the formed
+    Gram (k above roughly m / 60, where a tridiagonalization beats a dozen products with C;
+    only when modelled at least 10% faster, so near-ties train the autoencoder).
+    ``r.solver`` and ``r.matrix_free`` report the choice. An explicitly named solver runs on the
+    formed Gram, except ``als_tied``, which takes the cheaper of its two modes.
     """
-    m, big = min(n, d), max(n, d)
-    solver = "als_tied" if explicit == "auto" else explicit
-    matrix_free = False
-    if solver == "als_tied":
-        r = default_latent(solver, k, m)
-        free = EXPECTED_UPDATES * 4.0 * n * d * r
-        gram = float(big) * m * m + EXPECTED_UPDATES * 2.0 * m * m * r
-        matrix_free = free < gram
-    return solver, matrix_free
+    cost = estimated_seconds(n, d, k)
+    if explicit == "auto":
+        free = cost["free"] < cost["als_tied"]
+        lae = cost["free"] if free else cost["als_tied"]
+        if cost["eigh"] < EIGH_MARGIN * lae:
+            return "eigh", False
+        return "als_tied", free
+    if explicit == "als_tied":
+        return "als_tied", cost["free"] < cost["als_tied"]
+    return explicit, False

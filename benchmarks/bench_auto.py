@@ -1,0 +1,64 @@
+"""Calibrate the ``"auto"`` rule: measured seconds of each way it can go, next to the model.
+
+Usage::
+
+    python benchmarks/bench_auto.py --shapes 20000x1000x20 6000x2000x10
+
+For each shape, every candidate (als_tied matrix-free, als_tied on the Gram, eigh on the Gram)
+runs ``--reps`` times interleaved; the table shows medians, the model of
+:func:`fastlae.solvers.estimated_seconds`, and which one "auto" picks.
+"""
+import argparse
+import time
+
+import numpy as np
+
+import fastlae
+import fastlae.api
+from fastlae.datasets import decaying
+from fastlae.solvers import choose, estimated_seconds
+
+
+def run(X, k, solver, matrix_free):
+    original = fastlae.api.choose
+    fastlae.api.choose = lambda n, d, kk, s: (solver, matrix_free)
+    try:
+        t0 = time.perf_counter()
+        r = fastlae.pca(X, k)
+        return time.perf_counter() - t0, r.n_iter
+    finally:
+        fastlae.api.choose = original
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--shapes", nargs="+", default=["200000x256x10", "100000x1000x20",
+                                                   "20000x2000x50", "4000x4000x20",
+                                                   "6000x2000x10", "20000x1000x50"])
+    p.add_argument("--reps", type=int, default=3)
+    args = p.parse_args(argv)
+    fastlae.pca(np.random.default_rng(0).random((200, 20)), 3)
+    ways = {"free": ("als_tied", True), "als_tied": ("als_tied", False), "eigh": ("eigh", False)}
+    print("| shape | way | measured s | model s | updates |")
+    print("|---|---|---|---|---|")
+    for shape in args.shapes:
+        n, d, k = (int(v) for v in shape.split("x"))
+        X = decaying(n, d, random_state=0)
+        model = estimated_seconds(n, d, k)
+        times = {w: [] for w in ways}
+        iters = {}
+        for _ in range(args.reps):
+            for w, (solver, free) in ways.items():
+                time.sleep(0.3)
+                t, it = run(X, k, solver, free)
+                times[w].append(t)
+                iters[w] = it
+        pick = choose(n, d, k, "auto")
+        for w in ways:
+            mark = " (auto)" if ways[w] == pick else ""
+            print(f"| {shape} | {w}{mark} | {np.median(times[w]):.3f} | {model[w]:.3f} | {iters[w]} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
