@@ -6,4 +6,13 @@ from ._errors import CollapseWarning, ConvergenceWarning
 from .api import PCAResult, pca
 
 __version__ = "0.1.0"
-__all__ = ["pca", "PCAResult", "ConvergenceWarning", "CollapseWarning", "__version__"]
+__all__ = ["pca", "PCA", "PCAResult", "ConvergenceWarning", "CollapseWarning", "__version__"]
+
+
+def __getattr__(name):
+    # scikit-learn is an optional extra: import the estimator (and sklearn) on first use only
+    if name == "PCA":
+        from .estimator import PCA
+
+        return PCA
+    raise AttributeError(f"module 'fastlae' has no attribute {name!r}")

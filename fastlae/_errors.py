@@ -38,6 +38,8 @@ COLLAPSED = ("lam={lam:.6g} collapses {lost} of the k={k} requested components: 
              "autoencoder maps those directions to zero, so components {first}..{k} are not "
              "determined (an orthonormal completion is returned, their residuals show the error). "
              "Use a smaller lam, or lam=None to let fastlae choose one that keeps all k")
+N_COMPONENTS = ("n_components={value!r} is invalid: use an integer in [1, min(n_samples, "
+                "n_features)] = [1, {max}], a float in (0, 1) or None")
 INPUT_FILE = "cannot read {path!r}: {err}"
 INPUT_FORMAT = ("cannot read {path!r}: unsupported file type {suffix!r}; use .npy, .npz or .csv")
 NPZ_KEYS = ("{path!r} holds several arrays {keys}; fastlae reads the one named 'X' or a file "

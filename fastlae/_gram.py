@@ -8,12 +8,19 @@ All Gram arithmetic is float64, also for float32 input.
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
-from ._kernels.ops import apply_data_t, apply_gram, center_block, feature_mean_maxabs
+from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_shifted,
+                           feature_mean_maxabs)
 
 # Elements (float64) per centered block: 2 MiB, a block that stays in the L2/L3 caches while
 # the BLAS product consumes it (benchmarks/bench_gram_block.py measured 2^17..2^19 equal).
 BLOCK_ELEMENTS = 1 << 18
 _EMPTY = np.zeros((0, 0))
+# One-pass Gram (see Problem.form_gram): the largest tolerated cancellation n (mean - shift)^2
+# / C_jj (it costs about log10 of it in digits of C_jj), and the range of scaled magnitudes that
+# keeps every square and sum of squares finite and normal.
+KAPPA_MAX = 1e3
+SAFE_MAX = 2.0 ** 64
+SAFE_MIN = 2.0 ** -64
 
 
 def _block(other):
@@ -48,16 +55,26 @@ class Problem:
         self.feat_axis = 0 if transposed else 1
         p, q = A.shape
         self.n, self.d = (q, p) if transposed else (p, q)
-        self.mean, maxabs = feature_mean_maxabs(A, self.feat_axis)
-        self.scale = 1.0 if maxabs == 0.0 else float(2.0 ** np.frexp(maxabs)[1])
-        self.inv = 1.0 / self.scale
         self.features = self.n >= self.d
         self.m = self.d if self.features else self.n
         # the solvers' Gram is the Gram of A's columns when it is the feature Gram of an
-        # unstransposed A, or the sample Gram of a transposed one
+        # untransposed A, or the sample Gram of a transposed one
         self.of_cols = self.features == (self.feat_axis == 1)
         self.C = _EMPTY
+        self.mean = None
+        self.scale = self.inv = 1.0
         self._bufs = {}
+
+    def stats(self):
+        """The exact feature means and power-of-two scale, by one parallel pass (idempotent)."""
+        if self.mean is None:
+            self.mean, maxabs = feature_mean_maxabs(self.A, self.feat_axis)
+            self._set_scale(2.0 * maxabs)  # |a - mean| <= 2 max|a|
+        return self
+
+    def _set_scale(self, biggest):
+        self.scale = 1.0 if biggest == 0.0 else float(2.0 ** np.frexp(biggest)[1])
+        self.inv = 1.0 / self.scale
 
     # -- blocked passes ------------------------------------------------------------------
     def _buf(self, of_cols):
@@ -71,27 +88,80 @@ class Problem:
     def form_gram(self):
         """Form the solvers' Gram matrix once (m x m, float64) by blocked SYRK on centered blocks.
 
-        Returns its trace, the total (scaled) variance times ``n - 1``.
+        The feature Gram is formed in one pass over X: blocks are centered around a provisional
+        center (the mean of the first block) while their feature sums are accumulated, and the
+        exact mean is put in afterwards as the rank-one correction ``C = C' - n m m^T`` with
+        ``m = mean - shift``. That correction cancels digits only when ``n m_j^2`` is large
+        against ``C_jj``; above ``KAPPA_MAX`` (data sorted along a feature, say) or when the
+        provisional scale let a square leave the normal range, the Gram is formed again around
+        the exact mean from :meth:`stats` (a second pass). The sample Gram always takes that
+        second route.
+
+        Returns
+        -------
+        float
+            Its trace: the total (scaled) variance times ``n - 1``.
         """
-        A, p, q = self.A, *self.A.shape
+        if self.mean is None and self.features and self._form_gram_one_pass():
+            return float(np.trace(self.C))
+        self.stats()
+        self.C, _ = self._gram_around(self.mean, None)
+        return float(np.trace(self.C))
+
+    def _form_gram_one_pass(self):
+        A, feat_axis = self.A, self.feat_axis
+        first = A[: min(A.shape[0], 256)] if feat_axis == 1 else A[:, : min(A.shape[1], 256)]
+        shift = np.ascontiguousarray(first.mean(axis=0 if feat_axis == 1 else 1,
+                                                dtype=np.float64))
+        self._set_scale(float(np.max(np.abs(first - (shift if feat_axis == 1
+                                                     else shift[:, None])))))
+        featsum = np.zeros(self.d)
+        C, biggest = self._gram_around(shift, featsum)
+        msh = featsum / self.n          # (mean - shift) * inv
+        C -= self.n * np.outer(msh, msh)
+        diag = np.diag(C)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kappa = np.where(msh != 0.0, self.n * msh * msh / np.where(diag > 0, diag, 0.0), 0.0)
+        if (not SAFE_MIN <= biggest <= SAFE_MAX and biggest != 0.0) \
+                or not np.all(np.isfinite(C)) or np.any(~(kappa <= KAPPA_MAX)):
+            return False
+        self.mean = shift + msh * self.scale
+        self.C = C
+        return True
+
+    def _gram_around(self, center, featsum):
+        """Sum of ``B.T B`` (or ``B B.T``) over the blocks ``B = (A - center) * inv``.
+
+        With ``featsum`` (the one-pass route) the feature sums of the blocks are accumulated
+        into it. Returns the symmetric Gram and the largest ``|B|`` seen (0 without featsum).
+        """
+        A, (p, q) = self.A, self.A.shape
         block, buf = self._buf(self.of_cols)
         C = np.zeros((self.m, self.m), order="F")
+        biggest = 0.0
         if self.of_cols:  # C += B.T @ B over row blocks B (dsyrk on the F-ordered B.T)
             for r0 in range(0, p, block):
                 r1 = min(p, r0 + block)
                 B = buf[: (r1 - r0) * q].reshape(r1 - r0, q)
-                center_block(A, r0, r1, 0, q, self.mean, self.feat_axis, self.inv, B)
+                if featsum is None:
+                    center_block(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B)
+                else:
+                    biggest = max(biggest, center_block_shifted(
+                        A, r0, r1, 0, q, center, self.feat_axis, self.inv, B, featsum))
                 C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=0, overwrite_c=1)
         else:  # C += B @ B.T over column blocks B
             for c0 in range(0, q, block):
                 c1 = min(q, c0 + block)
                 B = buf[: p * (c1 - c0)].reshape(p, c1 - c0)
-                center_block(A, 0, p, c0, c1, self.mean, self.feat_axis, self.inv, B)
+                if featsum is None:
+                    center_block(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B)
+                else:
+                    biggest = max(biggest, center_block_shifted(
+                        A, 0, p, c0, c1, center, self.feat_axis, self.inv, B, featsum))
                 C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=1, lower=0, overwrite_c=1)
         C = np.triu(C)
         C += np.triu(C, 1).T
-        self.C = np.ascontiguousarray(C)
-        return float(np.trace(self.C))
+        return np.ascontiguousarray(C), biggest
 
     def kernel_args(self, matrix_free):
         """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf)`` of the kernels."""
@@ -107,6 +177,7 @@ class Problem:
         """Trace of the solvers' Gram (scaled), by one blocked pass when it is not formed."""
         if self.C.shape[0]:
             return float(np.trace(self.C))
+        self.stats()
         total = 0.0
         A, (p, q) = self.A, self.A.shape
         block = _block(q)

@@ -30,6 +30,8 @@ class PCAResult:
     singular_values : ndarray of shape (k,)
         Singular values of the centered X.
     mean : ndarray of shape (n_features,)
+    total_variance : float
+        Trace of the sample covariance (the sum of all its eigenvalues).
     solver : str
         The solver that ran (``"auto"`` is resolved).
     matrix_free : bool
@@ -60,6 +62,7 @@ class PCAResult:
     explained_variance_ratio: np.ndarray
     singular_values: np.ndarray
     mean: np.ndarray
+    total_variance: float
     solver: str
     matrix_free: bool
     n_iter: int
@@ -267,6 +270,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
         explained_variance_ratio=ratio.astype(dtype),
         singular_values=np.sqrt(ev_gram).astype(dtype),
         mean=prob.mean.astype(dtype),
+        total_variance=float(total / max(n - 1, 1)),
         solver=name,
         matrix_free=matrix_free,
         n_iter=n_iter,

@@ -203,3 +203,34 @@ def test_n_threads_is_restored(rng):
     b = fastlae.pca(X, 3, n_threads=2)
     assert (numba.get_num_threads(), [i["num_threads"] for i in threadpool_info()]) == before
     np.testing.assert_allclose(a.components, b.components, atol=1e-12)
+
+
+def test_one_pass_gram_equals_two_pass(rng, monkeypatch):
+    import fastlae._gram as g
+
+    X = spectrum_data(600, 12, SPECTRA["slow"](12), rng, mean=50.0)
+    X = X[np.argsort(X[:, 0])]  # sorted: the first block's mean is far from the mean
+    one = g.Problem(X, False)
+    one.form_gram()
+    monkeypatch.setattr(g, "KAPPA_MAX", 0.0)  # forces the exact-mean second pass
+    two = g.Problem(X, False)
+    two.form_gram()
+    np.testing.assert_allclose(one.mean, X.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(two.mean, X.mean(axis=0), rtol=1e-13)
+    C_one, C_two = one.C * one.scale ** 2, two.C * two.scale ** 2
+    np.testing.assert_allclose(C_one, C_two, rtol=1e-11, atol=1e-11 * np.abs(C_two).max())
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_scale_fallback_when_first_block_is_tiny(order):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((1200, 6))
+    X[:300] *= 1e-30  # the provisional scale from the first block would overflow the squares
+    X = np.asarray(X, order=order)
+    import fastlae._gram as g
+    from fastlae._validation import check_X
+
+    assert not g.Problem(*check_X(X))._form_gram_one_pass()  # the fallback does run
+    r = fastlae.pca(X, 2)
+    w, V, _, _ = reference(X, 2)
+    np.testing.assert_allclose(r.explained_variance * 1199, w, rtol=1e-10)

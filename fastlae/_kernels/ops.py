@@ -173,3 +173,43 @@ def power_ritz(C, A, mean, feat_axis, inv, of_cols, block, buf, W, steps):
         Q, _ = np.linalg.qr(GQ)
         Q = np.ascontiguousarray(Q)
     return np.maximum(theta, 0.0)
+
+
+@nb.njit(**JIT)
+def center_block_shifted(A, r0, r1, c0, c1, shift, feat_axis, inv, out, featsum):
+    """:func:`center_block` around a provisional center ``shift``, accumulating feature sums.
+
+    ``out[:] = (A[r0:r1, c0:c1] - shift) * inv`` and ``featsum[f] += sum of out over feature
+    f``, so that one pass yields both the shifted Gram and the correction to the exact mean.
+
+    Returns
+    -------
+    float
+        The largest ``|out|`` of the block (to detect a scale that over- or underflows).
+    """
+    w = c1 - c0
+    biggest = 0.0
+    if feat_axis == 1:
+        sh = shift[c0:c1]
+        fs = featsum[c0:c1]
+        for i in range(r1 - r0):
+            a = A[r0 + i, c0:c1]
+            o = out[i]
+            for j in range(w):
+                o[j] = (np.float64(a[j]) - sh[j]) * inv
+            for j in range(w):
+                fs[j] += o[j]
+                biggest = max(biggest, abs(o[j]))
+    else:
+        for i in range(r1 - r0):
+            a = A[r0 + i, c0:c1]
+            o = out[i]
+            si = shift[r0 + i]
+            acc = 0.0
+            for j in range(w):
+                o[j] = (np.float64(a[j]) - si) * inv
+            for j in range(w):
+                acc += o[j]
+                biggest = max(biggest, abs(o[j]))
+            featsum[r0 + i] += acc
+    return biggest
