@@ -19,6 +19,8 @@ X_DTYPE = ("X must hold real numbers (bool, integer or floating point), got dtyp
 X_NDIM = "X must be a 2-D array of shape (n_samples, n_features), got an array with ndim={ndim}"
 X_EMPTY = "X must have at least one sample and one feature, got shape {shape}"
 X_NONFINITE = "X contains {what}; fastlae needs finite values (remove or impute them first)"
+X_OVERFLOW = ("X holds values so large (max |x| = {maxabs:.3g}) that their sum overflows float64; "
+              "divide X by a constant first")
 K_TYPE = "k must be an integer, got {value!r} of type {type}"
 K_RANGE = "k={value} is out of range: it must be in [1, min(n_samples, n_features)] = [1, {max}]"
 SOLVER = "solver={value!r} is not one of {allowed}"

@@ -105,7 +105,7 @@ class Problem:
         if self.mean is None and self.features and self._form_gram_one_pass():
             return float(np.trace(self.C))
         self.stats()
-        self.C, _ = self._gram_around(self.mean, None)
+        self.C = self._gram_around(self.mean)
         return float(np.trace(self.C))
 
     def _form_gram_one_pass(self):
@@ -115,8 +115,9 @@ class Problem:
                                                 dtype=np.float64))
         self._set_scale(float(np.max(np.abs(first - (shift if feat_axis == 1
                                                      else shift[:, None])))))
-        featsum = np.zeros(self.d)
-        C, biggest = self._gram_around(shift, featsum)
+        featsum, featmax = np.zeros(self.d), np.zeros(self.d)
+        C = self._gram_around(shift, featsum, featmax)
+        biggest = float(featmax.max())
         msh = featsum / self.n          # (mean - shift) * inv
         C -= self.n * np.outer(msh, msh)
         diag = np.diag(C)
@@ -129,16 +130,15 @@ class Problem:
         self.C = C
         return True
 
-    def _gram_around(self, center, featsum):
+    def _gram_around(self, center, featsum=None, featmax=None):
         """Sum of ``B.T B`` (or ``B B.T``) over the blocks ``B = (A - center) * inv``.
 
-        With ``featsum`` (the one-pass route) the feature sums of the blocks are accumulated
-        into it. Returns the symmetric Gram and the largest ``|B|`` seen (0 without featsum).
+        With ``featsum`` and ``featmax`` (the one-pass route) the feature sums and largest
+        magnitudes of the blocks are accumulated into them. Returns the symmetric Gram.
         """
         A, (p, q) = self.A, self.A.shape
         block, buf = self._buf(self.of_cols)
         C = np.zeros((self.m, self.m), order="F")
-        biggest = 0.0
         if self.of_cols:  # C += B.T @ B over row blocks B (dsyrk on the F-ordered B.T)
             for r0 in range(0, p, block):
                 r1 = min(p, r0 + block)
@@ -146,8 +146,8 @@ class Problem:
                 if featsum is None:
                     center_block(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B)
                 else:
-                    biggest = max(biggest, center_block_shifted(
-                        A, r0, r1, 0, q, center, self.feat_axis, self.inv, B, featsum))
+                    center_block_shifted(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B,
+                                         featsum, featmax)
                 C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=0, overwrite_c=1)
         else:  # C += B @ B.T over column blocks B
             for c0 in range(0, q, block):
@@ -156,12 +156,12 @@ class Problem:
                 if featsum is None:
                     center_block(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B)
                 else:
-                    biggest = max(biggest, center_block_shifted(
-                        A, 0, p, c0, c1, center, self.feat_axis, self.inv, B, featsum))
+                    center_block_shifted(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B,
+                                         featsum, featmax)
                 C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=1, lower=0, overwrite_c=1)
         C = np.triu(C)
         C += np.triu(C, 1).T
-        return np.ascontiguousarray(C), biggest
+        return np.ascontiguousarray(C)
 
     def kernel_args(self, matrix_free):
         """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf)`` of the kernels."""

@@ -49,14 +49,27 @@ def check_X(X):
         arr = arr.astype(np.float32)
     elif arr.dtype not in (np.float32, np.float64):  # longdouble
         arr = arr.astype(np.float64)
-    if not np.isfinite(arr.sum(dtype=np.float64)) and not np.isfinite(arr).all():
-        what = "NaN" if np.isnan(arr).any() else "infinity"
-        raise ValueError(E.X_NONFINITE.format(what=what))
+    # NaN and inf are detected from the first data pass (see check_finite), not by a pass here
     if arr.flags.c_contiguous:
         return arr, False
     if arr.flags.f_contiguous:
         return arr.T, True
     return np.ascontiguousarray(arr), False
+
+
+def check_finite(A, mean):
+    """Raise if X holds NaN or inf; called when the data pass produced a non-finite mean.
+
+    The first pass over X (the one-pass Gram or the statistics pass) sums every value, so a
+    finite mean proves a finite X and this full check runs only when something is wrong.
+    """
+    if np.all(np.isfinite(mean)):
+        return
+    if np.isnan(A).any():
+        raise ValueError(E.X_NONFINITE.format(what="NaN"))
+    if not np.isfinite(A).all():
+        raise ValueError(E.X_NONFINITE.format(what="infinity"))
+    raise ValueError(E.X_OVERFLOW.format(maxabs=float(np.abs(A).max())))
 
 
 def check_int(value, name, message, low=1, high=None, **fmt):

@@ -176,40 +176,38 @@ def power_ritz(C, A, mean, feat_axis, inv, of_cols, block, buf, W, steps):
 
 
 @nb.njit(**JIT)
-def center_block_shifted(A, r0, r1, c0, c1, shift, feat_axis, inv, out, featsum):
-    """:func:`center_block` around a provisional center ``shift``, accumulating feature sums.
+def center_block_shifted(A, r0, r1, c0, c1, shift, feat_axis, inv, out, featsum, featmax):
+    """:func:`center_block` around a provisional center ``shift``, accumulating feature stats.
 
-    ``out[:] = (A[r0:r1, c0:c1] - shift) * inv`` and ``featsum[f] += sum of out over feature
-    f``, so that one pass yields both the shifted Gram and the correction to the exact mean.
-
-    Returns
-    -------
-    float
-        The largest ``|out|`` of the block (to detect a scale that over- or underflows).
+    ``out[:] = (A[r0:r1, c0:c1] - shift) * inv``; ``featsum[f]`` accumulates the sum and
+    ``featmax[f]`` the largest magnitude of ``out`` over feature f, so that one pass yields the
+    shifted Gram, the correction to the exact mean, and a check of the provisional scale.
+    Element-wise accumulators keep the loops vectorizable (a scalar running max did not).
     """
     w = c1 - c0
-    biggest = 0.0
     if feat_axis == 1:
         sh = shift[c0:c1]
         fs = featsum[c0:c1]
+        fm = featmax[c0:c1]
         for i in range(r1 - r0):
             a = A[r0 + i, c0:c1]
             o = out[i]
             for j in range(w):
-                o[j] = (np.float64(a[j]) - sh[j]) * inv
-            for j in range(w):
-                fs[j] += o[j]
-                biggest = max(biggest, abs(o[j]))
+                v = (np.float64(a[j]) - sh[j]) * inv
+                o[j] = v
+                fs[j] += v
+                fm[j] = max(fm[j], abs(v))
     else:
         for i in range(r1 - r0):
             a = A[r0 + i, c0:c1]
             o = out[i]
             si = shift[r0 + i]
-            acc = 0.0
             for j in range(w):
                 o[j] = (np.float64(a[j]) - si) * inv
+            acc = 0.0
+            mx = featmax[r0 + i]
             for j in range(w):
                 acc += o[j]
-                biggest = max(biggest, abs(o[j]))
+                mx = max(mx, abs(o[j]))
             featsum[r0 + i] += acc
-    return biggest
+            featmax[r0 + i] = mx
