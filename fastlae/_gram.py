@@ -11,9 +11,14 @@ from scipy.linalg.blas import dsyrk
 from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_shifted,
                            feature_mean_maxabs)
 
-# Elements (float64) per centered block: 2 MiB, a block that stays in the L2/L3 caches while
-# the BLAS product consumes it (benchmarks/bench_gram_block.py measured 2^17..2^19 equal).
-BLOCK_ELEMENTS = 1 << 18
+# Elements (float64) per centered block. Few, large BLAS calls matter more than cache fit on
+# a shared 2-core machine: every call synchronizes OpenBLAS's threads, and any other thread
+# that is busy then (NumPy's own OpenBLAS still spinning after the caller's last product, say)
+# stretches each call by a scheduler time slice. Measured (scratch runs recorded in the README):
+# with 2^18-element blocks the 200000 x 256 Gram took 0.72-1.05 s in some runs against
+# 0.26-0.28 s with 2^21; the matrix-free passes did best at 2^20.
+GRAM_BLOCK_ELEMENTS = 1 << 21
+OPERATOR_BLOCK_ELEMENTS = 1 << 20
 _EMPTY = np.zeros((0, 0))
 # One-pass Gram (see Problem.form_gram): the largest tolerated cancellation n (mean - shift)^2
 # / C_jj (it costs about log10 of it in digits of C_jj), and the range of scaled magnitudes that
@@ -23,8 +28,8 @@ SAFE_MAX = 2.0 ** 64
 SAFE_MIN = 2.0 ** -64
 
 
-def _block(other):
-    return int(max(16, min(BLOCK_ELEMENTS // max(other, 1), 1 << 16)))
+def _block(other, elements=OPERATOR_BLOCK_ELEMENTS):
+    return int(max(16, min(elements // max(other, 1), 1 << 16)))
 
 
 class Problem:
@@ -77,13 +82,14 @@ class Problem:
         self.inv = 1.0 / self.scale
 
     # -- blocked passes ------------------------------------------------------------------
-    def _buf(self, of_cols):
+    def _buf(self, of_cols, elements=OPERATOR_BLOCK_ELEMENTS):
         p, q = self.A.shape
         other = q if of_cols else p
-        block = _block(other)
-        if of_cols not in self._bufs:
-            self._bufs[of_cols] = (block, np.empty(block * other))
-        return self._bufs[of_cols]
+        key = (of_cols, elements)
+        if key not in self._bufs:
+            block = _block(other, elements)
+            self._bufs[key] = (block, np.empty(block * other))
+        return self._bufs[key]
 
     def form_gram(self):
         """Form the solvers' Gram matrix once (m x m, float64) by blocked SYRK on centered blocks.
@@ -137,7 +143,7 @@ class Problem:
         magnitudes of the blocks are accumulated into them. Returns the symmetric Gram.
         """
         A, (p, q) = self.A, self.A.shape
-        block, buf = self._buf(self.of_cols)
+        block, buf = self._buf(self.of_cols, GRAM_BLOCK_ELEMENTS)
         C = np.zeros((self.m, self.m), order="F")
         if self.of_cols:  # C += B.T @ B over row blocks B (dsyrk on the F-ordered B.T)
             for r0 in range(0, p, block):
