@@ -8,8 +8,9 @@ Conventions shared by every kernel module:
   centering and scaling, ``(a - mean) * inv``, are exact apart from the subtraction.
 * ``C`` is a symmetric Gram matrix (float64). A zero-size ``C`` means "no explicit Gram: apply the
   operator block by block from ``A``" (matrix-free mode); see :func:`ops.apply_gram`.
-* Kernels that run between BLAS calls are serial: OpenBLAS worker threads keep spinning for a
-  while after a call, and a Numba parallel region started then fights them for the cores (we
-  measured an 8x slowdown of the blocked Gram when the centering kernel was parallel).
-  Parallelism inside those loops comes from BLAS.
+* Every kernel is serial and ``nogil``; parallelism comes from BLAS. OpenBLAS worker threads
+  keep spinning for a while after a call, and a Numba parallel region started then fights them
+  for the cores (we measured an 8x slowdown of the blocked Gram when the centering kernel was
+  parallel); Numba's OpenMP layer is also not fork-safe. Concurrent calls from several Python
+  threads are safe because no kernel shares state.
 """

@@ -1,0 +1,115 @@
+"""Threads, processes, determinism, the JIT cache, and random problems against LAPACK."""
+import multiprocessing as mp
+import os
+import shutil
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import fastlae
+from naive import SPECTRA, reference, sin_angle, spectrum_data
+
+
+def _job(seed):
+    rng = np.random.default_rng(seed)
+    X = spectrum_data(150, 20, SPECTRA["slow"](20), rng, mean=float(seed))
+    r = fastlae.pca(X, 3)
+    w = reference(X, 3)[0]
+    return float(np.max(np.abs(r.explained_variance * 149 - w)) / w[0])
+
+
+def test_concurrent_threads_are_correct():
+    errors = {}
+
+    def run(i):
+        errors[i] = max(_job(i) for _ in range(3))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 4 and max(errors.values()) < 1e-10
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_child_processes(method):
+    if method not in mp.get_all_start_methods():
+        pytest.skip(f"{method} is not available here")
+    _job(0)  # the parent has used the kernels (and BLAS threads) before the children start
+    with mp.get_context(method).Pool(2) as pool:
+        errs = pool.map(_job, [1, 2, 3])
+    assert max(errs) < 1e-10
+
+
+def test_joblib_workers():
+    joblib = pytest.importorskip("joblib")
+    errs = joblib.Parallel(n_jobs=2)(joblib.delayed(_job)(s) for s in range(3))
+    assert max(errs) < 1e-10
+
+
+def test_thread_counts_agree(rng):
+    X = spectrum_data(400, 60, SPECTRA["slow"](60), rng, mean=2.0)
+    a = fastlae.pca(X, 5, n_threads=1)
+    b = fastlae.pca(X, 5, n_threads=2)
+    np.testing.assert_allclose(a.components, b.components, atol=1e-12)
+    np.testing.assert_allclose(a.explained_variance, b.explained_variance, rtol=1e-12)
+
+
+def test_read_only_package_directory(tmp_path):
+    """A copy of the package in a read-only directory imports and computes (no crash)."""
+    src = os.path.dirname(fastlae.__file__)
+    dst = tmp_path / "ro" / "fastlae"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    for root, dirs, files in os.walk(tmp_path / "ro"):
+        for name in dirs + files:
+            os.chmod(os.path.join(root, name), 0o555 if name in dirs else 0o444)
+        os.chmod(root, 0o555)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env["PYTHONPATH"] = str(tmp_path / "ro")
+    env["HOME"] = str(tmp_path / "home")  # numba's user-wide cache falls back under here
+    # an editable install's import hook would win over PYTHONPATH: drop it in the child
+    code = ("import sys; sys.meta_path = [f for f in sys.meta_path "
+            "if '__editable__' not in type(f).__module__]; "
+            "import fastlae, numpy as np; "
+            "r = fastlae.pca(np.random.default_rng(0).standard_normal((50, 6)), 2); "
+            "print(fastlae.__file__, r.converged)")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, cwd=tmp_path,
+                             text=True, timeout=600)
+    finally:
+        for root, dirs, files in os.walk(tmp_path / "ro"):
+            os.chmod(root, 0o755)
+    assert out.returncode == 0, out.stderr
+    assert str(tmp_path / "ro") in out.stdout and out.stdout.strip().endswith("True")
+
+
+SPECTRUM_KINDS = st.sampled_from(sorted(SPECTRA))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(2, 60), d=st.integers(1, 30), kind=SPECTRUM_KINDS,
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1),
+       solver=st.sampled_from(["auto", "als_tied", "als", "oja", "eigh"]),
+       mean=st.sampled_from([0.0, 1.0, -1e3]))
+def test_random_problems_match_lapack(n, d, kind, dtype, seed, solver, mean):
+    rng = np.random.default_rng(seed)
+    m = min(n, d)
+    spec = SPECTRA[kind](max(m, 6))[:m]
+    X = spectrum_data(n, d, spec, rng, mean=mean).astype(dtype)
+    k = int(rng.integers(1, m + 1))
+    r = fastlae.pca(X, k, solver=solver, max_iter=20000)
+    w, V, total, C = reference(X, k)
+    top = max(w[0], 1e-300)
+    comps = np.asarray(r.components, dtype=np.float64)
+    assert np.all(np.isfinite(comps))
+    tol = 1e-5 if dtype == np.float32 else 1e-8
+    np.testing.assert_allclose(comps @ comps.T, np.eye(k), atol=10 * tol)
+    ev = np.asarray(r.explained_variance, dtype=np.float64) * max(n - 1, 1)
+    assert np.max(np.abs(ev - w)) <= tol * top + 1e-12 * abs(mean) ** 2 * n
+    captured = np.trace(comps @ C @ comps.T)
+    assert abs(captured - w.sum()) <= 10 * tol * max(total, 1e-300) + 1e-12 * abs(mean) ** 2 * n
