@@ -28,6 +28,10 @@ SAFE_MAX = 2.0 ** 64
 SAFE_MIN = 2.0 ** -64
 
 
+class Cancelled(Exception):
+    """Raised inside the worker thread of :func:`fastlae.pca` after a KeyboardInterrupt."""
+
+
 def _block(other, elements=OPERATOR_BLOCK_ELEMENTS):
     return int(max(16, min(elements // max(other, 1), 1 << 16)))
 
@@ -55,7 +59,7 @@ class Problem:
         Size of the solvers' Gram.
     """
 
-    def __init__(self, A, transposed):
+    def __init__(self, A, transposed, stop=None):
         self.A = A
         self.feat_axis = 0 if transposed else 1
         p, q = A.shape
@@ -67,6 +71,8 @@ class Problem:
         self.of_cols = self.features == (self.feat_axis == 1)
         self.C = _EMPTY
         self.mean = None
+        # cancellation flag, set to 1 from another thread; read between blocks and iterations
+        self.stop = np.zeros(1, dtype=np.int64) if stop is None else stop
         self.scale = self.inv = 1.0
         self._bufs = {}
 
@@ -147,6 +153,7 @@ class Problem:
         C = np.zeros((self.m, self.m), order="F")
         if self.of_cols:  # C += B.T @ B over row blocks B (dsyrk on the F-ordered B.T)
             for r0 in range(0, p, block):
+                self.check_stop()
                 r1 = min(p, r0 + block)
                 B = buf[: (r1 - r0) * q].reshape(r1 - r0, q)
                 if featsum is None:
@@ -157,6 +164,7 @@ class Problem:
                 C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=0, overwrite_c=1)
         else:  # C += B @ B.T over column blocks B
             for c0 in range(0, q, block):
+                self.check_stop()
                 c1 = min(q, c0 + block)
                 B = buf[: p * (c1 - c0)].reshape(p, c1 - c0)
                 if featsum is None:
@@ -170,10 +178,16 @@ class Problem:
         return np.ascontiguousarray(C)
 
     def kernel_args(self, matrix_free):
-        """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf)`` of the kernels."""
+        """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf, stop)`` of the kernels."""
         block, buf = self._buf(self.of_cols)
         C = _EMPTY if matrix_free else self.C
-        return (C, self.A, self.mean, self.feat_axis, self.inv, self.of_cols, block, buf)
+        return (C, self.A, self.mean, self.feat_axis, self.inv, self.of_cols, block, buf,
+                self.stop)
+
+    def check_stop(self):
+        """Raise :class:`Cancelled` once :attr:`stop` is set (between blocks and solver calls)."""
+        if self.stop[0]:
+            raise Cancelled
 
     def apply(self, V, matrix_free):
         """The solvers' Gram times ``V`` (m x r)."""
@@ -189,6 +203,7 @@ class Problem:
         block = _block(q)
         buf = np.empty(block * q)
         for r0 in range(0, p, block):
+            self.check_stop()
             r1 = min(p, r0 + block)
             B = buf[: (r1 - r0) * q].reshape(r1 - r0, q)
             center_block(A, r0, r1, 0, q, self.mean, self.feat_axis, self.inv, B)
@@ -207,4 +222,4 @@ class Problem:
             return self.apply(V, matrix_free=self.C.shape[0] == 0)
         block, buf = self._buf(not self.of_cols)
         return apply_gram(_EMPTY, self.A, self.mean, self.feat_axis, self.inv, not self.of_cols,
-                          block, buf, np.ascontiguousarray(V))
+                          block, buf, self.stop, np.ascontiguousarray(V))

@@ -1,5 +1,6 @@
 """``fastlae.pca``: validate, choose a solver, train the autoencoder, certify the result."""
 import contextlib
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -8,7 +9,7 @@ import numpy as np
 
 from . import _errors as E
 from . import _validation as V
-from ._gram import Problem
+from ._gram import Cancelled, Problem
 from .solvers import REGISTRY, choose, default_latent
 from ._kernels.ritz import basis_from_decoder, orthonormal, rayleigh_ritz
 from .solvers._common import Trained
@@ -196,12 +197,51 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     n_threads = V.check_n_threads(n_threads)
 
     with thread_limit(n_threads):
-        return _pca(A, transposed, k, solver, lam_user, tol, max_iter, n_latent, rng)
+        result, warned = _interruptible(
+            lambda stop: _pca(A, transposed, k, solver, lam_user, tol, max_iter, n_latent, rng,
+                              stop))
+    for message, category in warned:
+        warnings.warn(message, category, stacklevel=2)
+    return result
 
 
-def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
+def _interruptible(work):
+    """Run ``work(stop)`` in a worker thread so that Ctrl-C interrupts it promptly.
+
+    The kernels release the GIL and read the int64 flag ``stop`` between blocks and updates;
+    the main thread waits in short joins, so a KeyboardInterrupt reaches it within a fraction
+    of a second, sets the flag, waits for the worker to wind down and re-raises.
+    """
+    stop = np.zeros(1, dtype=np.int64)
+    box = {}
+
+    def target():
+        try:
+            box["value"] = work(stop)
+        except Cancelled:
+            pass
+        except BaseException as err:  # re-raised in the calling thread
+            box["error"] = err
+
+    worker = threading.Thread(target=target, name="fastlae-pca", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        stop[0] = 1
+        worker.join()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, stop):
+    """The body of :func:`pca` on validated input; returns ``(PCAResult, warnings)``."""
+    warned = []
     t0 = time.perf_counter()
-    prob = Problem(A, transposed)
+    prob = Problem(A, transposed, stop)
     name, matrix_free = choose(prob.n, prob.d, k, solver_name)
     module = REGISTRY[name]
     trace = prob.trace() if matrix_free else prob.form_gram()
@@ -226,6 +266,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
     else:
         trained = module.solve(prob, k, r, lam_int, lam_floor, tol, wtol, budget, rng,
                                matrix_free)
+        prob.check_stop()
     n_iter = trained.n_iter
     t2 = time.perf_counter()
     theta, vecs, res = _certify(prob, trained, k)
@@ -237,6 +278,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
         t2 -= time.perf_counter()
         trained = module.solve(prob, k, r, trained.lam, lam_floor, check_tol, wtol,
                                budget - n_iter, rng, matrix_free, init=(trained.W1, trained.W2))
+        prob.check_stop()
         n_iter += trained.n_iter
         t2 += time.perf_counter()
         theta, vecs, res = _certify(prob, trained, k)
@@ -246,11 +288,11 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
     if name != "eigh":
         lost = int(np.sum(theta <= trained.lam))
         if lam_user is not None and lost:
-            warnings.warn(E.COLLAPSED.format(lam=lam_user, lost=lost, k=k, first=k - lost + 1),
-                          E.CollapseWarning, stacklevel=3)
+            warned.append((E.COLLAPSED.format(lam=lam_user, lost=lost, k=k, first=k - lost + 1),
+                           E.CollapseWarning))
         if not converged and n_iter >= budget:
-            warnings.warn(E.NOT_CONVERGED.format(solver=name, max_iter=budget, res=res.max(),
-                                                 tol=tol), E.ConvergenceWarning, stacklevel=3)
+            warned.append((E.NOT_CONVERGED.format(solver=name, max_iter=budget, res=res.max(),
+                                                  tol=tol), E.ConvergenceWarning))
 
     components = vecs.T
     # svd_flip(u_based_decision=False): largest-magnitude entry of each component positive
@@ -265,7 +307,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
     total = trace * s2
     ratio = ev_gram / total if total > 0 else np.zeros(k)
     dtype = A.dtype
-    return PCAResult(
+    result = PCAResult(
         components=np.ascontiguousarray(components, dtype=dtype),
         explained_variance=explained_variance.astype(dtype),
         explained_variance_ratio=ratio.astype(dtype),
@@ -284,3 +326,4 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
         gram="features" if prob.features else "samples",
         timings={"gram": t1 - t0, "solve": t2 - t1, "certify": t3 - t2},
     )
+    return result, warned

@@ -113,3 +113,55 @@ def test_random_problems_match_lapack(n, d, kind, dtype, seed, solver, mean):
     assert np.max(np.abs(ev - w)) <= tol * top + 1e-12 * abs(mean) ** 2 * n
     captured = np.trace(comps @ C @ comps.T)
     assert abs(captured - w.sum()) <= 10 * tol * max(total, 1e-300) + 1e-12 * abs(mean) ** 2 * n
+
+
+CHILD = r"""
+import sys, time, numpy as np, fastlae
+X = np.random.default_rng(0).standard_normal((3000, 200))
+fastlae.pca(X[:300, :20], 2, solver=sys.argv[1], max_iter=5)   # compile outside the timing
+print("ready", flush=True)
+try:
+    fastlae.pca(X, 20, solver=sys.argv[1], tol=1e-300, max_iter=10**9)
+except KeyboardInterrupt:
+    print("interrupted", time.perf_counter(), flush=True)
+    sys.exit(3)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("solver", ["gd", "als_tied"])
+def test_ctrl_c_stops_a_long_solve_within_a_second(solver):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, solver], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        line = proc.stdout.readline().split()
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert line and line[0] == "interrupted", proc.stderr.read()
+    assert proc.returncode == 3
+    assert float(line[1]) - sent < 1.0  # perf_counter is system-wide on Linux
+
+
+def test_cli_interrupt_leaves_no_output(tmp_path):
+    import signal
+    import time
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((3000, 200)))
+    out = tmp_path / "out.npz"
+    code = ("import sys; from fastlae import cli; sys.exit(cli.main(sys.argv[1:]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, "pca", str(tmp_path / "x.npy"), "-k",
+                             "20", "-o", str(out), "--solver", "gd", "--tol", "1e-300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "x.npy"]

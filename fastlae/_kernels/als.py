@@ -52,7 +52,7 @@ def tri_solve_shifted(d, e, a, lam, b, work):
 
 
 @nb.njit(**JIT)
-def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every):
+def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every, stop):
     """Alternate exact solves from ``(W1, W2)``; returns ``(W1, W2, n_iter, res)``."""
     m, r = W2.shape
     eye = np.eye(r)
@@ -62,7 +62,7 @@ def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every):
     upd = np.inf
     scale = max(np.abs(d).max(), 1e-300)
     lam_eff = lam if lam > 0.0 else 1e-15 * scale
-    while True:
+    while stop[0] == 0:
         P2 = tri_matmul(d, e, W2)
         if it % check_every == 0 or it == max_iter:
             res = check(W2, P2, k)[0]

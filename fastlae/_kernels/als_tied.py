@@ -24,11 +24,12 @@ from .ritz import check
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, wtol, max_iter,
+def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, wtol, max_iter,
         check_every, momentum):
     """Iterate from ``W`` until the certificate of :func:`ritz.check` is at most ``tol`` and the
     last relative update ``||W_new - W|| / ||W||`` is at most ``wtol`` (0 disables that test).
 
+    Returns early, with whatever it has, when ``stop[0]`` becomes non-zero.
     Returns ``(W, GW, n_iter, res)``: the last iterate, the Gram matrix times it, the number
     of updates and the last check.
     """
@@ -39,9 +40,10 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, k, tol, wtol, m
     upd = np.inf
     beta = 0.0
     W_prev = np.zeros_like(W)
+    GW = np.zeros_like(W)
     Minv_prev = np.zeros((r, r))
-    while True:
-        GW = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, W)
+    while stop[0] == 0:
+        GW = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W)
         if it % check_every == 0 or it == max_iter:
             res, theta_k, theta_min = check(W, GW, k)
             if (res <= tol and upd <= wtol) or it == max_iter:

@@ -13,12 +13,12 @@ from .ritz import check
 
 
 @nb.njit(**JIT)
-def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam):
+def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam):
     r = W2.shape[1]
     V = np.empty((W2.shape[0], 2 * r))
     V[:, :r] = W1.T
     V[:, r:] = W2
-    GV = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, V)
+    GV = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, V)
     P1 = np.ascontiguousarray(GV[:, :r])   # G W1^T
     P2 = np.ascontiguousarray(GV[:, r:])   # G W2
     Amat = np.dot(W2.T, W2)
@@ -29,18 +29,18 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam):
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam, alpha, k, tol,
+def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alpha, k, tol,
         wtol, max_iter, check_every):
     """Gradient descent from ``(W1, W2)``; returns ``(W1, W2, n_iter, res, alpha)``.
 
     ``loss`` here omits the constant ``tr(G)``; it is used only to compare iterates.
     """
-    P1, P2, Amat, B, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf,
+    P1, P2, Amat, B, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop,
                                       W1, W2, lam)
     res = np.inf
     it = 0
     upd = np.inf
-    while True:
+    while stop[0] == 0:
         if it % check_every == 0 or it == max_iter:
             res = check(W2, P2, k)[0]
             if (res <= tol and upd <= wtol) or it == max_iter:
@@ -51,7 +51,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W1, W2, lam, alpha, k, 
             W1n = W1 - alpha * G1
             W2n = np.ascontiguousarray(W2 - alpha * G2)
             P1n, P2n, An, Bn, lossn = _products(C, A, mean, feat_axis, inv, of_cols, block,
-                                                buf, W1n, W2n, lam)
+                                                buf, stop, W1n, W2n, lam)
             if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
                 break
             alpha *= 0.5

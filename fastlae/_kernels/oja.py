@@ -12,8 +12,8 @@ from .ritz import check
 
 
 @nb.njit(**JIT)
-def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam):
-    P = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, W)
+def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam):
+    P = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W)
     B = np.dot(W.T, P)
     N = np.dot(W.T, W)
     loss = -2.0 * np.trace(B) + np.sum(B * N) + 2.0 * lam * np.trace(N)
@@ -21,14 +21,14 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam):
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, alpha, k, tol, wtol,
+def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, alpha, k, tol, wtol,
         max_iter, check_every):
     """Tied descent from ``W``; returns ``(W, n_iter, res, alpha)``."""
-    P, B, N, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam)
+    P, B, N, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam)
     res = np.inf
     it = 0
     upd = np.inf
-    while True:
+    while stop[0] == 0:
         if it % check_every == 0 or it == max_iter:
             res = check(W, P, k)[0]
             if (res <= tol and upd <= wtol) or it == max_iter:
@@ -37,7 +37,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, W, lam, alpha, k, tol, 
         while True:
             Wn = np.ascontiguousarray(W + alpha * step)
             Pn, Bn, Nn, lossn = _products(C, A, mean, feat_axis, inv, of_cols, block, buf,
-                                          Wn, lam)
+                                          stop, Wn, lam)
             if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
                 break
             alpha *= 0.5

@@ -97,7 +97,7 @@ def _block_view(buf, rows, cols):
 
 
 @nb.njit(**JIT)
-def apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, V):
+def apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, V):
     """Return ``G @ V`` for the Gram matrix ``G`` of the centered, scaled data.
 
     Parameters
@@ -113,6 +113,9 @@ def apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, V):
         Rows (or columns) of ``A`` per block.
     buf : ndarray of shape (>= block * other_dim,), float64
         Scratch space for one centered block.
+    stop : ndarray of shape (1,), int64
+        Cancellation flag: when it becomes non-zero the pass stops early (the result is then
+        meaningless; callers check the flag).
     V : ndarray of shape (m, r), C-contiguous float64
 
     Returns
@@ -125,12 +128,16 @@ def apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, V):
     out = np.zeros(V.shape)
     if of_cols:
         for r0 in range(0, p, block):
+            if stop[0] != 0:
+                break
             r1 = min(p, r0 + block)
             B = _block_view(buf, r1 - r0, q)
             center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
             out += np.dot(B.T, np.dot(B, V))
     else:
         for c0 in range(0, q, block):
+            if stop[0] != 0:
+                break
             c1 = min(q, c0 + block)
             B = _block_view(buf, p, c1 - c0)
             center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
@@ -164,7 +171,7 @@ def apply_data_t(A, mean, feat_axis, inv, of_cols, block, buf, U):
 
 
 @nb.njit(**JIT)
-def power_ritz(C, A, mean, feat_axis, inv, of_cols, block, buf, W, steps):
+def power_ritz(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, steps):
     """Ritz values (descending) after ``steps`` block power steps from ``W``.
 
     By interlacing ``theta_i <= lambda_i``: a safe lower bound on the Gram's eigenvalues.
@@ -173,7 +180,7 @@ def power_ritz(C, A, mean, feat_axis, inv, of_cols, block, buf, W, steps):
     r = W.shape[1]
     theta = np.zeros(r)
     for _ in range(steps):
-        GQ = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, Q)
+        GQ = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, Q)
         H = np.dot(Q.T, GQ)
         theta = np.linalg.eigvalsh(0.5 * (H + H.T))[::-1].copy()
         Q, _ = np.linalg.qr(GQ)

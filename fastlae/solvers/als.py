@@ -45,7 +45,8 @@ def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, ini
     e = np.ascontiguousarray(e)
     W2 = random_orthonormal(rng, prob.m, r)
     W1 = np.ascontiguousarray(W2.T)
-    W1, W2, n_iter, res = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY)
+    W1, W2, n_iter, res = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY,
+                                prob.stop)
     W2 = _apply_q(c, tau, W2)
     W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(W1.T)).T)
     return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2)
