@@ -114,8 +114,10 @@ class Problem:
         float
             Its trace: the total (scaled) variance times ``n - 1``.
         """
-        if self.mean is None and self.features and self._form_gram_one_pass():
-            return float(np.trace(self.C))
+        # overflow and NaN are handled below (fallback) and by the caller (check_finite)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.mean is None and self.features and self._form_gram_one_pass():
+                return float(np.trace(self.C))
         self.stats()
         self.C = self._gram_around(self.mean)
         return float(np.trace(self.C))
@@ -133,7 +135,7 @@ class Problem:
         msh = featsum / self.n          # (mean - shift) * inv
         C -= self.n * np.outer(msh, msh)
         diag = np.diag(C)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore"):
             kappa = np.where(msh != 0.0, self.n * msh * msh / np.where(diag > 0, diag, 0.0), 0.0)
         if (not SAFE_MIN <= biggest <= SAFE_MAX and biggest != 0.0) \
                 or not np.all(np.isfinite(C)) or np.any(~(kappa <= KAPPA_MAX)):

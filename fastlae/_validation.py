@@ -72,14 +72,17 @@ def check_finite(A, mean):
     raise ValueError(E.X_OVERFLOW.format(maxabs=float(np.abs(A).max())))
 
 
-def check_int(value, name, message, low=1, high=None, **fmt):
+def check_int(value, message, low=1, high=None, type_message=None, **fmt):
     """Return ``value`` as an int in [low, high], else raise with ``message``.
 
-    bool is rejected (it is an int subclass but never a meaningful count).
+    bool is rejected (it is an int subclass but never a meaningful count). A value that is not
+    an integer raises ``TypeError`` with ``type_message`` when one is given; otherwise a
+    non-integral number raises ``ValueError`` and anything else ``TypeError``, both with
+    ``message``.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        if name == "k":
-            raise TypeError(E.K_TYPE.format(value=value, type=type(value).__name__))
+        if type_message is not None:
+            raise TypeError(type_message.format(value=value, type=type(value).__name__))
         raise (TypeError if not isinstance(value, numbers.Number) else ValueError)(
             message.format(value=value, **fmt))
     value = operator.index(value)
@@ -89,7 +92,7 @@ def check_int(value, name, message, low=1, high=None, **fmt):
 
 
 def check_k(k, max_k):
-    return check_int(k, "k", E.K_RANGE, 1, max_k, max=max_k)
+    return check_int(k, E.K_RANGE, 1, max_k, type_message=E.K_TYPE, max=max_k)
 
 
 def check_solver(solver):
@@ -112,7 +115,7 @@ def check_tol(tol):
 def check_max_iter(max_iter):
     if max_iter is None:
         return None
-    return check_int(max_iter, "max_iter", E.MAX_ITER, 1)
+    return check_int(max_iter, E.MAX_ITER, 1)
 
 
 def check_lam(lam):
@@ -126,13 +129,13 @@ def check_lam(lam):
 def check_n_latent(n_latent, k, max_k):
     if n_latent is None:
         return None
-    return check_int(n_latent, "n_latent", E.N_LATENT, k, max_k, k=k, max=max_k)
+    return check_int(n_latent, E.N_LATENT, k, max_k, k=k, max=max_k)
 
 
 def check_n_threads(n_threads):
     if n_threads is None:
         return None
-    return check_int(n_threads, "n_threads", E.N_THREADS, 1)
+    return check_int(n_threads, E.N_THREADS, 1)
 
 
 def check_random_state(random_state):

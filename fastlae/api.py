@@ -10,8 +10,8 @@ import numpy as np
 from . import _errors as E
 from . import _validation as V
 from ._gram import Cancelled, Problem
-from .solvers import REGISTRY, choose, default_latent
 from ._kernels.ritz import basis_from_decoder, orthonormal, rayleigh_ritz
+from .solvers import REGISTRY, choose, default_latent
 from .solvers._common import Trained
 
 
