@@ -42,6 +42,11 @@ COLLAPSED = ("lam={lam:.6g} collapses {lost} of the k={k} requested components: 
              "Use a smaller lam, or lam=None to let fastlae choose one that keeps all k")
 N_COMPONENTS = ("n_components={value!r} is invalid: use an integer in [1, min(n_samples, "
                 "n_features)] = [1, {max}], a float in (0, 1) or None")
+THEORY_KIND = "kind={value!r} is not one of {allowed}"
+THEORY_INDEX = ("index={index} is not a strictly increasing set of at most k={k} principal "
+                "directions in [0, {d})")
+THEORY_COLLAPSED = ("lam={lam:g} is not below every s_i^2 in index={index}: for the sum loss those "
+                    "directions collapse and have no critical point (Landscape Theorem)")
 INPUT_FILE = "cannot read {path!r}: {err}"
 INPUT_FORMAT = ("cannot read {path!r}: unsupported file type {suffix!r}; use .npy, .npz or .csv")
 NPZ_KEYS = ("{path!r} holds several arrays {keys}; fastlae reads the one named 'X' or a file "
