@@ -47,6 +47,12 @@ THEORY_INDEX = ("index={index} is not a strictly increasing set of at most k={k}
                 "directions in [0, {d})")
 THEORY_COLLAPSED = ("lam={lam:g} is not below every s_i^2 in index={index}: for the sum loss those "
                     "directions collapse and have no critical point (Landscape Theorem)")
+TRAIN_CHOICE = "{name}={value!r} is not one of {allowed}"
+TRAIN_K = "k={value!r} is out of range: the latent width must be an integer in [1, n_features] = [1, {max}]"
+TRAIN_NON_UNIFORM = "reg='non_uniform' needs loss='sum', got loss={loss!r}"
+TRAIN_RATE = "{name} must be a finite number >= 0 (lr > 0), got {value!r}"
+TRAIN_INT = "{name} must be a positive integer, got {value!r}"
+NO_MATPLOTLIB = "the figures need matplotlib: pip install 'fastlae[paper]'"
 INPUT_FILE = "cannot read {path!r}: {err}"
 INPUT_FORMAT = ("cannot read {path!r}: unsupported file type {suffix!r}; use .npy, .npz or .csv")
 NPZ_KEYS = ("{path!r} holds several arrays {keys}; fastlae reads the one named 'X' or a file "

@@ -97,6 +97,14 @@ def cmd_pca(args):
     return 0
 
 
+def cmd_paper(args):
+    from .paper import write_figures
+
+    for path in write_figures(args.out, random_state=args.seed):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="fastlae", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -113,6 +121,10 @@ def build_parser():
     c.add_argument("--tol", type=float, default=1e-10)
     c.add_argument("--seed", type=int, default=None)
     c.set_defaults(func=cmd_pca)
+    f = sub.add_parser("paper", help="reproduce the paper's Figures 1, 3, 4 and 5 as PNGs")
+    f.add_argument("--out", required=True, help="output directory")
+    f.add_argument("--seed", type=int, default=0)
+    f.set_defaults(func=cmd_paper)
     return p
 
 
@@ -120,7 +132,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, ImportError) as err:
         print(f"fastlae: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
