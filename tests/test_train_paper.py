@@ -92,3 +92,11 @@ def test_cli_paper_writes_pngs(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["figure1.png", "figure3.png", "figure4.png", "figure5.png"]
     assert all((tmp_path / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names)
+
+
+@pytest.mark.parametrize("loss", ["unregularized", "product", "sum"])
+def test_recorded_loss_is_the_papers_loss(X, loss):
+    from fastlae import theory
+
+    r = fastlae.train(X, 4, 3.0, loss=loss, epochs=0)
+    assert r.history["loss"][0] == pytest.approx(theory.loss(X, r.W1, r.W2, 3.0, loss), rel=1e-12)

@@ -12,24 +12,24 @@ from ._config import JIT
 
 @nb.njit(**JIT)
 def _grads(C, W1, W2, lam, kind, rag):
-    d = C.shape[0]
-    E = np.dot(W2, W1)
-    for i in range(d):
-        E[i, i] -= 1.0
-    EC = np.dot(E, C)
-    g1 = 2.0 * np.dot(W2.T, EC)
-    g2 = 2.0 * np.dot(EC, W1.T)
+    """Gradients in factored form, O(d^2 k): ``P1 = C W1^T``, ``P2 = C W2``,
+    ``dW1 = 2 ((W2^T W2) P1^T - P2^T)``, ``dW2 = 2 (W2 (W1 P1) - P1)``."""
+    P1 = np.dot(C, np.ascontiguousarray(W1.T))
+    P2 = np.dot(C, W2)
+    A = np.dot(W2.T, W2)
+    M = np.dot(W1, P1)  # W1 C W1^T
+    g1 = 2.0 * (np.dot(A, np.ascontiguousarray(P1.T)) - P2.T)
+    g2 = 2.0 * (np.dot(W2, M) - P1)
     if kind == 1:
         lm = lam.mean()  # the product loss has one penalty
-        g1 += 2.0 * lm * np.dot(np.dot(W2.T, W2), W1)
-        g2 += 2.0 * lm * np.dot(W2, np.dot(W1, W1.T))
+        g1 += 2.0 * lm * np.dot(A, W1)
+        g2 += 2.0 * lm * np.dot(W2, np.dot(W1, np.ascontiguousarray(W1.T)))
     elif kind == 2:
         for a in range(W1.shape[0]):
             g1[a] += 2.0 * lam[a] * W1[a]
             g2[:, a] += 2.0 * lam[a] * W2[:, a]
     if rag:
         # rotation-augmented gradient (Bao et al. 2020): Gamma = (triu1(M) - triu1(M)^T) / 2
-        M = np.dot(np.dot(W1, C), W1.T)
         k = M.shape[0]
         Gam = np.zeros((k, k))
         for a in range(k):
@@ -43,14 +43,13 @@ def _grads(C, W1, W2, lam, kind, rag):
 
 @nb.njit(**JIT)
 def full_loss(C, W1, W2, lam, kind):
-    """The paper's summed loss on the Gram ``C`` (regularizer with per-latent ``lam``)."""
-    d = C.shape[0]
-    E = np.dot(W2, W1)
-    for i in range(d):
-        E[i, i] -= 1.0
-    value = np.sum(np.dot(E, C) * E)
+    """The paper's summed loss on the Gram ``C``, in factored form (O(d^2 k))."""
+    P1 = np.dot(C, np.ascontiguousarray(W1.T))
+    P2 = np.dot(C, W2)
+    A = np.dot(W2.T, W2)
+    value = np.trace(C) - 2.0 * np.trace(np.dot(W1, P2)) + np.sum(A * np.dot(W1, P1))
     if kind == 1:
-        value += lam.mean() * np.sum(np.dot(W2, W1) ** 2)
+        value += lam.mean() * np.sum(A * np.dot(W1, np.ascontiguousarray(W1.T)))
     elif kind == 2:
         for a in range(W1.shape[0]):
             value += lam[a] * (np.sum(W1[a] ** 2) + np.sum(W2[:, a] ** 2))
