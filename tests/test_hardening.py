@@ -165,3 +165,39 @@ def test_cli_interrupt_leaves_no_output(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "x.npy"]
+
+
+def test_ctrl_c_stops_training_within_a_second():
+    import signal
+    import time
+
+    child = ("import sys, time, numpy as np, fastlae\n"
+             "X = np.random.default_rng(0).standard_normal((400, 60))\n"
+             "fastlae.train(X, 5, 1.0, epochs=2)\n"
+             "print('ready', flush=True)\n"
+             "try:\n"
+             "    fastlae.train(X, 5, 1.0, epochs=10**8, record_every=10**6)\n"
+             "except KeyboardInterrupt:\n"
+             "    print('interrupted', time.perf_counter(), flush=True)\n"
+             "    sys.exit(3)\n")
+    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        line = proc.stdout.readline().split()
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert line and line[0] == "interrupted" and proc.returncode == 3
+    assert float(line[1]) - sent < 1.0
+
+
+def test_train_is_deterministic(rng):
+    X = rng.standard_normal((50, 8))
+    a = fastlae.train(X, 3, 0.5, epochs=50, batch_size=10, random_state=4)
+    b = fastlae.train(X, 3, 0.5, epochs=50, batch_size=10, random_state=4)
+    np.testing.assert_array_equal(a.W2, b.W2)
+    np.testing.assert_array_equal(a.history["loss"], b.history["loss"])

@@ -58,8 +58,11 @@ def full_loss(C, W1, W2, lam, kind):
 
 @nb.njit(**JIT)
 def run(X, C, W1, W2, lam, kind, tied, opt, lr, decay, epochs, batch, rag, record_every,
-        perm_seed, rec_loss, rec_gap, rec_sv):
-    """Train in place; fills ``rec_*`` at epochs 0, record_every, ... and the last epoch."""
+        perm_seed, rec_loss, rec_gap, rec_sv, stop):
+    """Train in place; fills ``rec_*`` at epochs 0, record_every, ... and the last epoch.
+
+    Returns the number of recorded rows; stops early when ``stop[0]`` becomes non-zero.
+    """
     n = X.shape[0]
     k, d = W1.shape
     m1, v1 = np.zeros_like(W1), np.zeros_like(W1)
@@ -74,7 +77,7 @@ def run(X, C, W1, W2, lam, kind, tied, opt, lr, decay, epochs, batch, rag, recor
             rec_gap[row] = np.sum((W1 - W2.T) ** 2)
             rec_sv[row] = np.linalg.svd(W2, full_matrices=False)[1]
             row += 1
-        if epoch == epochs:
+        if epoch == epochs or stop[0] != 0:
             break
         order = np.random.permutation(n) if batch < n else np.arange(n)
         for start in range(0, n, batch):
