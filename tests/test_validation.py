@@ -19,6 +19,9 @@ BAD = [
     (np.where(np.arange(40).reshape(2, 20) == 7, -np.inf, 1.0), {"k": 1}, ValueError,
      "contains infinity"),
     (np.full((4, 3), 1e308), {"k": 1}, ValueError, "overflows float64"),
+    (np.array([[1.0, np.nan], [2.0, 3.0]], dtype=np.float32), {"k": 1}, ValueError,
+     "contains NaN"),
+    (np.array([[1.0, np.inf], [2.0, 3.0]]), {"k": 1}, ValueError, "contains infinity"),
     (np.ones((3, 3), dtype=complex), {}, TypeError, "complex"),
     (np.array([["a", "b"], ["c", "d"]]), {"k": 1}, TypeError, "dtype <U1"),
     (np.ones((3, 3), dtype=object), {}, TypeError, "dtype object"),
@@ -27,6 +30,12 @@ BAD = [
     (X, {"k": 6}, ValueError, r"k=6 is out of range"),
     (X, {"k": 2.0}, TypeError, "k must be an integer"),
     (X, {"k": True}, TypeError, "k must be an integer"),
+    (X, {"k": "2"}, TypeError, "k must be an integer"),
+    (X, {"solver": None}, ValueError, "solver=None is not one of"),
+    (X, {"max_iter": "10"}, TypeError, "max_iter must be a positive integer"),
+    (X, {"lam": "1"}, ValueError, "lam must be a finite number >= 0"),
+    (X, {"n_latent": 9}, ValueError, r"n_latent=9 is out of range"),
+    (X, {"n_threads": 1.5}, ValueError, "n_threads must be a positive integer"),
     (X, {"solver": "svd"}, ValueError, "solver='svd' is not one of"),
     (X, {"tol": 0.0}, ValueError, "tol must be a finite number > 0, got 0.0"),
     (X, {"tol": float("nan")}, ValueError, "tol must be"),
@@ -47,3 +56,45 @@ def test_bad_input(data, kwargs, exc, match):
     k = kwargs.pop("k")
     with pytest.raises(exc, match=match):
         fastlae.pca(data, k, **kwargs)
+
+
+def test_table_is_large_enough():
+    assert len(BAD) >= 30
+
+
+# The array-valued rows of the table, as files given to the CLI: each becomes one line on
+# stderr and exit status 2, never a traceback.
+def _cli_expressible(row):
+    data, kwargs = row[0], row[1]
+    k = kwargs.get("k", 2)
+    return (isinstance(data, np.ndarray) and data.dtype.kind in "biufc"
+            and isinstance(k, int) and not isinstance(k, bool)
+            and set(kwargs) <= {"k", "solver", "tol", "random_state"}
+            and isinstance(kwargs.get("solver", ""), str)
+            and isinstance(kwargs.get("random_state", 0), int))
+
+
+FILE_ROWS = [row for row in BAD if _cli_expressible(row)]
+
+
+@pytest.mark.parametrize("data, kwargs, exc, match", FILE_ROWS)
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, data, kwargs, exc, match):
+    from fastlae import cli
+
+    np.save(tmp_path / "x.npy", data)
+    kwargs = {"k": 2, **kwargs}
+    argv = ["pca", str(tmp_path / "x.npy"), "-k", str(kwargs.pop("k")), "-o",
+            str(tmp_path / "o.npz")]
+    if "solver" in kwargs:
+        argv += ["--solver", str(kwargs.pop("solver"))]
+    if "tol" in kwargs:
+        argv += ["--tol", str(kwargs.pop("tol"))]
+    if "random_state" in kwargs:
+        argv += ["--seed", str(kwargs.pop("random_state"))]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastlae: error:") and err.count("\n") == 1 and "Traceback" not in err
+    import re
+
+    assert re.search(match, err)
+    assert not (tmp_path / "o.npz").exists()
