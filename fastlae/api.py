@@ -223,7 +223,7 @@ def _interruptible(work):
         except BaseException as err:  # re-raised in the calling thread
             box["error"] = err
 
-    worker = threading.Thread(target=target, name="fastlae-pca", daemon=True)
+    worker = threading.Thread(target=target, name="fastlae-worker", daemon=True)
     worker.start()
     try:
         while worker.is_alive():

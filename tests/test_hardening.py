@@ -115,6 +115,25 @@ def test_random_problems_match_lapack(n, d, kind, dtype, seed, solver, mean):
     assert abs(captured - w.sum()) <= 10 * tol * max(total, 1e-300) + 1e-12 * abs(mean) ** 2 * n
 
 
+def _interrupt(args):
+    """Start a child that prints "ready", SIGINT it a second later; returns (line, rc, sent)."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        line = proc.stdout.readline().split()
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    return line, proc.returncode, sent
+
+
 CHILD = r"""
 import sys, time, numpy as np, fastlae
 X = np.random.default_rng(0).standard_normal((3000, 200))
@@ -131,22 +150,8 @@ print("finished", flush=True)
 
 @pytest.mark.parametrize("solver", ["gd", "als_tied"])
 def test_ctrl_c_stops_a_long_solve_within_a_second(solver):
-    import signal
-    import time
-
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, solver], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1.0)
-        sent = time.perf_counter()
-        proc.send_signal(signal.SIGINT)
-        line = proc.stdout.readline().split()
-        proc.wait(timeout=60)
-    finally:
-        proc.kill()
-    assert line and line[0] == "interrupted", proc.stderr.read()
-    assert proc.returncode == 3
+    line, rc, sent = _interrupt([CHILD, solver])
+    assert line and line[0] == "interrupted" and rc == 3
     assert float(line[1]) - sent < 1.0  # perf_counter is system-wide on Linux
 
 
@@ -168,9 +173,6 @@ def test_cli_interrupt_leaves_no_output(tmp_path):
 
 
 def test_ctrl_c_stops_training_within_a_second():
-    import signal
-    import time
-
     child = ("import sys, time, numpy as np, fastlae\n"
              "X = np.random.default_rng(0).standard_normal((400, 60))\n"
              "fastlae.train(X, 5, 1.0, epochs=2)\n"
@@ -180,18 +182,8 @@ def test_ctrl_c_stops_training_within_a_second():
              "except KeyboardInterrupt:\n"
              "    print('interrupted', time.perf_counter(), flush=True)\n"
              "    sys.exit(3)\n")
-    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1.0)
-        sent = time.perf_counter()
-        proc.send_signal(signal.SIGINT)
-        line = proc.stdout.readline().split()
-        proc.wait(timeout=60)
-    finally:
-        proc.kill()
-    assert line and line[0] == "interrupted" and proc.returncode == 3
+    line, rc, sent = _interrupt([child])
+    assert line and line[0] == "interrupted" and rc == 3
     assert float(line[1]) - sent < 1.0
 
 

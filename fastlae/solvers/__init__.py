@@ -1,6 +1,7 @@
 """Solver registry and the documented ``"auto"`` rule.
 
-Every solver module exposes ``solve(prob, k, r, lam, tol, max_iter, rng, matrix_free, init)``
+Every solver module exposes
+``solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None)``
 returning a :class:`~fastlae.solvers._common.Trained`, plus ``DEFAULT_MAX_ITER``.
 A new solver is one kernel module under ``fastlae/_kernels`` and one module here.
 """
