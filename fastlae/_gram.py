@@ -14,7 +14,7 @@ from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_
 # Elements (float64) per centered block. Few, large BLAS calls matter more than cache fit on
 # a shared 2-core machine: every call synchronizes OpenBLAS's threads, and any other thread
 # that is busy then (NumPy's own OpenBLAS still spinning after the caller's last product, say)
-# stretches each call by a scheduler time slice. Measured (scratch runs recorded in the README):
+# stretches each call by a scheduler time slice. Measured (benchmarks/bench_gram_block.py):
 # with 2^18-element blocks the 200000 x 256 Gram took 0.72-1.05 s in some runs against
 # 0.26-0.28 s with 2^21; the matrix-free passes did best at 2^20.
 GRAM_BLOCK_ELEMENTS = 1 << 21
