@@ -101,7 +101,7 @@ class Problem:
         """Form the solvers' Gram matrix once (m x m, float64) by blocked SYRK on centered blocks.
 
         The feature Gram is formed in one pass over X: blocks are centered around a provisional
-        center (the mean of the first block) while their feature sums are accumulated, and the
+        center (the mean of the first 256 samples) while their feature sums are accumulated, and the
         exact mean is put in afterwards as the rank-one correction ``C = C' - n m m^T`` with
         ``m = mean - shift``. That correction cancels digits only when ``n m_j^2`` is large
         against ``C_jj``; above ``KAPPA_MAX`` (data sorted along a feature, say) or when the
@@ -202,8 +202,7 @@ class Problem:
         self.stats()
         total = 0.0
         A, (p, q) = self.A, self.A.shape
-        block = _block(q)
-        buf = np.empty(block * q)
+        block, buf = self._buf(True)  # row blocks: the matrix-free operator's buffer when of_cols
         for r0 in range(0, p, block):
             self.check_stop()
             r1 = min(p, r0 + block)
