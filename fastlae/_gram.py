@@ -8,7 +8,7 @@ All Gram arithmetic is float64, also for float32 input.
 import numpy as np
 from scipy.linalg.blas import dsyrk
 
-from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_shifted,
+from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_ones,
                            feature_mean_maxabs)
 
 # Elements (float64) per centered block. Few, large BLAS calls matter more than cache fit on
@@ -88,10 +88,12 @@ class Problem:
         self.inv = 1.0 / self.scale
 
     # -- blocked passes ------------------------------------------------------------------
-    def _buf(self, of_cols, elements=OPERATOR_BLOCK_ELEMENTS):
+    def _buf(self, of_cols, elements=OPERATOR_BLOCK_ELEMENTS, ones=False):
+        """``(block, buf)``: rows (or columns) of A per block and scratch space for one block,
+        with room for the extra sample of ones of :func:`center_block_ones` when ``ones``."""
         p, q = self.A.shape
-        other = q if of_cols else p
-        key = (of_cols, elements)
+        other = (q if of_cols else p) + ones
+        key = (of_cols, elements, ones)
         if key not in self._bufs:
             block = _block(other, elements)
             self._bufs[key] = (block, np.empty(block * other))
@@ -101,13 +103,15 @@ class Problem:
         """Form the solvers' Gram matrix once (m x m, float64) by blocked SYRK on centered blocks.
 
         The feature Gram is formed in one pass over X: blocks are centered around a provisional
-        center (the mean of the first 256 samples) while their feature sums are accumulated, and the
-        exact mean is put in afterwards as the rank-one correction ``C = C' - n m m^T`` with
-        ``m = mean - shift``. That correction cancels digits only when ``n m_j^2`` is large
-        against ``C_jj``; above ``KAPPA_MAX`` (data sorted along a feature, say) or when the
-        provisional scale let a square leave the normal range, the Gram is formed again around
-        the exact mean from :meth:`stats` (a second pass). The sample Gram always takes that
-        second route.
+        center (the mean of the first 256 samples) and extended by a sample of ones, so the
+        same SYRK also yields the feature sums; the exact mean is put in afterwards as the
+        rank-one correction ``C = C' - n m m^T`` with ``m = mean - shift``. That correction
+        cancels digits only when ``n m_j^2`` is large against ``C_jj``; above ``KAPPA_MAX``
+        (data sorted along a feature, say), or when the provisional scale let the largest
+        feature's root mean square leave ``[SAFE_MIN, SAFE_MAX]`` (squares could have
+        overflowed or underflowed; also when the data are constant), the Gram is formed again
+        around the exact mean from :meth:`stats` (a second pass). The sample Gram always takes
+        that second route.
 
         Returns
         -------
@@ -123,57 +127,59 @@ class Problem:
         return float(np.trace(self.C))
 
     def _form_gram_one_pass(self):
-        A, feat_axis = self.A, self.feat_axis
+        A, feat_axis, n, d = self.A, self.feat_axis, self.n, self.d
         first = A[: min(A.shape[0], 256)] if feat_axis == 1 else A[:, : min(A.shape[1], 256)]
         shift = np.ascontiguousarray(first.mean(axis=0 if feat_axis == 1 else 1,
                                                 dtype=np.float64))
         self._set_scale(float(np.max(np.abs(first - (shift if feat_axis == 1
                                                      else shift[:, None])))))
-        featsum, featmax = np.zeros(self.d), np.zeros(self.d)
-        C = self._gram_around(shift, featsum, featmax)
-        biggest = float(featmax.max())
-        msh = featsum / self.n          # (mean - shift) * inv
-        C -= self.n * np.outer(msh, msh)
+        G = self._gram_around(shift, ones=True)
+        msh = G[:d, d] / n          # (mean - shift) * inv
+        C = G[:d, :d]
+        # the largest feature's root mean square bounds the largest scaled magnitude b:
+        # rms <= b <= sqrt(n) rms, so [SAFE_MIN, SAFE_MAX] on it keeps every square normal
+        top = float(np.max(np.diag(C)))
+        C -= n * np.outer(msh, msh)
         diag = np.diag(C)
         with np.errstate(divide="ignore"):
-            kappa = np.where(msh != 0.0, self.n * msh * msh / np.where(diag > 0, diag, 0.0), 0.0)
-        if (not SAFE_MIN <= biggest <= SAFE_MAX and biggest != 0.0) \
+            kappa = np.where(msh != 0.0, n * msh * msh / np.where(diag > 0, diag, 0.0), 0.0)
+        if not n * SAFE_MIN ** 2 <= top <= n * SAFE_MAX ** 2 \
                 or not np.all(np.isfinite(C)) or np.any(~(kappa <= KAPPA_MAX)):
             return False
         self.mean = shift + msh * self.scale
-        self.C = C
+        self.C = np.ascontiguousarray(C)
         return True
 
-    def _gram_around(self, center, featsum=None, featmax=None):
+    def _gram_around(self, center, ones=False):
         """Sum of ``B.T B`` (or ``B B.T``) over the blocks ``B = (A - center) * inv``.
 
-        With ``featsum`` and ``featmax`` (the one-pass route) the feature sums and largest
-        magnitudes of the blocks are accumulated into them. Returns the symmetric Gram.
+        With ``ones`` each block gets an extra sample of ones (:func:`center_block_ones`), so
+        the result has one more row and column: the feature sums and, in the corner, n.
+        Returns the symmetric Gram.
         """
         A, (p, q) = self.A, self.A.shape
-        block, buf = self._buf(self.of_cols, GRAM_BLOCK_ELEMENTS)
-        C = np.zeros((self.m, self.m), order="F")
+        block, buf = self._buf(self.of_cols, GRAM_BLOCK_ELEMENTS, ones)
+        m = self.m + ones
+        C = np.zeros((m, m), order="F")
         if self.of_cols:  # C += B.T @ B over row blocks B (dsyrk on the F-ordered B.T)
             for r0 in range(0, p, block):
                 self.check_stop()
                 r1 = min(p, r0 + block)
-                B = buf[: (r1 - r0) * q].reshape(r1 - r0, q)
-                if featsum is None:
-                    center_block(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B)
+                B = buf[: (r1 - r0) * m].reshape(r1 - r0, m)
+                if ones:
+                    center_block_ones(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B)
                 else:
-                    center_block_shifted(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B,
-                                         featsum, featmax)
+                    center_block(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B)
                 C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=0, overwrite_c=1)
         else:  # C += B @ B.T over column blocks B
             for c0 in range(0, q, block):
                 self.check_stop()
                 c1 = min(q, c0 + block)
-                B = buf[: p * (c1 - c0)].reshape(p, c1 - c0)
-                if featsum is None:
-                    center_block(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B)
+                B = buf[: m * (c1 - c0)].reshape(m, c1 - c0)
+                if ones:
+                    center_block_ones(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B)
                 else:
-                    center_block_shifted(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B,
-                                         featsum, featmax)
+                    center_block(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B)
                 C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=1, lower=0, overwrite_c=1)
         C = np.triu(C)
         C += np.triu(C, 1).T

@@ -234,3 +234,19 @@ def test_scale_fallback_when_first_block_is_tiny(order):
     r = fastlae.pca(X, 2)
     w, V, _, _ = reference(X, 2)
     np.testing.assert_allclose(r.explained_variance * 1199, w, rtol=1e-10)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_scale_fallback_when_first_block_is_constant(order):
+    rng = np.random.default_rng(4)
+    X = np.zeros((1200, 6))
+    X[300:] = 1e-150 * rng.standard_normal((900, 6))  # provisional scale 1: squares near underflow
+    X = np.asarray(X, order=order)
+    import fastlae._gram as g
+    from fastlae._validation import check_X
+
+    assert not g.Problem(*check_X(X))._form_gram_one_pass()  # the fallback does run
+    r = fastlae.pca(X, 2)
+    w, V, _, _ = reference(X * 1e150, 2)
+    np.testing.assert_allclose(r.explained_variance * 1199, w * 1e-300, rtol=1e-10)
+    assert np.linalg.norm(V - r.components.T @ (r.components @ V), 2) < 1e-8
