@@ -244,7 +244,11 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
     prob = Problem(A, transposed, stop)
     name, matrix_free = choose(prob.n, prob.d, k, solver_name)
     module = REGISTRY[name]
-    trace = prob.trace() if matrix_free else prob.form_gram()
+    if matrix_free:
+        prob.use_uncentered(tol)
+        trace = prob.trace()
+    else:
+        trace = prob.form_gram()
     V.check_finite(A, prob.mean)
     t1 = time.perf_counter()
 

@@ -250,3 +250,45 @@ def test_scale_fallback_when_first_block_is_constant(order):
     w, V, _, _ = reference(X * 1e150, 2)
     np.testing.assert_allclose(r.explained_variance * 1199, w * 1e-300, rtol=1e-10)
     assert np.linalg.norm(V - r.components.T @ (r.components @ V), 2) < 1e-8
+
+
+@pytest.mark.parametrize("mean, order, dtype, tol, uncentered", [
+    (0.5, "C", np.float64, 1e-10, True),
+    (1e6, "C", np.float64, 1e-10, False),    # a large mean would cancel in the uncentered product
+    (0.5, "C", np.float64, 1e-15, False),    # the tolerance is below its rounding bound
+    (0.5, "F", np.float64, 1e-10, False),    # features are rows of the validated array
+    (0.5, "C", np.float32, 1e-5, False),     # float32 products would round to float32
+])
+def test_matrix_free_operators(mean, order, dtype, tol, uncentered, rng, monkeypatch):
+    import fastlae._gram as g
+    import fastlae.api
+    from fastlae._validation import check_X
+
+    X = spectrum_data(90, 40, SPECTRA["slow"](40), rng, mean=mean)
+    X = np.asarray(X, order=order, dtype=dtype)
+    prob = g.Problem(*check_X(X))
+    assert prob.use_uncentered(tol) is uncentered
+    # the operator the solvers see equals the centered Gram (scaled) times V
+    V = rng.standard_normal((40, 6))
+    Xc = X.astype(np.float64) - X.astype(np.float64).mean(axis=0)
+    want = Xc.T @ (Xc @ V) / prob.scale ** 2
+    got = prob.apply(V, matrix_free=True)
+    assert np.abs(got - want).max() <= 1e-13 * np.abs(want).max() * (1e8 if dtype == np.float32 else 1)
+    # and the trace from the statistics pass is the centered one
+    np.testing.assert_allclose(prob.trace() * prob.scale ** 2, np.sum(Xc ** 2), rtol=1e-12)
+    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: ("als_tied", True))
+    r = fastlae.pca(X, 4, tol=max(tol, 1e-10))
+    assert r.matrix_free and r.converged
+    if dtype == np.float64:
+        assert_matches(X, 4, r)
+
+
+def test_statistics_trace_falls_back_when_it_would_cancel(rng):
+    import fastlae._gram as g
+
+    X = rng.standard_normal((300000, 3))
+    X[:256] += 1e4  # the provisional center (the first 256 rows) is far from the mean
+    prob = g.Problem(X, False).stats()
+    assert prob._total is None  # n |mean - shift|^2 > KAPPA_MAX * trace: the centered pass runs
+    Xc = X - X.mean(axis=0)
+    np.testing.assert_allclose(prob.trace() * prob.scale ** 2, np.sum(Xc ** 2), rtol=1e-12)
