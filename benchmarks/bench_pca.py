@@ -5,9 +5,10 @@ Usage::
     python benchmarks/bench_pca.py                 # the four shapes of shared/notes/anchors.md
     python benchmarks/bench_pca.py --shapes 20000x300x10 --reps 5
 
-Every timed call runs ``--reps`` times, interleaved with its peers, and the median is
-reported together with its ratio to a bare ``X.T @ X`` measured in the same rounds (the
-machines are shared and noisy: compare ratios, not absolute times).
+Every timed call runs ``--reps`` times, interleaved with its peers in an order that rotates
+every round, and the median is reported together with its ratio to a bare ``X.T @ X``
+measured in the same rounds (the machines are shared and noisy: compare ratios, not absolute
+times).
 Accuracy is against LAPACK ``eigh`` of the exact covariance: ``sin`` is the sine of the largest
 principal angle between the top-k subspaces, ``eig`` the largest error of the top-k eigenvalues
 relative to the largest.
@@ -87,8 +88,11 @@ def run_shape(n, d, k, reps, with_sklearn, slow, out):
     _fl(X[:200, :20], 3, "auto")  # compiled kernels loaded before timing
     times = {name: [] for name in cands}
     results = {}
-    for _ in range(reps):
-        for name, f in cands.items():
+    order = list(cands.items())
+    for rep in range(reps):
+        # rotate the order every round, so that no method is always timed right after the
+        # same peer (a peer's large temporaries or spinning BLAS threads can slow the next)
+        for name, f in order[rep % len(order):] + order[: rep % len(order)]:
             # numpy and scipy each bundle an OpenBLAS whose idle workers spin for a while
             # after a call; a pause keeps one peer's spinning threads out of the next timing
             time.sleep(PAUSE)
