@@ -11,14 +11,19 @@ from scipy.linalg.blas import dsyrk
 from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_ones,
                            feature_stats)
 
-# Elements (float64) per centered block. Few, large BLAS calls matter more than cache fit on
-# a shared 2-core machine: every call synchronizes OpenBLAS's threads, and any other thread
-# that is busy then (NumPy's own OpenBLAS still spinning after the caller's last product, say)
-# stretches each call by a scheduler time slice. Measured (benchmarks/bench_gram_block.py):
-# with 2^18-element blocks the 200000 x 256 Gram took 0.72-1.05 s in some runs against
-# 0.26-0.28 s with 2^21; the matrix-free passes did best at 2^20.
+# Elements (float64) per block of the one-pass Gram. Few, large BLAS calls: every call
+# synchronizes OpenBLAS's threads, and any other busy thread then (NumPy's own OpenBLAS still
+# spinning after the caller's last product, say) stretches the call by a scheduler time slice.
+# Session 1 saw 2^18 blocks take 0.72-1.05 s for the 200000 x 256 Gram in some runs against
+# 0.26-0.28 s with 2^21. Four interleaved runs of benchmarks/bench_gram_block.py at
+# 100000 x 1000 later split two to two between 2^19 (a block that stays in L3; 1.03, 1.17, 1.06,
+# 1.27x of the bare product) and 2^21 (1.11, 1.13, 1.13, 1.05x): no winner above the machine's
+# noise, so the larger block stays. The matrix-free passes did best with
+# 2^20 (centered copies) and 2^21 (uncentered views: 35 ms against 38 ms with 2^19 at
+# 4000 x 4000, r = 40).
 GRAM_BLOCK_ELEMENTS = 1 << 21
 OPERATOR_BLOCK_ELEMENTS = 1 << 20
+UNCENTERED_BLOCK_ELEMENTS = 1 << 21
 _EMPTY = np.zeros((0, 0))
 _EMPTY_BUF = np.zeros(0)
 # One-pass Gram (see Problem.form_gram): the largest tolerated cancellation n (mean - shift)^2
@@ -233,10 +238,10 @@ class Problem:
         """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf, stop)`` of the kernels.
 
         In matrix-free mode after :meth:`use_uncentered` the buffer is empty: the kernels then
-        multiply views of A's rows (blocks of ``GRAM_BLOCK_ELEMENTS``, measured best).
+        multiply views of A's rows (blocks of ``UNCENTERED_BLOCK_ELEMENTS``).
         """
         if matrix_free and self._uncentered:
-            block, buf = _block(self.A.shape[1], GRAM_BLOCK_ELEMENTS), _EMPTY_BUF
+            block, buf = _block(self.A.shape[1], UNCENTERED_BLOCK_ELEMENTS), _EMPTY_BUF
         else:
             block, buf = self._buf(self.of_cols)
         C = _EMPTY if matrix_free else self.C
