@@ -120,7 +120,7 @@ class Problem:
         relative to ``|X| |Xc|`` instead of ``|Xc|^2``: a relative error of about
         ``eps sqrt(1 + n |mean|^2 / lambda_1)``. With ``lambda_1 >= trace / m`` it is used when
         that bound is below ``tol / 100`` (float64 data with features as columns, magnitudes
-        in the safe range); the measured saving is about 40% of each pass at 4000 x 4000.
+        in the safe range); measured: 35 ms a pass against 43 ms at 4000 x 4000, r = 40.
         """
         self.stats()
         if self.A.dtype != np.float64 or self.feat_axis != 1 or not self.of_cols \

@@ -252,19 +252,20 @@ def test_scale_fallback_when_first_block_is_constant(order):
     assert np.linalg.norm(V - r.components.T @ (r.components @ V), 2) < 1e-8
 
 
-@pytest.mark.parametrize("mean, order, dtype, tol, uncentered", [
-    (0.5, "C", np.float64, 1e-10, True),
-    (1e6, "C", np.float64, 1e-10, False),    # a large mean would cancel in the uncentered product
-    (0.5, "C", np.float64, 1e-15, False),    # the tolerance is below its rounding bound
-    (0.5, "F", np.float64, 1e-10, False),    # features are rows of the validated array
-    (0.5, "C", np.float32, 1e-5, False),     # float32 products would round to float32
+@pytest.mark.parametrize("mean, factor, order, dtype, tol, uncentered", [
+    (0.5, 1.0, "C", np.float64, 1e-10, True),
+    (1e6, 1.0, "C", np.float64, 1e-10, False),    # a large mean would cancel uncentered
+    (0.5, 1.0, "C", np.float64, 1e-15, False),    # the tolerance is below its rounding bound
+    (0.5, 1.0, "F", np.float64, 1e-10, False),    # features are rows of the validated array
+    (0.5, 1.0, "C", np.float32, 1e-5, False),     # float32 products would round to float32
+    (0.5, 1e100, "C", np.float64, 1e-10, False),  # unscaled products could overflow
 ])
-def test_matrix_free_operators(mean, order, dtype, tol, uncentered, rng, monkeypatch):
+def test_matrix_free_operators(mean, factor, order, dtype, tol, uncentered, rng, monkeypatch):
     import fastlae._gram as g
     import fastlae.api
     from fastlae._validation import check_X
 
-    X = spectrum_data(90, 40, SPECTRA["slow"](40), rng, mean=mean)
+    X = spectrum_data(90, 40, SPECTRA["slow"](40), rng, mean=mean) * factor
     X = np.asarray(X, order=order, dtype=dtype)
     prob = g.Problem(*check_X(X))
     assert prob.use_uncentered(tol) is uncentered
@@ -279,7 +280,11 @@ def test_matrix_free_operators(mean, order, dtype, tol, uncentered, rng, monkeyp
     monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: ("als_tied", True))
     r = fastlae.pca(X, 4, tol=max(tol, 1e-10))
     assert r.matrix_free and r.converged
-    if dtype == np.float64:
+    if factor != 1.0:  # the reference's squares would overflow: compare at unit scale
+        w, V, _, _ = reference(X / factor, 4)
+        np.testing.assert_allclose(r.explained_variance / factor ** 2 * 89, w, rtol=1e-9)
+        assert sin_angle(V, r.components) < 1e-6
+    elif dtype == np.float64:
         assert_matches(X, 4, r)
 
 
@@ -292,3 +297,14 @@ def test_statistics_trace_falls_back_when_it_would_cancel(rng):
     assert prob._total is None  # n |mean - shift|^2 > KAPPA_MAX * trace: the centered pass runs
     Xc = X - X.mean(axis=0)
     np.testing.assert_allclose(prob.trace() * prob.scale ** 2, np.sum(Xc ** 2), rtol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_matrix_free_on_the_sample_gram(order, rng, monkeypatch):
+    import fastlae.api
+
+    X = np.asarray(spectrum_data(40, 90, SPECTRA["slow"](40), rng, mean=2.0), order=order)
+    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: ("als_tied", True))
+    r = fastlae.pca(X, 4)
+    assert r.matrix_free and r.gram == "samples" and r.converged
+    assert_matches(X, 4, r)
