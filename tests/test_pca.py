@@ -308,3 +308,36 @@ def test_matrix_free_on_the_sample_gram(order, rng, monkeypatch):
     r = fastlae.pca(X, 4)
     assert r.matrix_free and r.gram == "samples" and r.converged
     assert_matches(X, 4, r)
+
+
+@pytest.mark.parametrize("solver", ["gd", "oja", "als", "als_tied"])
+def test_solvers_continue_from_given_weights(solver, rng):
+    # fastlae.pca continues a solver from its last weights when the exact certificate is
+    # stricter than the solver's own check: a continued run must not start over
+    import fastlae._gram as g
+    from fastlae.solvers import REGISTRY
+
+    X = spectrum_data(200, 30, SPECTRA["fast"](30), rng, mean=1.0)
+    prob = g.Problem(X, False)
+    trace = prob.form_gram()
+    module = REGISTRY[solver]
+    floor = 30 * np.finfo(float).eps * trace
+
+    def run(tol, init=None, lam=None):
+        return module.solve(prob, 3, 6, lam, floor, tol, 0.0, 100_000, np.random.default_rng(0),
+                            False, init=init)
+
+    cold = run(1e-10)
+    rough = run(1e-4)
+    warm = run(1e-10, init=(rough.W1, rough.W2), lam=rough.lam)
+    assert warm.check <= 1e-10
+    assert warm.n_iter < cold.n_iter
+
+
+@pytest.mark.parametrize("solver", ["gd", "oja"])
+def test_gradient_solvers_stop_once_certified(solver, rng):
+    # with the default lam only the certificate decides (no stationarity test): a run must
+    # end when it is certified, not at max_iter
+    X = spectrum_data(200, 30, SPECTRA["fast"](30), rng, mean=1.0)
+    r = fastlae.pca(X, 3, solver=solver)
+    assert r.converged and r.n_iter < 5000

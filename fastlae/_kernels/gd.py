@@ -55,8 +55,10 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alph
             if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
                 break
             alpha *= 0.5
+        # the relative update, when the caller asks for a stationary point (wtol > 0)
         upd = alpha * np.sqrt((np.sum(G1 ** 2) + np.sum(G2 ** 2))
-                              / max(np.sum(W1 ** 2) + np.sum(W2 ** 2), 1e-300))
+                              / max(np.sum(W1 ** 2) + np.sum(W2 ** 2), 1e-300)) \
+            if wtol > 0 else 0.0
         W1, W2, P1, P2, Amat, B, loss = W1n, W2n, P1n, P2n, An, Bn, lossn
         it += 1
     return W1, W2, it, res, alpha

@@ -41,7 +41,9 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, alpha, k,
             if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
                 break
             alpha *= 0.5
-        upd = alpha * np.sqrt(np.sum(step ** 2) / max(np.sum(W ** 2), 1e-300))
+        # the relative update, when the caller asks for a stationary point (wtol > 0)
+        upd = alpha * np.sqrt(np.sum(step ** 2) / max(np.sum(W ** 2), 1e-300)) \
+            if wtol > 0 else 0.0
         W, P, B, N, loss = Wn, Pn, Bn, Nn, lossn
         it += 1
     return W, it, res, alpha

@@ -23,14 +23,15 @@ def _tridiagonalize(C):
     return c, d, e, tau
 
 
-def _apply_q(c, tau, Y):
-    """``Q @ Y`` for the Q of ``dsytrd(lower=1)``: ``Q = diag(1, Q')`` with Q' a QR-type product."""
+def _apply_q(c, tau, Y, trans=False):
+    """``Q @ Y`` (or ``Q.T @ Y``) for the Q of ``dsytrd(lower=1)``: ``Q = diag(1, Q')`` with Q'
+    a QR-type product."""
     m = c.shape[0]
     out = np.array(Y, dtype=np.float64, order="F")
     if m > 1:
         sub = np.asfortranarray(c[1:, : m - 1])
         tail = np.asfortranarray(out[1:])
-        tail, _, info = lapack.dormqr("L", "N", sub, tau, tail,
+        tail, _, info = lapack.dormqr("L", "T" if trans else "N", sub, tau, tail,
                                       lwork=max(1, 64 * max(tail.shape)), overwrite_c=1)
         if info != 0:  # pragma: no cover
             raise RuntimeError(f"LAPACK dormqr failed with info={info}")
@@ -40,11 +41,18 @@ def _apply_q(c, tau, Y):
 
 def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
     lam = lam_floor if lam is None else lam
-    c, d, e, tau = _tridiagonalize(prob.C)
+    # one reduction per problem: a continued run (init, see fastlae.pca) reuses it
+    if getattr(prob, "_als_tridiagonal", None) is None:
+        prob._als_tridiagonal = _tridiagonalize(prob.C)
+    c, d, e, tau = prob._als_tridiagonal
     d = np.ascontiguousarray(d)
     e = np.ascontiguousarray(e)
-    W2 = random_orthonormal(rng, prob.m, r)
-    W1 = np.ascontiguousarray(W2.T)
+    if init is None:
+        W2 = random_orthonormal(rng, prob.m, r)
+        W1 = np.ascontiguousarray(W2.T)
+    else:  # continue from the given weights, in the tridiagonal basis
+        W2 = _apply_q(c, tau, init[1], trans=True)
+        W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(init[0].T), trans=True).T)
     W1, W2, n_iter, res = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY,
                                 prob.stop)
     W2 = _apply_q(c, tau, W2)
