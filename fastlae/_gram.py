@@ -63,6 +63,8 @@ class Problem:
         True when the solvers' Gram is the feature Gram (``m = d``), False for the sample Gram.
     m : int
         Size of the solvers' Gram.
+    solver_cache : dict
+        Per-problem precomputations of the solvers, reused by a continued run.
     """
 
     def __init__(self, A, transposed, stop=None):
@@ -83,6 +85,7 @@ class Problem:
         self._bufs = {}
         self._total = None          # trace from the statistics pass, when exact enough
         self._uncentered = False    # see use_uncentered
+        self.solver_cache = {}      # als's tridiagonal form, for fastlae.pca's continued runs
 
     def stats(self):
         """The exact feature means, power-of-two scale and total variance, by one pass (idempotent).

@@ -42,9 +42,9 @@ def _apply_q(c, tau, Y, trans=False):
 def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
     lam = lam_floor if lam is None else lam
     # one reduction per problem: a continued run (init, see fastlae.pca) reuses it
-    if getattr(prob, "_als_tridiagonal", None) is None:
-        prob._als_tridiagonal = _tridiagonalize(prob.C)
-    c, d, e, tau = prob._als_tridiagonal
+    if "als" not in prob.solver_cache:
+        prob.solver_cache["als"] = _tridiagonalize(prob.C)
+    c, d, e, tau = prob.solver_cache["als"]
     d = np.ascontiguousarray(d)
     e = np.ascontiguousarray(e)
     if init is None:
