@@ -182,7 +182,8 @@ def _apply_gram_uncentered(A, mean, inv, block, stop, V):
     """
     p, q = A.shape
     r = V.shape[1]
-    VT = np.ascontiguousarray(V.T).astype(A.dtype)
+    VT = np.empty((r, q), dtype=A.dtype)  # one copy, in A's dtype (np.dot needs equal dtypes)
+    VT[:] = V.T
     c = np.dot(mean, V)
     outT = np.zeros((r, q))
     sY = np.zeros(r)
