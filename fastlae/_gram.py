@@ -5,13 +5,28 @@ the d x d feature Gram ``Xc.T @ Xc`` when ``n_samples >= n_features``, else the 
 Gram ``Xc @ Xc.T`` (same non-zero eigenvalues; components are recovered as ``Xc.T u / s``).
 All Gram arithmetic is float64, also for float32 input.
 """
+import threading
+
 import numpy as np
-from scipy.linalg.blas import dsyrk
 
+from ._blas import blas_threads, single_threaded_blas, syrk_update
 from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_ones,
-                           feature_stats)
+                           feature_stats, sum_lower_symmetric)
 
-# Elements (float64) per block of the one-pass Gram. Few, large BLAS calls: every call
+# The Gram pass (Problem._gram_around) runs one worker thread per BLAS thread, each with its
+# own partial Gram and single-threaded SYRK (see fastlae._blas), when every worker gets at least
+# two blocks and the partials fit PARTIAL_BYTES (or half of X's size, if more); else one
+# thread with threaded BLAS. Measured on the project machine (scratch/s3_par.py, interleaved
+# with the bare X.T @ X): two workers took 0.53-0.83x of the bare product at 200000 x 256,
+# 0.80-0.98x at 100000 x 1000 and 0.94-1.10x at 20000 x 2000, against 0.86-1.58x, 0.94-1.25x
+# and 1.12-1.21x for the single-thread loop.
+# A worker's block: WORKER_BLOCK_ELEMENTS, but at least WORKER_BLOCK_MIN samples so each SYRK
+# call runs near the core's peak (2^19 beat 2^20 and 2^21 at d = 256; at d = 2000 blocks of
+# 512 samples beat 262).
+WORKER_BLOCK_ELEMENTS = 1 << 19
+WORKER_BLOCK_MIN = 512
+PARTIAL_BYTES = 1 << 28
+# Elements (float64) per block of the single-thread Gram loop. Few, large BLAS calls: every call
 # synchronizes OpenBLAS's threads, and any other busy thread then (NumPy's own OpenBLAS still
 # spinning after the caller's last product, say) stretches the call by a scheduler time slice.
 # Session 1 saw 2^18 blocks take 0.72-1.05 s for the 200000 x 256 Gram in some runs against
@@ -40,6 +55,18 @@ class Cancelled(Exception):
 
 def _block(other, elements=OPERATOR_BLOCK_ELEMENTS):
     return int(max(16, min(elements // max(other, 1), 1 << 16)))
+
+
+def gram_workers(span, m, nbytes):
+    """``(workers, block)`` for a Gram pass over ``span`` samples (or features) of an m x m Gram
+    from data of ``nbytes`` bytes: the thread count and the samples per block (see
+    ``WORKER_BLOCK_ELEMENTS``)."""
+    block = max(WORKER_BLOCK_MIN, WORKER_BLOCK_ELEMENTS // m)
+    fit = max(PARTIAL_BYTES, nbytes // 2) // (8 * m * m)
+    workers = min(blas_threads(), span // (2 * block), fit)
+    if workers > 1:
+        return int(workers), int(block)
+    return 1, _block(m, GRAM_BLOCK_ELEMENTS)
 
 
 class Problem:
@@ -208,34 +235,53 @@ class Problem:
         With ``ones`` each block gets an extra sample of ones (:func:`center_block_ones`), so
         the result has one more row and column: the feature sums and, in the corner, n.
         Returns the symmetric Gram.
+
+        With ``T = gram_workers(...) > 1`` the blocks are dealt round-robin to ``T`` threads (the
+        caller's and ``T - 1`` more); each centers its blocks into its own buffer and adds them
+        to its own partial Gram with a single-threaded SYRK that releases the GIL
+        (:mod:`fastlae._blas`), so centering runs in parallel and overlaps the products. The
+        partials are summed in a fixed order: results do not depend on thread timing.
         """
         A, (p, q) = self.A, self.A.shape
-        block, buf = self._buf(self.of_cols, GRAM_BLOCK_ELEMENTS, ones)
         m = self.m + ones
-        C = np.zeros((m, m), order="F")
-        if self.of_cols:  # C += B.T @ B over row blocks B (dsyrk on the F-ordered B.T)
-            for r0 in range(0, p, block):
-                self.check_stop()
-                r1 = min(p, r0 + block)
-                B = buf[: (r1 - r0) * m].reshape(r1 - r0, m)
-                if ones:
-                    center_block_ones(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B)
-                else:
-                    center_block(A, r0, r1, 0, q, center, self.feat_axis, self.inv, B)
-                C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=0, overwrite_c=1)
-        else:  # C += B @ B.T over column blocks B
-            for c0 in range(0, q, block):
-                self.check_stop()
-                c1 = min(q, c0 + block)
-                B = buf[: m * (c1 - c0)].reshape(m, c1 - c0)
-                if ones:
-                    center_block_ones(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B)
-                else:
-                    center_block(A, 0, p, c0, c1, center, self.feat_axis, self.inv, B)
-                C = dsyrk(1.0, B.T, beta=1.0, c=C, trans=1, lower=0, overwrite_c=1)
-        C = np.triu(C)
-        C += np.triu(C, 1).T
-        return np.ascontiguousarray(C)
+        span = p if self.of_cols else q   # samples (or features) of A to run over
+        workers, block = gram_workers(span, m, A.nbytes)
+        fill = center_block_ones if ones else center_block
+        partials = np.zeros((workers, m, m))   # partials[t].T: F-ordered, upper triangle used
+        errors = []
+
+        def run(t):
+            try:
+                buf = np.empty(block * m)
+                for s0 in range(t * block, span, workers * block):
+                    if errors:
+                        return
+                    self.check_stop()
+                    s1 = min(span, s0 + block)
+                    if self.of_cols:   # row block: C += B.T @ B
+                        B = buf[: (s1 - s0) * m].reshape(s1 - s0, m)
+                        fill(A, s0, s1, 0, q, center, self.feat_axis, self.inv, B)
+                    else:              # column block: C += B @ B.T
+                        B = buf[: m * (s1 - s0)].reshape(m, s1 - s0)
+                        fill(A, 0, p, s0, s1, center, self.feat_axis, self.inv, B)
+                    syrk_update(B, partials[t].T, self.of_cols)
+            except BaseException as err:  # re-raised by the caller's thread below
+                errors.append(err)
+
+        if workers == 1:
+            run(0)
+        else:
+            with single_threaded_blas():
+                threads = [threading.Thread(target=run, args=(t,), daemon=True,
+                                            name=f"fastlae-gram-{t}") for t in range(1, workers)]
+                for th in threads:
+                    th.start()
+                run(0)
+                for th in threads:
+                    th.join()
+        if errors:
+            raise errors[0]
+        return sum_lower_symmetric(partials)
 
     def kernel_args(self, matrix_free):
         """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf, stop)`` of the kernels.

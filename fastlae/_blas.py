@@ -1,0 +1,82 @@
+"""A SYRK that releases the GIL, and the BLAS thread controls around it.
+
+The one-pass Gram (:meth:`fastlae._gram.Problem.form_gram`) runs one worker thread per core,
+each centering its own blocks and adding them into its own partial Gram with a
+single-threaded SYRK. ``scipy.linalg.blas.dsyrk`` holds the GIL for the whole call, so the
+workers call SciPy's BLAS (``scipy.linalg.cython_blas``, the library ``scipy.linalg`` itself
+uses) through ``ctypes``, which releases it. Measured on the project machine (2 cores,
+OpenBLAS 0.3.30): a single-threaded DSYRK runs at 40 (d = 256) to 50 GF/s (d = 1000) and
+OpenBLAS's two-thread DSYRK at 41-60 and 76-88 GF/s, so two single-threaded calls side by
+side beat one threaded call by up to 1.4x (``scratch`` runs of session 3, see the README).
+"""
+import contextlib
+import ctypes
+import threading
+
+from numba.extending import get_cython_function_address
+
+_P = ctypes.c_void_p
+_dsyrk = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, _P, _P, _P, _P, _P, _P, _P,
+                          _P)(get_cython_function_address("scipy.linalg.cython_blas", "dsyrk"))
+_ONE = ctypes.c_double(1.0)
+_controller = None
+_lock = threading.Lock()
+_holders = 0      # threads inside single_threaded_blas
+_limiter = None   # the threadpoolctl limiter that restores the original counts
+
+
+def syrk_update(B, C, of_cols):
+    """``C += B.T @ B`` (``of_cols``) or ``C += B @ B.T``, upper triangle only, GIL released.
+
+    No checks (callers pass arrays they allocated): ``B`` is C-contiguous float64 of shape
+    (rows, m) when ``of_cols`` else (m, cols); ``C`` is F-contiguous float64 of shape (m, m).
+    Only the upper triangle of ``C`` is read and written.
+    """
+    if of_cols:   # column-major B is B.T (m x rows, ld m): C += B.T (B.T).T
+        m, k = B.shape[1], B.shape[0]
+        trans, lda = b"N", m
+    else:         # column-major B is B.T (cols x m, ld cols): C += (B.T).T B.T
+        m, k = B.shape[0], B.shape[1]
+        trans, lda = b"T", k
+    n_, k_, lda_ = ctypes.c_int(m), ctypes.c_int(k), ctypes.c_int(lda)
+    _dsyrk(b"U", trans, ctypes.byref(n_), ctypes.byref(k_), ctypes.byref(_ONE), _P(B.ctypes.data),
+           ctypes.byref(lda_), ctypes.byref(_ONE), _P(C.ctypes.data), ctypes.byref(n_))
+
+
+def _blas_controllers():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()  # about 1 ms: scans the loaded libraries once
+    return _controller.select(user_api="blas")
+
+
+def blas_threads():
+    """The number of threads BLAS would use now (the largest over the loaded BLAS libraries);
+    this honours ``OPENBLAS_NUM_THREADS``, threadpoolctl limits and ``pca(n_threads=...)``."""
+    counts = [lib.num_threads for lib in _blas_controllers().lib_controllers]
+    return max(counts) if counts else 1
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """Context manager: every loaded BLAS library runs single-threaded inside the block.
+
+    Process wide, like ``threadpoolctl.threadpool_limits``. Concurrent and nested uses share one
+    limit: the first to enter sets it, the last to leave restores the original thread counts
+    (two calls that each saved and restored on their own could leave BLAS at one thread).
+    """
+    global _holders, _limiter
+    with _lock:
+        if _holders == 0:
+            _limiter = _blas_controllers().limit(limits=1)
+        _holders += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _holders -= 1
+            if _holders == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
