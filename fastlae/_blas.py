@@ -9,7 +9,6 @@ OpenBLAS 0.3.30): a single-threaded DSYRK runs at 40 (d = 256) to 50 GF/s (d = 1
 OpenBLAS's two-thread DSYRK at 41-60 and 76-88 GF/s, so two single-threaded calls side by
 side beat one threaded call by up to 1.4x (``scratch`` runs of session 3, see the README).
 """
-import contextlib
 import ctypes
 import threading
 
@@ -21,8 +20,7 @@ _dsyrk = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, _P, _P, _P, _P
 _ONE = ctypes.c_double(1.0)
 _controller = None
 _lock = threading.Lock()
-_holders = 0      # threads inside single_threaded_blas
-_limiter = None   # the threadpoolctl limiter that restores the original counts
+_limiter = None   # the threadpoolctl limiter of limit_to_one, which restores the original counts
 
 
 def syrk_update(B, C, of_cols):
@@ -59,24 +57,29 @@ def blas_threads():
     return max(counts) if counts else 1
 
 
-@contextlib.contextmanager
-def single_threaded_blas():
-    """Context manager: every loaded BLAS library runs single-threaded inside the block.
+def limit_to_one():
+    """Set every loaded BLAS library to one thread, process wide; returns whether that holds.
 
-    Process wide, like ``threadpoolctl.threadpool_limits``. Concurrent and nested uses share one
-    limit: the first to enter sets it, the last to leave restores the original thread counts
-    (two calls that each saved and restored on their own could leave BLAS at one thread).
+    Call :func:`restore` from the same thread afterwards when it returned True. Returns False,
+    changing nothing, when another call holds the limit already or when the limit did not
+    take: threadpoolctl (3.6 and later) ignores OpenBLAS limits set by any thread but the one
+    live thread that set them first, so a caller must use the threaded BLAS instead then.
     """
-    global _holders, _limiter
+    global _limiter
     with _lock:
-        if _holders == 0:
-            _limiter = _blas_controllers().limit(limits=1)
-        _holders += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _holders -= 1
-            if _holders == 0:
-                _limiter.restore_original_limits()
-                _limiter = None
+        if _limiter is not None:
+            return False
+        limiter = _blas_controllers().limit(limits=1)
+        if blas_threads() != 1:
+            limiter.restore_original_limits()
+            return False
+        _limiter = limiter
+        return True
+
+
+def restore():
+    """Undo :func:`limit_to_one` (from the thread that called it)."""
+    global _limiter
+    with _lock:
+        _limiter.restore_original_limits()
+        _limiter = None

@@ -9,7 +9,8 @@ import threading
 
 import numpy as np
 
-from ._blas import blas_threads, single_threaded_blas, syrk_update
+from . import _blas
+from ._blas import blas_threads, syrk_update
 from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_ones,
                            feature_stats, sum_lower_symmetric)
 
@@ -94,7 +95,7 @@ class Problem:
         Per-problem precomputations of the solvers, reused by a continued run.
     """
 
-    def __init__(self, A, transposed, stop=None):
+    def __init__(self, A, transposed, stop=None, in_caller=None):
         self.A = A
         self.feat_axis = 0 if transposed else 1
         p, q = A.shape
@@ -108,6 +109,8 @@ class Problem:
         self.mean = None
         # cancellation flag, set to 1 from another thread; read between blocks and iterations
         self.stop = np.zeros(1, dtype=np.int64) if stop is None else stop
+        # runs a function in the thread that may set BLAS thread limits (see api._interruptible)
+        self.in_caller = (lambda fn: fn()) if in_caller is None else in_caller
         self.scale = self.inv = 1.0
         self._bufs = {}
         self._total = None          # trace from the statistics pass, when exact enough
@@ -236,16 +239,21 @@ class Problem:
         the result has one more row and column: the feature sums and, in the corner, n.
         Returns the symmetric Gram.
 
-        With ``T = gram_workers(...) > 1`` the blocks are dealt round-robin to ``T`` threads (the
-        caller's and ``T - 1`` more); each centers its blocks into its own buffer and adds them
+        With ``T = gram_workers(...) > 1`` the blocks are dealt round-robin to ``T`` threads (this
+        one and ``T - 1`` more); each centers its blocks into its own buffer and adds them
         to its own partial Gram with a single-threaded SYRK that releases the GIL
         (:mod:`fastlae._blas`), so centering runs in parallel and overlaps the products. The
-        partials are summed in a fixed order: results do not depend on thread timing.
+        partials are summed in a fixed order: results do not depend on thread timing. BLAS is
+        set to one thread meanwhile, from the caller's thread (:attr:`in_caller`); where that
+        is not possible (:func:`fastlae._blas.limit_to_one`) one thread runs the pass on
+        threaded BLAS.
         """
         A, (p, q) = self.A, self.A.shape
         m = self.m + ones
         span = p if self.of_cols else q   # samples (or features) of A to run over
         workers, block = gram_workers(span, m, A.nbytes)
+        if workers > 1 and not self.in_caller(_blas.limit_to_one):
+            workers, block = 1, _block(m, GRAM_BLOCK_ELEMENTS)   # BLAS stays threaded
         fill = center_block_ones if ones else center_block
         partials = np.zeros((workers, m, m))   # partials[t].T: F-ordered, upper triangle used
         errors = []
@@ -271,7 +279,7 @@ class Problem:
         if workers == 1:
             run(0)
         else:
-            with single_threaded_blas():
+            try:
                 threads = [threading.Thread(target=run, args=(t,), daemon=True,
                                             name=f"fastlae-gram-{t}") for t in range(1, workers)]
                 for th in threads:
@@ -279,6 +287,8 @@ class Problem:
                 run(0)
                 for th in threads:
                     th.join()
+            finally:
+                self.in_caller(_blas.restore)
         if errors:
             raise errors[0]
         return sum_lower_symmetric(partials)

@@ -1,5 +1,6 @@
 """``fastlae.pca``: validate, choose a solver, train the autoencoder, certify the result."""
 import contextlib
+import queue
 import threading
 import time
 import warnings
@@ -198,50 +199,83 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
 
     with thread_limit(n_threads):
         result, warned = _interruptible(
-            lambda stop: _pca(A, transposed, k, solver, lam_user, tol, max_iter, n_latent, rng,
-                              stop))
+            lambda stop, in_caller: _pca(A, transposed, k, solver, lam_user, tol, max_iter,
+                                         n_latent, rng, stop, in_caller))
     for message, category in warned:
         warnings.warn(message, category, stacklevel=2)
     return result
 
 
 def _interruptible(work):
-    """Run ``work(stop)`` in a worker thread so that Ctrl-C interrupts it promptly.
+    """Run ``work(stop, in_caller)`` in a worker thread so that Ctrl-C interrupts it promptly.
 
     The kernels release the GIL and read the int64 flag ``stop`` between blocks and updates;
-    the main thread waits in short joins, so a KeyboardInterrupt reaches it within a fraction
-    of a second, sets the flag, waits for the worker to wind down and re-raises.
+    the calling thread waits in short polls, so a KeyboardInterrupt reaches it within a
+    fraction of a second, sets the flag, waits for the worker to wind down and re-raises.
+
+    ``in_caller(fn)``, called by the worker, runs ``fn()`` in the calling thread and returns its
+    result (or raises its exception) in the worker. The Gram pass sets BLAS thread limits
+    through it: threadpoolctl (3.6 and later) lets only one live thread set OpenBLAS's limits,
+    and that is usually the caller's (the main thread, once anything there used
+    ``threadpool_limits``), never a fresh worker's.
     """
     stop = np.zeros(1, dtype=np.int64)
     box = {}
+    inbox = queue.SimpleQueue()
+    closed = []   # non-empty once the caller no longer serves requests
+
+    def in_caller(fn):
+        reply, done = {}, threading.Event()
+        inbox.put((fn, reply, done))
+        while not done.wait(0.05):
+            if closed:   # the caller left (a second Ctrl-C)
+                raise Cancelled
+        if "error" in reply:
+            raise reply["error"]
+        return reply["value"]
 
     def target():
         try:
-            box["value"] = work(stop)
+            box["value"] = work(stop, in_caller)
         except Cancelled:
             pass
         except BaseException as err:  # re-raised in the calling thread
             box["error"] = err
 
-    worker = threading.Thread(target=target, name="fastlae-worker", daemon=True)
-    worker.start()
-    try:
+    def serve():   # until the worker ends
         while worker.is_alive():
-            worker.join(0.05)
+            try:
+                fn, reply, done = inbox.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            try:
+                reply["value"] = fn()
+            except BaseException as err:   # a Ctrl-C here reaches the worker in the reply
+                reply["error"] = err
+            finally:
+                done.set()
+
+    worker = threading.Thread(target=target, name="fastlae-worker", daemon=True)
+    try:
+        worker.start()
+        serve()
     except KeyboardInterrupt:
         stop[0] = 1
-        worker.join()
+        serve()   # the worker winds down; its last requests (restoring BLAS limits) are served
         raise
+    finally:
+        closed.append(True)
     if "error" in box:
         raise box["error"]
     return box["value"]
 
 
-def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, stop):
+def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, stop,
+         in_caller=None):
     """The body of :func:`pca` on validated input; returns ``(PCAResult, warnings)``."""
     warned = []
     t0 = time.perf_counter()
-    prob = Problem(A, transposed, stop)
+    prob = Problem(A, transposed, stop, in_caller)
     name, matrix_free = choose(prob.n, prob.d, k, solver_name)
     module = REGISTRY[name]
     if matrix_free:

@@ -113,7 +113,7 @@ def train(X, k, lam, *, loss="sum", tied=False, optimizer="adam", lr=0.05, decay
     rows = epochs // record_every + 2
     rec_loss, rec_gap, rec_sv = np.zeros(rows), np.zeros(rows), np.zeros((rows, k))
     seed = int(rng.integers(0, 2**31 - 1))
-    used = _interruptible(lambda stop: K.run(
+    used = _interruptible(lambda stop, _: K.run(
         Xf, C, W1, W2, lam_vec, kind, bool(tied), opt, float(lr), float(decay), epochs,
         min(batch, n), bool(rag), record_every, seed, rec_loss, rec_gap, rec_sv, stop))
     ep = np.r_[np.arange(0, epochs + 1, record_every), epochs]

@@ -1,0 +1,200 @@
+"""The Gram pass's worker threads: partial Grams, GIL-free SYRK and the BLAS thread limit."""
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+import fastlae
+import fastlae._blas as blas
+import fastlae._gram as g
+from fastlae._kernels.ops import sum_lower_symmetric
+from fastlae._validation import check_X
+from naive import SPECTRA, reference, spectrum_data
+
+
+def _blas_counts():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of 16 samples and three workers, so that test-sized data take the threaded path."""
+    monkeypatch.setattr(g, "WORKER_BLOCK_ELEMENTS", 1)
+    monkeypatch.setattr(g, "WORKER_BLOCK_MIN", 16)
+    monkeypatch.setattr(g, "blas_threads", lambda: 3)
+
+
+def _reference_gram(X, center, inv, ones, features):
+    Xc = (np.asarray(X, dtype=np.float64) - center) * inv
+    if ones:
+        Xc = np.hstack([Xc, np.ones((Xc.shape[0], 1))])
+    return Xc.T @ Xc if features else Xc @ Xc.T
+
+
+@pytest.mark.parametrize("shape", [(300, 7), (7, 300)])   # feature Gram, sample Gram
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ones", [False, True])
+def test_threaded_gram_matches_numpy(shape, order, dtype, ones, small_blocks, rng):
+    X = np.asarray(3.0 + rng.standard_normal(shape), dtype=dtype, order=order)
+    prob = g.Problem(*check_X(X))
+    if ones and not prob.features:
+        pytest.skip("the one-pass Gram with a sample of ones is a feature Gram")
+    span = prob.A.shape[0] if prob.of_cols else prob.A.shape[1]
+    assert g.gram_workers(span, prob.m + ones, prob.A.nbytes)[0] == 3
+    center = X[:5].mean(axis=0, dtype=np.float64)
+    prob.inv = 0.25
+    G = prob._gram_around(center, ones=ones)
+    ref = _reference_gram(X, center, 0.25, ones, prob.features)
+    assert G.flags.c_contiguous and G.shape == ref.shape
+    np.testing.assert_array_equal(G, G.T)
+    np.testing.assert_allclose(G, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+def test_threaded_gram_is_reproducible_and_matches_one_thread(small_blocks, rng, monkeypatch):
+    X = 1.0 + rng.standard_normal((1000, 40))
+    center = X.mean(axis=0)
+    runs = [g.Problem(X, False)._gram_around(center) for _ in range(3)]
+    for G in runs[1:]:   # fixed block-to-thread deal and summation order: bit for bit
+        np.testing.assert_array_equal(G, runs[0])
+    monkeypatch.setattr(g, "blas_threads", lambda: 1)
+    assert g.gram_workers(1000, 40, X.nbytes)[0] == 1
+    one = g.Problem(X, False)._gram_around(center)
+    np.testing.assert_allclose(runs[0], one, rtol=0, atol=1e-13 * np.abs(one).max())
+
+
+def test_gram_workers_rule(monkeypatch):
+    monkeypatch.setattr(g, "blas_threads", lambda: 4)
+    block = max(g.WORKER_BLOCK_MIN, g.WORKER_BLOCK_ELEMENTS // 100)
+    assert g.gram_workers(8 * block, 100, 10 ** 9) == (4, block)
+    assert g.gram_workers(6 * block, 100, 10 ** 9) == (3, block)   # two blocks per worker at least
+    assert g.gram_workers(3 * block, 100, 10 ** 9)[0] == 1
+    m = 3000   # 72 MB per partial: 3 fit into PARTIAL_BYTES (256 MiB) for small data
+    assert g.gram_workers(10 ** 6, m, 0)[0] == 3
+    assert g.gram_workers(10 ** 6, m, 10 ** 10)[0] == 4            # or half of X, if more
+    monkeypatch.setattr(g, "blas_threads", lambda: 1)
+    assert g.gram_workers(10 ** 6, 100, 10 ** 9)[0] == 1
+
+
+@pytest.mark.parametrize("shape", [(2000, 30), (30, 2000)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_pca_through_threaded_gram(shape, order, small_blocks, rng):
+    n, d = shape
+    X = np.asarray(spectrum_data(n, d, SPECTRA["fast"](min(n, d)), rng, mean=100.0), order=order)
+    before = _blas_counts()
+    r = fastlae.pca(X, 5)
+    assert _blas_counts() == before
+    w, V, _, _ = reference(X, 5)
+    np.testing.assert_allclose(r.explained_variance * (n - 1), w, rtol=1e-10)
+    assert np.linalg.norm(V - r.components.T @ (r.components @ V), 2) < 1e-8
+
+
+def test_worker_error_reaches_the_caller_and_blas_is_restored(small_blocks, rng, monkeypatch):
+    def failing(B, C, of_cols):   # fails in a worker thread, not in the caller's
+        if threading.current_thread().name == "fastlae-gram-2":
+            raise RuntimeError("injected")
+        blas.syrk_update(B, C, of_cols)
+
+    monkeypatch.setattr(g, "syrk_update", failing)
+    before = _blas_counts()
+    X = rng.standard_normal((1000, 20))
+    with pytest.raises(RuntimeError, match="injected"):
+        g.Problem(X, False)._gram_around(X.mean(axis=0))
+    assert _blas_counts() == before
+
+
+def test_stop_flag_cancels_every_worker(small_blocks, rng):
+    X = rng.standard_normal((1000, 20))
+    prob = g.Problem(X, False)
+    prob.stop[0] = 1
+    with pytest.raises(g.Cancelled):
+        prob._gram_around(X.mean(axis=0))
+
+
+def test_limit_to_one_is_held_once_and_restored():
+    before = _blas_counts()
+    assert max(before) == blas.blas_threads()
+    assert blas.limit_to_one()
+    try:
+        assert _blas_counts() == [1] * len(before)
+        assert not blas.limit_to_one()   # a second holder would restore too early
+    finally:
+        blas.restore()
+    assert _blas_counts() == before
+
+
+def _in_thread(fn):
+    box = {}
+    t = threading.Thread(target=lambda: box.update(value=fn()))
+    t.start()
+    t.join()
+    return box["value"]
+
+
+@pytest.mark.skipif(max(_blas_counts() or [1]) < 2, reason="BLAS runs one thread already")
+def test_threaded_gram_when_another_thread_controls_blas_limits(small_blocks, rng, monkeypatch):
+    """threadpoolctl lets only the first live thread that set OpenBLAS limits set them again:
+    pca sets them from its caller's thread, and falls back to one thread on threaded BLAS
+    (same result, no oversubscription) where even that thread may not."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):   # the main thread may now control
+        pass
+    X = spectrum_data(2000, 30, SPECTRA["fast"](30), rng, mean=10.0)
+    w, V, _, _ = reference(X, 5)
+    used = []
+    limit = blas.limit_to_one
+    monkeypatch.setattr(blas, "limit_to_one", lambda: used.append(limit()) or used[-1])
+    before = _blas_counts()
+    for r in [fastlae.pca(X, 5), _in_thread(lambda: fastlae.pca(X, 5))]:
+        np.testing.assert_allclose(r.explained_variance * 1999, w, rtol=1e-10)
+        assert np.linalg.norm(V - r.components.T @ (r.components @ V), 2) < 1e-8
+        assert _blas_counts() == before
+    assert used[0] is True   # from the main thread
+    assert len(used) == 2    # the other thread ran too (whether it could limit depends on
+    # threadpoolctl's version and on which thread set OpenBLAS limits first in this process)
+
+
+def test_interrupted_caller_still_serves_the_worker(rng):
+    """A request from the worker after Ctrl-C is still served, so the worker can wind down."""
+    from fastlae.api import _interruptible
+
+    import _thread
+    import time
+
+    log = []
+
+    def work(stop, in_caller):
+        time.sleep(0.2)
+        _thread.interrupt_main()          # Ctrl-C arrives in the caller while it polls
+        while not stop[0]:
+            pass
+        log.append(in_caller(lambda: threading.current_thread().name))
+        return 1
+
+    with pytest.raises(KeyboardInterrupt):
+        _interruptible(work)
+    assert log == [threading.current_thread().name]
+
+
+@pytest.mark.parametrize("m", [1, 63, 64, 130])
+@pytest.mark.parametrize("T", [1, 3])
+def test_sum_lower_symmetric(m, T, rng):
+    P = rng.standard_normal((T, m, m))
+    S = sum_lower_symmetric(P)
+    L = np.tril(P.sum(axis=0))
+    np.testing.assert_allclose(S, L + np.tril(L, -1).T, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("of_cols", [True, False])
+def test_syrk_update_adds_upper_triangle(of_cols, rng):
+    B = rng.standard_normal((50, 8) if of_cols else (8, 50))
+    C0 = np.asfortranarray(rng.standard_normal((8, 8)))
+    C = C0.copy(order="F")
+    blas.syrk_update(B, C, of_cols)
+    ref = C0 + (B.T @ B if of_cols else B @ B.T)
+    iu = np.triu_indices(8)
+    np.testing.assert_allclose(C[iu], ref[iu], rtol=1e-14)
+    il = np.tril_indices(8, -1)
+    np.testing.assert_array_equal(C[il], C0[il])   # the lower triangle is not touched
