@@ -7,7 +7,8 @@ workers call SciPy's BLAS (``scipy.linalg.cython_blas``, the library ``scipy.lin
 uses) through ``ctypes``, which releases it. Measured on the project machine (2 cores,
 OpenBLAS 0.3.30): a single-threaded DSYRK runs at 40 (d = 256) to 50 GF/s (d = 1000) and
 OpenBLAS's two-thread DSYRK at 41-60 and 76-88 GF/s, so two single-threaded calls side by
-side beat one threaded call by up to 1.4x (``scratch`` runs of session 3, see the README).
+side beat one threaded call (``benchmarks/bench_gram_block.py`` times the whole pass both
+ways).
 """
 import ctypes
 import threading
@@ -69,7 +70,7 @@ def limit_to_one():
     with _lock:
         if _limiter is not None:
             return False
-        limiter = _blas_controllers().limit(limits=1)
+        limiter = _blas_controllers().limit(limits=1, user_api="blas")
         if blas_threads() != 1:
             limiter.restore_original_limits()
             return False

@@ -17,13 +17,14 @@ from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_
 # The Gram pass (Problem._gram_around) runs one worker thread per BLAS thread, each with its
 # own partial Gram and single-threaded SYRK (see fastlae._blas), when every worker gets at least
 # two blocks and the partials fit PARTIAL_BYTES (or half of X's size, if more); else one
-# thread with threaded BLAS. Measured on the project machine (scratch/s3_par.py, interleaved
-# with the bare X.T @ X): two workers took 0.53-0.83x of the bare product at 200000 x 256,
-# 0.80-0.98x at 100000 x 1000 and 0.94-1.10x at 20000 x 2000, against 0.86-1.58x, 0.94-1.25x
-# and 1.12-1.21x for the single-thread loop.
+# thread with threaded BLAS. Measured on the project machine with
+# benchmarks/bench_gram_block.py (7 interleaved rounds, medians against the bare X.T @ X):
+# two workers 0.83x / 0.97x / 1.03x at 200000 x 256 / 100000 x 1000 / 20000 x 2000, the
+# single-thread loop 1.11x / 1.15x / 1.10x.
 # A worker's block: WORKER_BLOCK_ELEMENTS, but at least WORKER_BLOCK_MIN samples so each SYRK
-# call runs near the core's peak (2^19 beat 2^20 and 2^21 at d = 256; at d = 2000 blocks of
-# 512 samples beat 262).
+# call runs near the core's peak. 2^19, 2^20 and 2^21 were within the noise at d = 1000 and
+# 2000; 2^19 was best at d = 256 (0.83x against 0.88-0.89x). At d = 2000 blocks of 512 samples
+# beat 262 (1.04x against 1.10x in a first prototype).
 WORKER_BLOCK_ELEMENTS = 1 << 19
 WORKER_BLOCK_MIN = 512
 PARTIAL_BYTES = 1 << 28

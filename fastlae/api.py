@@ -173,6 +173,8 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         Seeds the initial weights. None uses a fixed seed, so results are reproducible.
     n_threads : int or None
         BLAS and Numba threads for this call (restored afterwards); None leaves them as set.
+        The Gram pass runs one thread per BLAS thread, each with a single-threaded BLAS (see
+        :mod:`fastlae._blas`).
 
     Returns
     -------
