@@ -1,6 +1,6 @@
 """A SYRK that releases the GIL, and the BLAS thread controls around it.
 
-The one-pass Gram (:meth:`fastlae._gram.Problem.form_gram`) runs one worker thread per core,
+The one-pass Gram (:meth:`fastlae._gram.Problem.form_gram`) runs one worker thread per BLAS thread,
 each centering its own blocks and adding them into its own partial Gram with a
 single-threaded SYRK. ``scipy.linalg.blas.dsyrk`` holds the GIL for the whole call, so the
 workers call SciPy's BLAS (``scipy.linalg.cython_blas``, the library ``scipy.linalg`` itself

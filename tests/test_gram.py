@@ -198,3 +198,35 @@ def test_syrk_update_adds_upper_triangle(of_cols, rng):
     np.testing.assert_allclose(C[iu], ref[iu], rtol=1e-14)
     il = np.tril_indices(8, -1)
     np.testing.assert_array_equal(C[il], C0[il])   # the lower triangle is not touched
+
+
+def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkeypatch):
+    import _thread
+    import time
+
+    from fastlae.api import _interruptible
+
+    seen = set()
+
+    def slow(B, C, of_cols):
+        seen.add(blas.blas_threads())
+        time.sleep(0.005)
+        blas.syrk_update(B, C, of_cols)
+
+    monkeypatch.setattr(g, "syrk_update", slow)
+    X = rng.standard_normal((12000, 20))   # 750 blocks of 16 samples: over 1.2 s on 3 workers
+    before = _blas_counts()
+
+    def work(stop, in_caller):
+        return g.Problem(X, False, stop, in_caller).form_gram()
+
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        _interruptible(work)
+    assert time.perf_counter() - t0 < 0.8   # stopped between blocks, not at the end
+    timer.join()
+    assert seen == {1}                      # BLAS ran single-threaded during the pass
+    assert _blas_counts() == before
+    assert not [t for t in threading.enumerate() if t.name.startswith("fastlae-")]
