@@ -243,13 +243,20 @@ def _interruptible(work):
             pass
         except BaseException as err:  # re-raised in the calling thread
             box["error"] = err
+        finally:
+            inbox.put(None)   # wakes the caller at once (a poll timeout would add 25 ms)
 
     def serve():   # until the worker ends
-        while worker.is_alive():
+        while True:
             try:
-                fn, reply, done = inbox.get(timeout=0.05)
+                item = inbox.get(timeout=0.05)
             except queue.Empty:
+                if not worker.is_alive():
+                    return
                 continue
+            if item is None:
+                return
+            fn, reply, done = item
             try:
                 reply["value"] = fn()
             except BaseException as err:   # a Ctrl-C here reaches the worker in the reply
