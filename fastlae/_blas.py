@@ -20,6 +20,7 @@ _dsyrk = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, _P, _P, _P, _P
                           _P)(get_cython_function_address("scipy.linalg.cython_blas", "dsyrk"))
 _ONE = ctypes.c_double(1.0)
 _controller = None
+_controllable = None
 _lock = threading.Lock()
 _limiter = None   # the threadpoolctl limiter of limit_to_one, which restores the original counts
 
@@ -51,9 +52,31 @@ def _blas_controllers():
     return _controller.select(user_api="blas")
 
 
+def controllable():
+    """Whether threadpoolctl can set SciPy's BLAS (the one :func:`syrk_update` calls) to one
+    thread: its build's BLAS is OpenBLAS, MKL, BLIS or FlexiBLAS and threadpoolctl found a
+    library of that kind. Not so for Accelerate (SciPy's macOS arm64 wheels), say, whose
+    threads nobody can limit: the Gram pass must not run a worker per core on top of them."""
+    global _controllable
+    if _controllable is None:
+        try:
+            import scipy
+
+            name = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"].lower()
+        except Exception:   # older SciPy or an unusual build: do not guess
+            name = ""
+        apis = {lib.internal_api for lib in _blas_controllers().lib_controllers}
+        _controllable = any(key in name and key in apis
+                            for key in ("openblas", "mkl", "blis", "flexiblas"))
+    return _controllable
+
+
 def blas_threads():
     """The number of threads BLAS would use now (the largest over the loaded BLAS libraries);
-    this honours ``OPENBLAS_NUM_THREADS``, threadpoolctl limits and ``pca(n_threads=...)``."""
+    this honours ``OPENBLAS_NUM_THREADS``, threadpoolctl limits and ``pca(n_threads=...)``.
+    1 when SciPy's BLAS is not :func:`controllable`."""
+    if not controllable():
+        return 1
     counts = [lib.num_threads for lib in _blas_controllers().lib_controllers]
     return max(counts) if counts else 1
 
