@@ -1,7 +1,7 @@
 """A SYRK that releases the GIL, and the BLAS thread controls around it.
 
-The one-pass Gram (:meth:`fastlae._gram.Problem.form_gram`) runs one worker thread per BLAS thread,
-each centering its own blocks and adding them into its own partial Gram with a
+The one-pass Gram (:meth:`fastlae._gram.Problem.form_gram`) runs one worker thread per BLAS
+thread, each centering its own blocks and adding them into its own partial Gram with a
 single-threaded SYRK. ``scipy.linalg.blas.dsyrk`` holds the GIL for the whole call, so the
 workers call SciPy's BLAS (``scipy.linalg.cython_blas``, the library ``scipy.linalg`` itself
 uses) through ``ctypes``, which releases it. Measured on the project machine (2 cores,
@@ -86,8 +86,8 @@ def limit_to_one():
 
     Call :func:`restore` from the same thread afterwards when it returned True. Returns False,
     changing nothing, when another call holds the limit already or when the limit did not
-    take: threadpoolctl (3.6 and later) ignores OpenBLAS limits set by any thread but the one
-    live thread that set them first, so a caller must use the threaded BLAS instead then.
+    take: threadpoolctl (3.8, the version tested) ignores OpenBLAS limits set by any thread but
+    the one live thread that set them first, so a caller must use the threaded BLAS instead.
     """
     global _limiter
     with _lock:

@@ -217,9 +217,9 @@ def _interruptible(work):
 
     ``in_caller(fn)``, called by the worker, runs ``fn()`` in the calling thread and returns its
     result (or raises its exception) in the worker. The Gram pass sets BLAS thread limits
-    through it: threadpoolctl (3.6 and later) lets only one live thread set OpenBLAS's limits,
-    and that is usually the caller's (the main thread, once anything there used
-    ``threadpool_limits``), never a fresh worker's.
+    through it: threadpoolctl (3.8, the version tested) lets only one live thread set
+    OpenBLAS's limits, and that is usually the caller's (the main thread, once anything there
+    used ``threadpool_limits``), never a fresh worker's.
     """
     stop = np.zeros(1, dtype=np.int64)
     box = {}
