@@ -237,3 +237,19 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
     assert seen == {1}                      # BLAS ran single-threaded during the pass
     assert _blas_counts() == before
     assert not [t for t in threading.enumerate() if t.name.startswith("fastlae-")]
+
+
+@pytest.mark.parametrize("shape", [(30, 500), (500, 30), (64, 64)])
+@pytest.mark.parametrize("feat_axis", [0, 1])
+@pytest.mark.parametrize("of_cols", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_apply_data_t_both_block_orientations(shape, feat_axis, of_cols, dtype, rng):
+    from fastlae._kernels.ops import apply_data_t
+
+    A = np.ascontiguousarray(3.0 + rng.standard_normal(shape), dtype=dtype)
+    mean = A.mean(axis=0 if feat_axis == 1 else 1, dtype=np.float64)
+    Ac = A.astype(np.float64) - (mean[None, :] if feat_axis == 1 else mean[:, None])
+    U = rng.standard_normal((shape[0] if of_cols else shape[1], 7))
+    out = apply_data_t(A, mean, feat_axis, 0.5, of_cols, 16, np.empty(2000), U)
+    ref = (Ac * 0.5).T @ U if of_cols else (Ac * 0.5) @ U
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-13 * np.abs(ref).max())

@@ -341,3 +341,42 @@ def test_gradient_solvers_stop_once_certified(solver, rng):
     X = spectrum_data(200, 30, SPECTRA["fast"](30), rng, mean=1.0)
     r = fastlae.pca(X, 3, solver=solver)
     assert r.converged and r.n_iter < 5000
+
+
+def _record_sample_pairs(monkeypatch):
+    import fastlae.api as api
+
+    used = []
+    original = api._feature_pair_from_samples
+    monkeypatch.setattr(api, "_feature_pair_from_samples",
+                        lambda *a: used.append(original(*a)) or used[-1])
+    return used
+
+
+@pytest.mark.parametrize("spectrum", list(SPECTRA))
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_wide_certificate_from_the_sample_gram(spectrum, order, rng, monkeypatch):
+    """Wide data: the feature basis and its Gram product come from one pass over X with the
+    formed sample Gram; the certificate still equals the true residual."""
+    used = _record_sample_pairs(monkeypatch)
+    n, d, k = 40, 300, 5
+    X = np.asarray(spectrum_data(n, d, SPECTRA[spectrum](n), rng, mean=3.0), order=order)
+    r = fastlae.pca(X, k, solver="eigh" if spectrum == "repeated" else "auto")
+    assert r.gram == "samples" and used and used[-1] is not None
+    assert_matches(X, k, r)
+    w, _, _, C = reference(X, k)
+    ev = r.explained_variance * (n - 1)
+    res = np.linalg.norm(C @ r.components.T - r.components.T * ev, axis=0) / w[0]
+    np.testing.assert_allclose(r.residuals, res, rtol=0, atol=1e-12)
+
+
+def test_wide_certificate_falls_back_when_wanted_directions_vanish(rng, monkeypatch):
+    used = _record_sample_pairs(monkeypatch)
+    n, d, k = 30, 200, 5
+    X = rng.standard_normal((n, 3)) @ rng.standard_normal((3, d)) + 1.0   # rank 3 < k
+    r = fastlae.pca(X, k)
+    assert used and used[-1] is None   # fewer than k directions kept: the two-pass route
+    w, V, _, _ = reference(X, 3)
+    np.testing.assert_allclose(r.explained_variance[:3] * (n - 1), w, rtol=1e-10)
+    np.testing.assert_allclose(r.components @ r.components.T, np.eye(k), atol=1e-12)
+    assert np.all(np.isfinite(r.components)) and np.all(r.explained_variance[3:] < 1e-12 * w[0])

@@ -218,22 +218,46 @@ def apply_data_t(A, mean, feat_axis, inv, of_cols, block, buf, U):
 
     Maps vectors of the other Gram's space into this one: with ``of_cols`` False it takes
     ``U`` of shape (q, r) to ``Ac @ U`` of shape (p, r).
+
+    The blocks run along the output's long side when it is the longer side of A, so that each
+    block writes its own rows of the result once: with ``of_cols`` and ``p < q`` (wide data,
+    ``q x r`` result) blocks of columns, each ``out[c0:c1] = B.T @ U``; row blocks would add into
+    all of ``out`` per block (at 1000 x 100000, r = 40: 100 read-modify-writes of 32 MB).
+    ``block`` is the block length for the other orientation; column blocks take as many
+    columns as ``buf`` holds.
     """
     p, q = A.shape
+    r = U.shape[1]
     if of_cols:
-        out = np.zeros((q, U.shape[1]))
-        for r0 in range(0, p, block):
-            r1 = min(p, r0 + block)
-            B = _block_view(buf, r1 - r0, q)
-            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
-            out += np.dot(B.T, np.ascontiguousarray(U[r0:r1]))
+        out = np.zeros((q, r))
+        if p < q and p <= buf.shape[0]:
+            cb = buf.shape[0] // p
+            for c0 in range(0, q, cb):
+                c1 = min(q, c0 + cb)
+                B = _block_view(buf, p, c1 - c0)
+                center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+                out[c0:c1] = np.dot(B.T, U)
+        else:
+            for r0 in range(0, p, block):
+                r1 = min(p, r0 + block)
+                B = _block_view(buf, r1 - r0, q)
+                center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+                out += np.dot(B.T, np.ascontiguousarray(U[r0:r1]))
     else:
-        out = np.zeros((p, U.shape[1]))
-        for c0 in range(0, q, block):
-            c1 = min(q, c0 + block)
-            B = _block_view(buf, p, c1 - c0)
-            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
-            out += np.dot(B, np.ascontiguousarray(U[c0:c1]))
+        out = np.zeros((p, r))
+        if q < p and q <= buf.shape[0]:
+            rb = buf.shape[0] // q
+            for r0 in range(0, p, rb):
+                r1 = min(p, r0 + rb)
+                B = _block_view(buf, r1 - r0, q)
+                center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+                out[r0:r1] = np.dot(B, U)
+        else:
+            for c0 in range(0, q, block):
+                c1 = min(q, c0 + block)
+                B = _block_view(buf, p, c1 - c0)
+                center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+                out += np.dot(B, np.ascontiguousarray(U[c0:c1]))
     return out
 
 
