@@ -11,8 +11,8 @@ import numpy as np
 
 from . import _blas
 from ._blas import blas_threads, syrk_update
-from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_ones,
-                           feature_stats, sum_lower_symmetric)
+from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_exact,
+                           center_block_ones, feature_stats, sum_lower_symmetric)
 
 # The Gram pass (Problem._gram_around) runs one worker thread per BLAS thread, each with its
 # own partial Gram and single-threaded SYRK (see fastlae._blas), when every worker gets at least
@@ -192,8 +192,8 @@ class Problem:
         (data sorted along a feature, say), or when the provisional scale let the largest
         feature's root mean square leave ``[SAFE_MIN, SAFE_MAX]`` (squares could have
         overflowed or underflowed; also when the data are constant), the Gram is formed again
-        around the exact mean from :meth:`stats` (a second pass). The sample Gram always takes
-        that second route.
+        around the exact mean from :meth:`stats` (a second pass). The sample Gram is formed in one
+        pass too, see :meth:`_form_sample_gram_one_pass`.
 
         Returns
         -------
@@ -202,8 +202,10 @@ class Problem:
         """
         # overflow and NaN are handled below (fallback) and by the caller (check_finite)
         with np.errstate(over="ignore", invalid="ignore"):
-            if self.mean is None and self.features and self._form_gram_one_pass():
-                return float(np.trace(self.C))
+            if self.mean is None:
+                if self.features and self._form_gram_one_pass() or \
+                        not self.features and self._form_sample_gram_one_pass():
+                    return float(np.trace(self.C))
         self.stats()
         self.C = self._gram_around(self.mean)
         return float(np.trace(self.C))
@@ -233,12 +235,35 @@ class Problem:
         self.C = np.ascontiguousarray(C)
         return True
 
-    def _gram_around(self, center, ones=False):
+    def _form_sample_gram_one_pass(self):
+        """The sample Gram in one pass: each block holds every sample of its features, so it is
+        centered around their exact means (:func:`center_block_exact`) and no statistics pass
+        comes first. The scale comes from the first block's largest magnitude; when the largest
+        over all of X then lies outside ``[SAFE_MIN, SAFE_MAX]`` in scaled units (squares could
+        have overflowed or underflowed; also for NaN), returns False and :meth:`form_gram`
+        takes the two-pass route.
+        """
+        A = self.A
+        head = A[:, : min(A.shape[1], 256)] if self.feat_axis == 1 else A[: min(A.shape[0], 256)]
+        self._set_scale(2.0 * float(np.max(np.abs(head))))   # |a - mean| <= 2 max|a|
+        mean = np.empty(self.d)
+        G, big = self._gram_around(mean, exact=True)
+        b = 2.0 * big * self.inv
+        if not (SAFE_MIN <= b <= SAFE_MAX) or not np.all(np.isfinite(G)):
+            return False
+        self.mean = mean
+        self.C = G
+        return True
+
+    def _gram_around(self, center, ones=False, exact=False):
         """Sum of ``B.T B`` (or ``B B.T``) over the blocks ``B = (A - center) * inv``.
 
         With ``ones`` each block gets an extra sample of ones (:func:`center_block_ones`), so
         the result has one more row and column: the feature sums and, in the corner, n.
-        Returns the symmetric Gram.
+        With ``exact`` (sample Gram: every block holds all samples of its features) each block
+        is centered around its features' exact means, which :func:`center_block_exact` writes
+        into ``center``. Returns the symmetric Gram, and with ``exact`` also the largest
+        ``|a|``.
 
         With ``T = gram_workers(...) > 1`` the blocks are dealt round-robin to ``T`` threads (this
         one and ``T - 1`` more); each centers its blocks into its own buffer and adds them
@@ -255,8 +280,9 @@ class Problem:
         workers, block = gram_workers(span, m, A.nbytes)
         if workers > 1 and not self.in_caller(_blas.limit_to_one):
             workers, block = 1, _block(m, GRAM_BLOCK_ELEMENTS)   # BLAS stays threaded
-        fill = center_block_ones if ones else center_block
+        fill = center_block_exact if exact else center_block_ones if ones else center_block
         partials = np.zeros((workers, m, m))   # partials[t].T: F-ordered, upper triangle used
+        bigs = np.zeros(workers)
         errors = []
 
         def run(t):
@@ -269,10 +295,12 @@ class Problem:
                     s1 = min(span, s0 + block)
                     if self.of_cols:   # row block: C += B.T @ B
                         B = buf[: (s1 - s0) * m].reshape(s1 - s0, m)
-                        fill(A, s0, s1, 0, q, center, self.feat_axis, self.inv, B)
+                        big = fill(A, s0, s1, 0, q, center, self.feat_axis, self.inv, B)
                     else:              # column block: C += B @ B.T
                         B = buf[: m * (s1 - s0)].reshape(m, s1 - s0)
-                        fill(A, 0, p, s0, s1, center, self.feat_axis, self.inv, B)
+                        big = fill(A, 0, p, s0, s1, center, self.feat_axis, self.inv, B)
+                    if exact:
+                        bigs[t] = max(bigs[t], big)
                     syrk_update(B, partials[t].T, self.of_cols)
             except BaseException as err:  # re-raised by the caller's thread below
                 errors.append(err)
@@ -292,7 +320,8 @@ class Problem:
                 self.in_caller(_blas.restore)
         if errors:
             raise errors[0]
-        return sum_lower_symmetric(partials)
+        G = sum_lower_symmetric(partials)
+        return (G, float(bigs.max())) if exact else G
 
     def kernel_args(self, matrix_free):
         """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf, stop)`` of the kernels.

@@ -253,3 +253,41 @@ def test_apply_data_t_both_block_orientations(shape, feat_axis, of_cols, dtype, 
     out = apply_data_t(A, mean, feat_axis, 0.5, of_cols, 16, np.empty(2000), U)
     ref = (Ac * 0.5).T @ U if of_cols else (Ac * 0.5) @ U
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_sample_gram_in_one_pass(order, dtype, threads, small_blocks, rng, monkeypatch):
+    """Wide data: blocks of whole features are centered around their exact means, so the
+    sample Gram needs no statistics pass; it equals the two-pass Gram."""
+    monkeypatch.setattr(g, "blas_threads", lambda: threads)
+    X = np.asarray(1e3 + rng.standard_normal((20, 700)), dtype=dtype, order=order)
+    one = g.Problem(*check_X(X))
+    assert one._form_sample_gram_one_pass()
+    two = g.Problem(*check_X(X)).stats()      # the mean known first: the two-pass route
+    two.form_gram()
+    np.testing.assert_allclose(one.mean, X.mean(axis=0, dtype=np.float64), rtol=1e-15)
+    G1, G2 = one.C * one.scale ** 2, two.C * two.scale ** 2
+    np.testing.assert_allclose(G1, G2, rtol=0, atol=1e-12 * np.abs(G2).max())
+    ref = _reference_gram(X, X.mean(axis=0, dtype=np.float64), 1.0, False, False)
+    np.testing.assert_allclose(G1, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("head, rest", [(1e-30, 1.0), (0.0, 1e-150)])
+def test_sample_gram_scale_fallback(head, rest, rng):
+    """The scale comes from the first features; far-off magnitudes later take the two-pass
+    route (squares could have over- or underflowed)."""
+    X = rest * rng.standard_normal((20, 700))
+    X[:, :256] = head * rng.standard_normal((20, 256))
+    assert not g.Problem(*check_X(X))._form_sample_gram_one_pass()
+    r = fastlae.pca(X, 3)
+    w, V, _, _ = reference(X / rest, 3)
+    np.testing.assert_allclose(r.explained_variance * 19 / rest ** 2, w, rtol=1e-10)
+
+
+def test_sample_gram_one_pass_reports_nan_late_in_x(rng):
+    X = rng.standard_normal((20, 700))
+    X[7, 650] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fastlae.pca(X, 3)

@@ -310,6 +310,69 @@ def center_block_ones(A, r0, r1, c0, c1, shift, feat_axis, inv, out):
         out[rows, :] = 1.0
 
 
+# Samples per partial sum in center_block_exact: the means are sums of partial sums of this
+# many samples (blocked summation bounds rounding growth, as STAT_CHUNKS does).
+MEAN_CHUNK = 256
+
+
+@nb.njit(**JIT)
+def center_block_exact(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
+    """:func:`center_block` for blocks that hold every sample of their features: computes those
+    features' exact means into ``mean`` first, then centers around them; returns the block's
+    largest ``|a|`` (NaN when the block holds NaN).
+
+    With ``feat_axis == 1`` the block is the columns ``c0:c1`` of A (all rows, ``r0 = 0``,
+    ``r1 = p``); with ``feat_axis == 0`` the rows ``r0:r1`` (all columns). ``out`` has the
+    block's shape. The sample Gram's one-pass (``Problem._form_sample_gram_one_pass``) uses
+    it, so that no statistics pass has to precede the Gram. NaN and inf show in the means.
+    """
+    rows = r1 - r0
+    w = c1 - c0
+    big = 0.0
+    if feat_axis == 1:
+        total = np.zeros(w)
+        part = np.zeros(w)
+        mx = np.zeros(w)
+        for i in range(rows):
+            a = A[r0 + i, c0:c1]
+            for j in range(w):
+                v = np.float64(a[j])
+                part[j] += v
+                mx[j] = max(mx[j], abs(v))
+            if (i + 1) % MEAN_CHUNK == 0 or i == rows - 1:
+                total += part
+                part[:] = 0.0
+        for j in range(w):
+            mean[c0 + j] = total[j] / rows
+            big = max(big, mx[j])
+        mm = mean[c0:c1]
+        for i in range(rows):
+            a = A[r0 + i, c0:c1]
+            o = out[i]
+            for j in range(w):
+                o[j] = (np.float64(a[j]) - mm[j]) * inv
+    else:
+        for i in range(rows):
+            a = A[r0 + i, c0:c1]
+            acc = 0.0
+            part = 0.0
+            mx = 0.0
+            for j in range(w):
+                v = np.float64(a[j])
+                part += v
+                mx = max(mx, abs(v))
+                if (j + 1) % MEAN_CHUNK == 0:
+                    acc += part
+                    part = 0.0
+            mi = (acc + part) / w
+            mean[r0 + i] = mi
+            big = max(big, mx)
+            o = out[i]
+            for j in range(w):
+                o[j] = (np.float64(a[j]) - mi) * inv
+    return big
+
+
 # Tile of the reduce-and-mirror kernel below: a 64 x 64 float64 tile and its mirror (64 KiB)
 # stay in L2 while one is read by rows and the other written by columns.
 SYM_TILE = 64
