@@ -170,16 +170,14 @@ class Problem:
         self.inv = 1.0 / self.scale
 
     # -- blocked passes ------------------------------------------------------------------
-    def _buf(self, of_cols, elements=OPERATOR_BLOCK_ELEMENTS, ones=False):
-        """``(block, buf)``: rows (or columns) of A per block and scratch space for one block,
-        with room for the extra sample of ones of :func:`center_block_ones` when ``ones``."""
-        p, q = self.A.shape
-        other = (q if of_cols else p) + ones
-        key = (of_cols, elements, ones)
-        if key not in self._bufs:
-            block = _block(other, elements)
-            self._bufs[key] = (block, np.empty(block * other))
-        return self._bufs[key]
+    def _buf(self, of_cols):
+        """``(block, buf)`` of the operator passes: rows (or columns) of A per block and scratch
+        space for one block (the Gram pass allocates its own, one per thread)."""
+        if of_cols not in self._bufs:
+            other = self.A.shape[1] if of_cols else self.A.shape[0]
+            block = _block(other)
+            self._bufs[of_cols] = (block, np.empty(block * other))
+        return self._bufs[of_cols]
 
     def form_gram(self):
         """Form the solvers' Gram matrix once (m x m, float64) by blocked SYRK on centered blocks.

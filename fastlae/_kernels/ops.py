@@ -318,8 +318,8 @@ MEAN_CHUNK = 256
 @nb.njit(**JIT)
 def center_block_exact(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
     """:func:`center_block` for blocks that hold every sample of their features: computes those
-    features' exact means into ``mean`` first, then centers around them; returns the block's
-    largest ``|a|`` (NaN when the block holds NaN).
+    features' exact means into ``mean`` first, then centers around them (with
+    :func:`center_block`); returns the block's largest ``|a|``.
 
     With ``feat_axis == 1`` the block is the columns ``c0:c1`` of A (all rows, ``r0 = 0``,
     ``r1 = p``); with ``feat_axis == 0`` the rows ``r0:r1`` (all columns). ``out`` has the
@@ -345,12 +345,6 @@ def center_block_exact(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
         for j in range(w):
             mean[c0 + j] = total[j] / rows
             big = max(big, mx[j])
-        mm = mean[c0:c1]
-        for i in range(rows):
-            a = A[r0 + i, c0:c1]
-            o = out[i]
-            for j in range(w):
-                o[j] = (np.float64(a[j]) - mm[j]) * inv
     else:
         for i in range(rows):
             a = A[r0 + i, c0:c1]
@@ -364,12 +358,9 @@ def center_block_exact(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
                 if (j + 1) % MEAN_CHUNK == 0:
                     acc += part
                     part = 0.0
-            mi = (acc + part) / w
-            mean[r0 + i] = mi
+            mean[r0 + i] = (acc + part) / w
             big = max(big, mx)
-            o = out[i]
-            for j in range(w):
-                o[j] = (np.float64(a[j]) - mi) * inv
+    center_block(A, r0, r1, c0, c1, mean, feat_axis, inv, out)
     return big
 
 
