@@ -236,10 +236,10 @@ class Problem:
     def _form_sample_gram_one_pass(self):
         """The sample Gram in one pass: each block holds every sample of its features, so it is
         centered around their exact means (:func:`center_block_exact`) and no statistics pass
-        comes first. The scale comes from the first block's largest magnitude; when the largest
-        over all of X then lies outside ``[SAFE_MIN, SAFE_MAX]`` in scaled units (squares could
-        have overflowed or underflowed; also for NaN), returns False and :meth:`form_gram`
-        takes the two-pass route.
+        comes first. The scale comes from the largest magnitude of the first 256 features; when
+        the largest over all of X then lies outside ``[SAFE_MIN, SAFE_MAX]`` in scaled units
+        (squares could have overflowed or underflowed; also for NaN), returns False and
+        :meth:`form_gram` takes the two-pass route.
         """
         A = self.A
         head = A[:, : min(A.shape[1], 256)] if self.feat_axis == 1 else A[: min(A.shape[0], 256)]
