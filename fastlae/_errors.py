@@ -13,6 +13,10 @@ class CollapseWarning(UserWarning):
     """An explicit ``lam`` collapsed some of the requested components (Landscape Theorem)."""
 
 
+class RankWarning(UserWarning):
+    """The data have fewer than k directions of non-zero variance (numerical rank below k)."""
+
+
 X_NOT_ARRAY = "X must be a 2-D array of real numbers; np.asarray(X) failed: {err}"
 X_DTYPE = ("X must hold real numbers (bool, integer or floating point), got dtype {dtype}; "
            "complex, object and string arrays are not supported")
@@ -40,6 +44,13 @@ COLLAPSED = ("lam={lam:.6g} collapses {lost} of the k={k} requested components: 
              "autoencoder maps those directions to zero, so components {first}..{k} are not "
              "determined (an orthonormal completion is returned, their residuals show the error). "
              "Use a smaller lam, or lam=None to let fastlae choose one that keeps all k")
+RANK_DEFICIENT = ("X has numerical rank {rank} < k={k}: components {first}..{k} have no variance "
+                  "above the rounding level of the Gram matrix (their eigenvalues of Xc.T @ Xc "
+                  "are <= min(n_samples, n_features) * eps * trace = {floor:.3g}); they are an "
+                  "orthonormal completion of the first {rank}, orthogonal to them and otherwise "
+                  "arbitrary")
+RANK_ZERO = ("X has no variance above the rounding level of the Gram matrix (every sample equals "
+             "the mean, up to rounding): the k={k} components are an arbitrary orthonormal basis")
 N_COMPONENTS = ("n_components={value!r} is invalid: use an integer in [1, min(n_samples, "
                 "n_features)] = [1, {max}], a float in (0, 1) or None")
 THEORY_KIND = "kind={value!r} is not one of {allowed}"

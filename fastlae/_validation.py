@@ -19,7 +19,8 @@ def check_X(X):
     Parameters
     ----------
     X : array_like of shape (n_samples, n_features)
-        Real data. bool and integer dtypes are converted to float64, float16 to float32.
+        Real data. bool and integers of up to 16 bits are converted to float32 (exactly, at
+        half the memory of float64), wider integers to float64, float16 to float32.
 
     Returns
     -------
@@ -28,6 +29,8 @@ def check_X(X):
         (a view: no copy), otherwise a C-contiguous copy.
     transposed : bool
         True when ``A`` is ``X.T``, i.e. the features lie along axis 0 of ``A``.
+    out_dtype : numpy.dtype
+        The dtype of the results: float64 for bool and integer data, else ``A.dtype``.
     """
     if isinstance(X, np.ndarray):
         arr = X
@@ -43,18 +46,20 @@ def check_X(X):
         raise ValueError(E.X_NDIM.format(ndim=arr.ndim))
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(E.X_EMPTY.format(shape=arr.shape))
-    if kind in "biu":
-        arr = arr.astype(np.float64)
+    out_dtype = np.dtype(np.float64) if kind in "biu" else None
+    if kind in "biu":   # every integer of up to 16 bits is exact in float32
+        arr = arr.astype(np.float32 if arr.dtype.itemsize <= 2 else np.float64)
     elif arr.dtype == np.float16:
         arr = arr.astype(np.float32)
     elif arr.dtype not in (np.float32, np.float64):  # longdouble
         arr = arr.astype(np.float64)
     # NaN and inf are detected from the first data pass (see check_finite), not by a pass here
+    out_dtype = arr.dtype if out_dtype is None else out_dtype
     if arr.flags.c_contiguous:
-        return arr, False
+        return arr, False, out_dtype
     if arr.flags.f_contiguous:
-        return arr.T, True
-    return np.ascontiguousarray(arr), False
+        return arr.T, True, out_dtype
+    return np.ascontiguousarray(arr), False, out_dtype
 
 
 def check_finite(A, mean):

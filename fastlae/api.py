@@ -11,7 +11,8 @@ import numpy as np
 from . import _errors as E
 from . import _validation as V
 from ._gram import Cancelled, Problem
-from ._kernels.ritz import basis_from_decoder, orthonormal, rayleigh_ritz
+from ._kernels.monitor import GAVE_UP
+from ._kernels.ritz import basis_from_decoder, component_errors, orthonormal, rayleigh_ritz
 from .solvers import REGISTRY, choose, default_latent
 from .solvers._common import Trained
 
@@ -39,12 +40,20 @@ class PCAResult:
     matrix_free : bool
         True when the solver iterated on X directly instead of a formed Gram matrix.
     n_iter : int
-        Updates of the autoencoder (0 for ``"eigh"``).
+        Updates of the autoencoder (passes over X when ``matrix_free``). For ``"auto"`` that
+        switched to ``"eigh"`` (see :func:`fastlae.solvers.choose`), the updates it spent
+        before switching; 0 for ``"eigh"`` chosen up front.
     converged : bool
         Whether every residual is at most ``tol``.
     residuals : ndarray of shape (k,)
         ``||C v_i - theta_i v_i|| / theta_1`` with ``C = Xc.T @ Xc``: a certificate. Each
         ``theta_i`` is within ``residuals[i] * theta_1`` of an eigenvalue of C.
+    component_errors : ndarray of shape (k,)
+        A bound on the sine of the angle between each component and its exact eigenvector:
+        ``residuals[i] * theta_1 / delta_i``, with ``delta_i`` the distance from ``theta_i``
+        to the nearest other Ritz value on the trained span (Davis-Kahan), capped at 1. Near
+        1 for a component that is not determined (an eigenvalue repeated within the top k,
+        or beyond the numerical rank).
     lam : float
         The regularization used, in units of the eigenvalues of ``Xc.T @ Xc``.
     encoder, decoder : ndarray of shape (r, m) and (m, r), or None
@@ -56,7 +65,8 @@ class PCAResult:
     gram : str
         ``"features"`` or ``"samples"``: which Gram matrix the solver trained on.
     timings : dict
-        Seconds spent in ``"gram"`` (data pass), ``"solve"`` and ``"certify"``.
+        Seconds spent in ``"gram"`` (data passes that form the Gram or its statistics),
+        ``"solve"`` and ``"certify"``.
     """
 
     components: np.ndarray
@@ -70,6 +80,7 @@ class PCAResult:
     n_iter: int
     converged: bool
     residuals: np.ndarray
+    component_errors: np.ndarray
     lam: float
     encoder: object = None
     decoder: object = None
@@ -102,7 +113,8 @@ class _ZeroGram:
     features = True
 
     def __init__(self, prob):
-        self.n, self.d, self.mean, self.scale = prob.n, prob.d, prob.mean, prob.scale
+        self.n, self.d, self.m = prob.n, prob.d, prob.d
+        self.mean, self.scale = prob.mean, prob.scale
 
     def apply_features(self, V):
         return np.zeros_like(V)
@@ -226,7 +238,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     CollapseWarning
         If an explicit ``lam`` collapses some of the k components.
     """
-    A, transposed = V.check_X(X)
+    A, transposed, out_dtype = V.check_X(X)
     n, d = (A.shape[1], A.shape[0]) if transposed else A.shape
     max_k = min(n, d)
     k = V.check_k(k, max_k)
@@ -241,7 +253,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     with thread_limit(n_threads):
         result, warned = _interruptible(
             lambda stop, in_caller: _pca(A, transposed, k, solver, lam_user, tol, max_iter,
-                                         n_latent, rng, stop, in_caller))
+                                         n_latent, rng, stop, in_caller, out_dtype))
     for message, category in warned:
         warnings.warn(message, category, stacklevel=2)
     return result
@@ -319,12 +331,13 @@ def _interruptible(work):
 
 
 def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, stop,
-         in_caller=None):
+         in_caller=None, out_dtype=None):
     """The body of :func:`pca` on validated input; returns ``(PCAResult, warnings)``."""
     warned = []
     t0 = time.perf_counter()
     prob = Problem(A, transposed, stop, in_caller)
-    name, matrix_free = choose(prob.n, prob.d, k, solver_name)
+    plan = choose(prob.n, prob.d, k, solver_name)
+    name, matrix_free = plan.solver, plan.matrix_free
     module = REGISTRY[name]
     if matrix_free:
         prob.use_uncentered(tol)
@@ -336,38 +349,47 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
 
     s2 = prob.scale ** 2
     lam_floor = prob.m * np.finfo(float).eps * trace
-    lam_int = (lam_user / s2) if lam_user is not None else None
+    lam_scaled = (lam_user / s2) if lam_user is not None else None
     r = n_latent if n_latent is not None else default_latent(name, k, prob.m)
     if name == "eigh":
         r = k
-    budget = max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
+    give_up = plan.budget is not None
+    budget = plan.budget if give_up else \
+        max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
 
     # With an explicit lam the user studies the trained autoencoder: train it to a stationary
     # point too (relative weight update <= tol), not only until the components are certified.
     wtol = tol if lam_user is not None else 0.0
+    n_iter = 0
+    t_gram_again = t_cert = 0.0
     if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
         basis = np.eye(prob.d)[:, :k]
-        trained = Trained(basis, 0, 0.0, 0.0 if lam_int is None else lam_int)
+        trained = Trained(basis, 0, 0.0, 0.0 if lam_scaled is None else lam_scaled)
         prob = _ZeroGram(prob)
+        theta, vecs, res, ritz = _certify(prob, trained, k)
     else:
-        trained = module.solve(prob, k, r, lam_int, lam_floor, tol, wtol, budget, rng,
-                               matrix_free)
-        prob.check_stop()
-    n_iter = trained.n_iter
-    t2 = time.perf_counter()
-    theta, vecs, res = _certify(prob, trained, k)
-    # The solver's own check works on quantities it already had; if the exact certificate
-    # disagrees, continue from where it stopped with a stricter internal tolerance.
-    check_tol = tol
-    while name != "eigh" and res.max() > tol and n_iter < budget and check_tol > 1e-16:
-        check_tol *= 1e-2
-        t2 -= time.perf_counter()
-        trained = module.solve(prob, k, r, trained.lam, lam_floor, check_tol, wtol,
-                               budget - n_iter, rng, matrix_free, init=(trained.W1, trained.W2))
-        prob.check_stop()
-        n_iter += trained.n_iter
-        t2 += time.perf_counter()
-        theta, vecs, res = _certify(prob, trained, k)
+        # The solver's own check works on quantities it already had; if the exact certificate
+        # disagrees, continue from where it stopped with a stricter internal tolerance.
+        check_tol, init, lam_run = tol, None, lam_scaled
+        while True:
+            trained = module.solve(prob, k, r, lam_run, lam_floor, check_tol, wtol,
+                                   budget - n_iter, rng, matrix_free, init=init, give_up=give_up)
+            prob.check_stop()
+            n_iter += trained.n_iter
+            if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
+                if matrix_free:
+                    t_gram_again = time.perf_counter()
+                    prob.form_gram()
+                    t_gram_again = time.perf_counter() - t_gram_again
+                name, matrix_free, module = "eigh", False, REGISTRY["eigh"]
+                trained = module.solve(prob, k, k, lam_run, lam_floor, tol, wtol, 1, rng, False)
+            t_cert -= time.perf_counter()
+            theta, vecs, res, ritz = _certify(prob, trained, k)
+            t_cert += time.perf_counter()
+            if name == "eigh" or res.max() <= tol or n_iter >= budget or check_tol <= 1e-16:
+                break
+            check_tol *= 1e-2
+            init, lam_run = (trained.W1, trained.W2), trained.lam
     t3 = time.perf_counter()
 
     converged = bool(res.max() <= tol)
@@ -379,6 +401,15 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
         if not converged and n_iter >= budget:
             warned.append((E.NOT_CONVERGED.format(solver=name, max_iter=budget, res=res.max(),
                                                   tol=tol), E.ConvergenceWarning))
+    # numerical rank: eigenvalues at or below the default penalty m eps trace(C) are rounding
+    # noise of the Gram (and collapse in the autoencoder, Landscape Theorem)
+    rank = int(np.sum(theta > lam_floor))
+    if rank < k:
+        text = E.RANK_DEFICIENT if rank else E.RANK_ZERO
+        warned.append((text.format(rank=rank, k=k, first=rank + 1, floor=lam_floor * s2),
+                       E.RankWarning))
+        theta = np.where(theta > lam_floor, theta, 0.0)   # within their error: zero variance
+    errors = component_errors(res, ritz, ritz.shape[0] == prob.m)
 
     components = vecs.T
     # svd_flip(u_based_decision=False): largest-magnitude entry of each component positive
@@ -392,7 +423,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
     explained_variance = ev_gram / max(n - 1, 1)
     total = trace * s2
     ratio = ev_gram / total if total > 0 else np.zeros(k)
-    dtype = A.dtype
+    dtype = A.dtype if out_dtype is None else out_dtype
     result = PCAResult(
         components=np.ascontiguousarray(components, dtype=dtype),
         explained_variance=explained_variance.astype(dtype),
@@ -405,11 +436,13 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
         n_iter=n_iter,
         converged=converged,
         residuals=res,
+        component_errors=errors,
         lam=float(trained.lam * s2),
         encoder=trained.W1,
         decoder=trained.W2,
         scale=prob.scale,
         gram="features" if prob.features else "samples",
-        timings={"gram": t1 - t0, "solve": t2 - t1, "certify": t3 - t2},
+        timings={"gram": t1 - t0 + t_gram_again, "solve": t3 - t1 - t_gram_again - t_cert,
+                 "certify": t_cert},
     )
     return result, warned

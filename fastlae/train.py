@@ -82,7 +82,7 @@ def train(X, k, lam, *, loss="sum", tied=False, optimizer="adam", lr=0.05, decay
     -------
     TrainResult
     """
-    A, transposed = V.check_X(X)
+    A, transposed, _ = V.check_X(X)
     Xf = np.ascontiguousarray(A.T if transposed else A, dtype=np.float64)
     n, d = Xf.shape
     k = V.check_int(k, E.TRAIN_K, 1, d, type_message=E.K_TYPE, max=d)

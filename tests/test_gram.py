@@ -38,7 +38,7 @@ def _reference_gram(X, center, inv, ones, features):
 @pytest.mark.parametrize("ones", [False, True])
 def test_threaded_gram_matches_numpy(shape, order, dtype, ones, small_blocks, rng):
     X = np.asarray(3.0 + rng.standard_normal(shape), dtype=dtype, order=order)
-    prob = g.Problem(*check_X(X))
+    prob = g.Problem(*check_X(X)[:2])
     if ones and not prob.features:
         pytest.skip("the one-pass Gram with a sample of ones is a feature Gram")
     span = prob.A.shape[0] if prob.of_cols else prob.A.shape[1]
@@ -263,9 +263,9 @@ def test_sample_gram_in_one_pass(order, dtype, threads, small_blocks, rng, monke
     sample Gram needs no statistics pass; it equals the two-pass Gram."""
     monkeypatch.setattr(g, "blas_threads", lambda: threads)
     X = np.asarray(1e3 + rng.standard_normal((20, 700)), dtype=dtype, order=order)
-    one = g.Problem(*check_X(X))
+    one = g.Problem(*check_X(X)[:2])
     assert one._form_sample_gram_one_pass()
-    two = g.Problem(*check_X(X)).stats()      # the mean known first: the two-pass route
+    two = g.Problem(*check_X(X)[:2]).stats()      # the mean known first: the two-pass route
     two.form_gram()
     np.testing.assert_allclose(one.mean, X.mean(axis=0, dtype=np.float64), rtol=1e-15)
     G1, G2 = one.C * one.scale ** 2, two.C * two.scale ** 2
@@ -280,7 +280,7 @@ def test_sample_gram_scale_fallback(head, rest, rng):
     route (squares could have over- or underflowed)."""
     X = rest * rng.standard_normal((20, 700))
     X[:, :256] = head * rng.standard_normal((20, 256))
-    assert not g.Problem(*check_X(X))._form_sample_gram_one_pass()
+    assert not g.Problem(*check_X(X)[:2])._form_sample_gram_one_pass()
     r = fastlae.pca(X, 3)
     w, V, _, _ = reference(X / rest, 3)
     np.testing.assert_allclose(r.explained_variance * 19 / rest ** 2, w, rtol=1e-10)

@@ -14,6 +14,7 @@ import numpy as np
 import numba as nb
 
 from ._config import JIT
+from .monitor import GO_ON, relative_update, verdict
 from .ritz import check
 
 
@@ -52,21 +53,26 @@ def tri_solve_shifted(d, e, a, lam, b, work):
 
 
 @nb.njit(**JIT)
-def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every, stop):
-    """Alternate exact solves from ``(W1, W2)``; returns ``(W1, W2, n_iter, res)``."""
+def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every, stop, give_up, hist):
+    """Alternate exact solves from ``(W1, W2)`` until :func:`monitor.verdict` stops them
+    (target ``tol * min(1, gap)``, see :func:`fastlae._kernels.als_tied.run`); returns
+    ``(W1, W2, n_iter, res, status)``."""
     m, r = W2.shape
     eye = np.eye(r)
     work = np.empty(m)
     res = np.inf
     it = 0
     upd = np.inf
+    status = GO_ON
     scale = max(np.abs(d).max(), 1e-300)
     lam_eff = lam if lam > 0.0 else 1e-15 * scale
     while stop[0] == 0:
         P2 = tri_matmul(d, e, W2)
         if it % check_every == 0 or it == max_iter:
-            res = check(W2, P2, k)[0]
-            if (res <= tol and upd <= wtol) or it == max_iter:
+            res, _, _, gap = check(W2, P2, k)
+            status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
+                             give_up)
+            if status != GO_ON:
                 break
         # encoder step, in the eigenbasis of W2^T W2
         a, Qa = np.linalg.eigh(np.dot(W2.T, W2))
@@ -80,7 +86,7 @@ def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every, stop):
         M = np.dot(W1, P1)
         M = 0.5 * (M + M.T) + lam_eff * eye
         W2n = np.ascontiguousarray(np.linalg.solve(M, P1.T).T)
-        upd = np.sqrt(np.sum((W2n - W2) ** 2) / max(np.sum(W2 ** 2), 1e-300)) if wtol > 0 else 0.0
+        upd = relative_update(W2n, W2) if wtol > 0 else 0.0
         W2 = W2n
         it += 1
-    return W1, W2, it, res
+    return W1, W2, it, res, status

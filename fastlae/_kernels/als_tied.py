@@ -13,28 +13,40 @@ the latent span, lower bounds on ``lambda_r`` and ``lambda_k``) the k-th directi
 like ``e / (lambda_k + sqrt(lambda_k^2 - e^2))`` against the damped tail instead of
 ``lambda_{r+1} / lambda_k``.
 Its fixed points are not the LAE's, so it is used only when the caller asks for the subspace
-alone (``momentum=True``); convergence is judged on the iterate itself either way.
+alone (``momentum=True``), and then each iterate is also rescaled to orthonormal columns (the
+same span; see :func:`run`); convergence is judged on the iterate itself either way.
 """
 import numpy as np
 import numba as nb
 
 from ._config import JIT
+from .monitor import GO_ON, relative_update, verdict
 from .ops import apply_gram
 from .ritz import check
+
+# Eigenvalues of W^T G W at most NULL * m times the largest are rounding noise (see run).
+NULL = 2.0 * np.finfo(np.float64).eps
 
 
 @nb.njit(**JIT)
 def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, wtol, max_iter,
-        check_every, momentum):
-    """Iterate from ``W`` until the certificate of :func:`ritz.check` is at most ``tol`` and the
-    last relative update ``||W_new - W|| / ||W||`` is at most ``wtol`` (0 disables that test).
+        check_every, momentum, give_up, hist):
+    """Iterate from ``W`` until :func:`monitor.verdict` stops it.
 
-    Returns early, with whatever it has, when ``stop[0]`` becomes non-zero.
-    Returns ``(W, GW, n_iter, res)``: the last iterate, the Gram matrix times it, the number
-    of updates and the last check.
+    The target is ``tol * min(1, gap)`` with the relative gap at k from :func:`ritz.check`, so
+    that the top-k subspace error bound ``res / gap`` reaches ``tol`` where the gap allows;
+    ``res <= tol`` certifies. ``wtol > 0`` also asks for stationary weights (relative update at
+    most ``wtol``). Returns early, with whatever it has, when ``stop[0]`` becomes non-zero.
+
+    Latent directions whose ``W^T G W`` eigenvalue is at the rounding level of the largest
+    (``NULL`` relative) are set to zero at once: they hold no variance the Gram can resolve,
+    the Landscape Theorem collapses them for any penalty above that level, and the regularized
+    inverse would otherwise amplify rounding in them by ``1 / lam`` every update.
+
+    Returns ``(W, GW, n_iter, res, status)``: the last iterate, the Gram matrix times it, the
+    number of updates, the last check and the verdict (``monitor.DONE``, ...).
     """
-    r = W.shape[1]
-    eye = np.eye(r)
+    m, r = W.shape
     res = np.inf
     it = 0
     upd = np.inf
@@ -42,11 +54,14 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, w
     W_prev = np.zeros_like(W)
     GW = np.zeros_like(W)
     Minv_prev = np.zeros((r, r))
+    status = GO_ON
     while stop[0] == 0:
         GW = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W)
         if it % check_every == 0 or it == max_iter:
-            res, theta_k, theta_min = check(W, GW, k)
-            if (res <= tol and upd <= wtol) or it == max_iter:
+            res, theta_k, theta_min, gap = check(W, GW, k)
+            status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
+                             give_up)
+            if status != GO_ON:
                 break
             if momentum and it >= 2:
                 # damp below min(theta_min, 0.8 theta_k): strictly below lambda_k, where heavy
@@ -55,19 +70,37 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, w
                 edge = min(theta_min, 0.8 * theta_k)
                 beta = 0.25 * edge * edge
         M = np.dot(W.T, GW)
-        M = 0.5 * (M + M.T)
-        ridge = lam if lam > 0.0 else 1e-15 * np.trace(M) / r
+        mu, Z = np.linalg.eigh(0.5 * (M + M.T))
+        ridge = lam if lam > 0.0 else 1e-15 * max(mu[r - 1], 0.0)
         # span(GW M^-1) = span(GW) whatever the rounding in the inverse, so the subspace
         # iteration keeps its accuracy; an explicit r x r inverse and one product ran 5x faster
         # than two triangular solves with r x m right-hand sides
-        Minv = np.ascontiguousarray(np.linalg.inv(M + ridge * eye))
+        floor = NULL * m * max(mu[r - 1], 0.0)
+        f = np.zeros(r)
+        for j in range(r):
+            if mu[j] > floor:
+                f[j] = 1.0 / (mu[j] + ridge)
+        Minv = np.ascontiguousarray(np.dot(Z * f, Z.T))
         if beta > 0.0:
             Wn = np.dot(GW - beta * np.dot(W_prev, Minv_prev), Minv)
         else:
             Wn = np.dot(GW, Minv)
-        upd = np.sqrt(np.sum((Wn - W) ** 2) / max(np.sum(W ** 2), 1e-300)) if wtol > 0 else 0.0
+        if momentum:
+            # only the span is wanted: rescale to orthonormal columns (the zeroed ones stay
+            # zero). The plain LAE step maps W = U D to U D^-1 when lam is tiny, a 2-cycle
+            # whose ill-conditioned half costs the check its accuracy (eps cond(W)^2)
+            N = np.dot(Wn.T, Wn)
+            sig2, P = np.linalg.eigh(0.5 * (N + N.T))
+            g = np.zeros(r)
+            for j in range(r):
+                if sig2[j] > NULL * NULL * sig2[r - 1]:
+                    g[j] = 1.0 / np.sqrt(sig2[j])
+            R = np.ascontiguousarray(P * g)
+            Wn = np.dot(Wn, R)
+            Minv = np.dot(Minv, R)
+        upd = relative_update(Wn, W) if wtol > 0 else 0.0
         W_prev = W
         Minv_prev = Minv
         W = Wn
         it += 1
-    return W, GW, it, res
+    return W, GW, it, res, status

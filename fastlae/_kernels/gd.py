@@ -8,6 +8,7 @@ import numpy as np
 import numba as nb
 
 from ._config import JIT
+from .monitor import GO_ON, relative_update, verdict
 from .ops import apply_gram
 from .ritz import check
 
@@ -30,8 +31,10 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam
 
 @nb.njit(**JIT)
 def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alpha, k, tol,
-        wtol, max_iter, check_every):
-    """Gradient descent from ``(W1, W2)``; returns ``(W1, W2, n_iter, res, alpha)``.
+        wtol, max_iter, check_every, give_up, hist):
+    """Gradient descent from ``(W1, W2)`` until :func:`monitor.verdict` stops it (target
+    ``tol * min(1, gap)``, see :func:`fastlae._kernels.als_tied.run`); returns
+    ``(W1, W2, n_iter, res, status, alpha)``.
 
     ``loss`` here omits the constant ``tr(G)``; it is used only to compare iterates.
     """
@@ -40,10 +43,13 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alph
     res = np.inf
     it = 0
     upd = np.inf
+    status = GO_ON
     while stop[0] == 0:
         if it % check_every == 0 or it == max_iter:
-            res = check(W2, P2, k)[0]
-            if (res <= tol and upd <= wtol) or it == max_iter:
+            res, _, _, gap = check(W2, P2, k)
+            status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
+                             give_up)
+            if status != GO_ON:
                 break
         G1 = np.dot(Amat, P1.T) - P2.T + lam * W1
         G2 = np.dot(W2, B) - P1 + lam * W2
@@ -56,9 +62,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alph
                 break
             alpha *= 0.5
         # the relative update, when the caller asks for a stationary point (wtol > 0)
-        upd = alpha * np.sqrt((np.sum(G1 ** 2) + np.sum(G2 ** 2))
-                              / max(np.sum(W1 ** 2) + np.sum(W2 ** 2), 1e-300)) \
-            if wtol > 0 else 0.0
+        upd = max(relative_update(W1n, W1), relative_update(W2n, W2)) if wtol > 0 else 0.0
         W1, W2, P1, P2, Amat, B, loss = W1n, W2n, P1n, P2n, An, Bn, lossn
         it += 1
-    return W1, W2, it, res, alpha
+    return W1, W2, it, res, status, alpha

@@ -7,6 +7,7 @@ import numpy as np
 import numba as nb
 
 from ._config import JIT
+from .monitor import GO_ON, relative_update, verdict
 from .ops import apply_gram
 from .ritz import check
 
@@ -22,16 +23,21 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam):
 
 @nb.njit(**JIT)
 def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, alpha, k, tol, wtol,
-        max_iter, check_every):
-    """Tied descent from ``W``; returns ``(W, n_iter, res, alpha)``."""
+        max_iter, check_every, give_up, hist):
+    """Tied descent from ``W`` until :func:`monitor.verdict` stops it (target
+    ``tol * min(1, gap)``, see :func:`fastlae._kernels.als_tied.run`); returns
+    ``(W, n_iter, res, status, alpha)``."""
     P, B, N, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam)
     res = np.inf
     it = 0
     upd = np.inf
+    status = GO_ON
     while stop[0] == 0:
         if it % check_every == 0 or it == max_iter:
-            res = check(W, P, k)[0]
-            if (res <= tol and upd <= wtol) or it == max_iter:
+            res, _, _, gap = check(W, P, k)
+            status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
+                             give_up)
+            if status != GO_ON:
                 break
         step = 2.0 * P - np.dot(P, N) - np.dot(W, B) - 2.0 * lam * W
         while True:
@@ -42,8 +48,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, alpha, k,
                 break
             alpha *= 0.5
         # the relative update, when the caller asks for a stationary point (wtol > 0)
-        upd = alpha * np.sqrt(np.sum(step ** 2) / max(np.sum(W ** 2), 1e-300)) \
-            if wtol > 0 else 0.0
+        upd = relative_update(Wn, W) if wtol > 0 else 0.0
         W, P, B, N, loss = Wn, Pn, Bn, Nn, lossn
         it += 1
-    return W, it, res, alpha
+    return W, it, res, status, alpha

@@ -45,12 +45,17 @@ def check(W, GW, k):
         The ``min(k, rank)``-th largest Ritz value (a lower bound on ``lambda_k``).
     theta_min : float
         The smallest Ritz value on the non-collapsed span (a lower bound on ``lambda_rank``).
+    gap : float
+        ``(theta_k - theta_{k+1}) / theta_1`` from the Ritz values on the span: the relative gap
+        that bounds the top-k subspace's error by ``res / gap`` (Davis-Kahan). When the span
+        holds no Ritz value beyond the k-th: ``theta_k / theta_1`` if some latent direction
+        collapsed (the rest is numerically zero), else 1 (nothing is known beyond k).
     """
     N = np.dot(W.T, W)
     sig2, VN = np.linalg.eigh(0.5 * (N + N.T))
     r = sig2.shape[0]
     if sig2[r - 1] <= 0.0:
-        return np.inf, 0.0, 0.0
+        return np.inf, 0.0, 0.0, 1.0
     first = 0
     while sig2[first] <= COLLAPSE * COLLAPSE * sig2[r - 1]:
         first += 1
@@ -62,14 +67,21 @@ def check(W, GW, k):
     theta, Z = np.linalg.eigh(0.5 * (H + H.T))
     top = theta[keep - 1]
     if top <= 0.0:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 1.0
     nk = min(k, keep)
     Y = np.ascontiguousarray(np.dot(T, np.ascontiguousarray(Z[:, keep - nk:])))
     R = np.dot(GW, Y) - np.dot(W, Y) * theta[keep - nk:]
     worst = 0.0
     for j in range(nk):
         worst = max(worst, np.sqrt(np.sum(R[:, j] ** 2)) / top)
-    return worst, max(theta[keep - nk], 0.0), max(theta[0], 0.0)
+    theta_k = max(theta[keep - nk], 0.0)
+    if keep > nk:
+        gap = (theta_k - max(theta[keep - nk - 1], 0.0)) / top
+    elif keep < r:
+        gap = theta_k / top
+    else:
+        gap = 1.0
+    return worst, theta_k, max(theta[0], 0.0), gap
 
 
 @nb.njit(**JIT)
@@ -106,6 +118,9 @@ def rayleigh_ritz(basis, G_basis, k):
     vecs : ndarray of shape (m, k)
     res : ndarray of shape (k,)
         ``||G v_i - theta_i v_i|| / theta_1`` (absolute when ``theta_1 <= 0``).
+    ritz : ndarray of shape (r,), descending, clipped at 0
+        Every Ritz value on the span (the first k are ``theta``): the gaps of
+        :func:`component_errors`.
     """
     H = np.dot(basis.T, G_basis)
     H = 0.5 * (H + H.T)
@@ -120,7 +135,52 @@ def rayleigh_ritz(basis, G_basis, k):
     res = np.empty(k)
     for j in range(k):
         res[j] = np.sqrt(np.sum(R[:, j] ** 2)) / top
-    return np.maximum(theta, 0.0), vecs, res
+    return np.maximum(theta, 0.0), vecs, res, np.maximum(w[::-1], 0.0)
+
+
+@nb.njit(**JIT)
+def component_errors(res, ritz, complete):
+    """Bounds on ``sin(v_i, u_i)``, the angle between each component and its eigenvector.
+
+    ``sin <= ||G v_i - theta_i v_i|| / delta_i`` (Davis-Kahan for one vector) with ``delta_i``
+    the distance from ``theta_i`` to the rest of the spectrum, estimated by the other Ritz
+    values on the span (they bracket it once they have converged, which the latent width
+    r > k arranges). Capped at 1.
+
+    Parameters
+    ----------
+    res : ndarray of shape (k,)
+        Relative residuals (``/ theta_1``).
+    ritz : ndarray of shape (r,), descending
+        All Ritz values; ``ritz[:k]`` belong to the components.
+    complete : bool
+        True when ``ritz`` holds the whole spectrum (r equals the Gram's size), so that
+        nothing lies below ``ritz[r - 1]``; else, with ``r == k``, the last component's
+        distance to the unknown rest is not known and its bound is 1.
+
+    Returns
+    -------
+    ndarray of shape (k,)
+    """
+    k = res.shape[0]
+    r = ritz.shape[0]
+    top = ritz[0] if ritz[0] > 0.0 else 1.0
+    out = np.ones(k)
+    for i in range(k):
+        delta = np.inf
+        if i > 0:
+            delta = ritz[i - 1] - ritz[i]
+        if i + 1 < r:
+            delta = min(delta, ritz[i] - ritz[i + 1])
+        elif not complete:
+            continue
+        if delta > 0.0 and delta < np.inf:
+            out[i] = min(1.0, res[i] * top / delta)
+        elif delta == np.inf:   # a single Ritz value holding the whole spectrum
+            out[i] = 0.0 if res[i] == 0.0 else 1.0
+        elif res[i] == 0.0:
+            out[i] = 0.0
+    return out
 
 
 @nb.njit(**JIT)

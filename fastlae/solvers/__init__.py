@@ -1,10 +1,13 @@
 """Solver registry and the documented ``"auto"`` rule.
 
 Every solver module exposes
-``solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None)``
-returning a :class:`~fastlae.solvers._common.Trained`, plus ``DEFAULT_MAX_ITER``.
-A new solver is one kernel module under ``fastlae/_kernels`` and one module here.
+``solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
+give_up=False)`` returning a :class:`~fastlae.solvers._common.Trained`, plus
+``DEFAULT_MAX_ITER``. A new solver is one kernel module under ``fastlae/_kernels`` and one
+module here.
 """
+from dataclasses import dataclass
+
 from . import als, als_tied, eigh, gd, oja
 
 REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "eigh": eigh}
@@ -12,15 +15,41 @@ REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "eigh": eigh
 # Solvers that can iterate without forming the Gram matrix (one pass over X per update).
 MATRIX_FREE = {"gd", "oja", "als_tied"}
 
-# Cost model of the "auto" rule, calibrated with benchmarks/bench_pca.py and
-# benchmarks/bench_auto.py on the project machine (2 cores, AVX-512, OpenBLAS; float64):
-UPDATES = 12          # als_tied updates to tol=1e-10 with momentum and r = 2k (measured 10-14)
-SYRK_FLOPS = 1.6e11   # forming the Gram: 2 n m^2 flops at this rate
-PASS_FLOPS = 5.8e10   # one matrix-free update, 4 n d r flops (two narrow GEMMs over X)
-GEMM_FLOPS = 2.0e10   # one update on the formed Gram, 2 m^2 r flops (reads all of C)
+# Cost model of the "auto" rule, calibrated with benchmarks/bench_auto.py on the project
+# machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
+UPDATES = 16          # als_tied updates to its target on fast-decaying spectra (r = 2k, momentum)
+SYRK_FLOPS = 1.6e11   # forming the Gram: 2 n m^2 flops
+PASS_FLOPS = 5.8e10   # one matrix-free update: 4 n d r flops (two narrow GEMMs over X)
+GEMM_FLOPS = 4.0e10   # one update on the formed Gram: 2 m^2 r flops (reads all of C)
 EIGH_FLOPS = 3.5e10   # LAPACK eigh with a subset: (4/3) m^3 flops of tridiagonalization
-EIGH_OVERHEAD = 5e-3  # seconds of fixed cost in eigh (workspace queries, small m)
+EIGH_OVERHEAD = 5e-3  # fixed cost of eigh (workspace queries, small m)
+SMALL_SECONDS = 2.5e-9  # per r^3 of an update's r x r work (eigh, inverse, Ritz check)
+UPDATE_OVERHEAD = 8e-5  # fixed cost of one update (kernel calls, small products)
 EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the autoencoder
+# "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
+# autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
+WASTE = 0.25
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How :func:`fastlae.pca` runs: which solver, on what, and when to give up.
+
+    Attributes
+    ----------
+    solver : str
+        A key of ``REGISTRY``.
+    matrix_free : bool
+        Iterate on X directly (one pass per update) instead of a formed Gram matrix.
+    budget : int or None
+        ``"auto"`` only: the update budget; an iteration predicted to need more switches to
+        ``eigh`` on the Gram (formed then, if it was not). None: the solver runs to its
+        ``max_iter``.
+    """
+
+    solver: str
+    matrix_free: bool = False
+    budget: object = None
 
 
 def default_latent(solver, k, m):
@@ -31,39 +60,63 @@ def default_latent(solver, k, m):
 
 
 def estimated_seconds(n, d, k):
-    """Modelled seconds of the three ways ``"auto"`` can go, on the project machine.
+    """Modelled seconds of the ways ``"auto"`` can go, on the project machine.
 
-    Returns a dict with keys ``"free"`` (als_tied, matrix-free), ``"als_tied"`` and ``"eigh"``
-    (both on the formed Gram).
+    Returns a dict: ``"free"`` (als_tied matrix-free, ``UPDATES`` passes), ``"als_tied"`` and
+    ``"eigh"`` (both including the Gram), and the pieces ``"gram"``, ``"pass"`` (one
+    matrix-free update) and ``"update"`` (one update on the formed Gram).
     """
     m, big = min(n, d), max(n, d)
     r = default_latent("als_tied", k, m)
+    small = SMALL_SECONDS * r ** 3 + UPDATE_OVERHEAD
     gram = 2.0 * big * m * m / SYRK_FLOPS
+    one_pass = 4.0 * n * d * r / PASS_FLOPS + small
+    update = 2.0 * m * m * r / GEMM_FLOPS + small
     return {
-        "free": UPDATES * 4.0 * n * d * r / PASS_FLOPS,
-        "als_tied": gram + UPDATES * 2.0 * m * m * r / GEMM_FLOPS,
+        "gram": gram,
+        "pass": one_pass,
+        "update": update,
+        "free": UPDATES * one_pass,
+        "als_tied": gram + UPDATES * update,
         "eigh": gram + (4.0 / 3.0) * m ** 3 / EIGH_FLOPS + EIGH_OVERHEAD,
     }
 
 
-def choose(n, d, k, explicit):
-    """Pick ``(solver, matrix_free)``.
+def budgets(n, d, k):
+    """``(free, gram)``: the update budgets of ``"auto"``'s matrix-free and Gram paths.
 
-    ``solver="auto"`` takes the cheapest of :func:`estimated_seconds`: als_tied matrix-free
+    Each is the number of updates that costs ``WASTE`` times the modelled exact path.
+    """
+    cost = estimated_seconds(n, d, k)
+    waste = WASTE * cost["eigh"]
+    return int(waste / cost["pass"]), int(waste / cost["update"])
+
+
+def choose(n, d, k, explicit):
+    """The :class:`Plan` for a call.
+
+    ``solver="auto"`` takes the cheapest of :func:`estimated_seconds` among the paths whose
+    budget (:func:`budgets`) holds at least ``UPDATES`` updates: als_tied matrix-free
     (square-ish X, small k: each update is one pass over X and the Gram is never formed),
-    als_tied on the formed Gram (small k relative to its size), or LAPACK's eigh on the formed
-    Gram (k above roughly m / 60, where a tridiagonalization beats a dozen products with C;
-    only when modelled at least 10% faster, so near-ties train the autoencoder).
-    ``r.solver`` and ``r.matrix_free`` report the choice. An explicitly named solver runs on the
-    formed Gram, except ``als_tied``, which takes the cheaper of its two modes.
+    als_tied on the formed Gram, or LAPACK's eigh on the formed Gram (when modelled at least
+    10% faster, so near-ties train the autoencoder). The autoencoder then runs under its
+    budget and hands over to eigh as soon as its observed convergence rate predicts more
+    updates than that (a flat spectrum): ``"auto"`` never costs more than about
+    ``1 + WASTE`` times the exact path. ``r.solver`` and ``r.matrix_free`` report what ran.
+    An explicitly named solver runs on the formed Gram to its ``max_iter``, except
+    ``als_tied``, which takes the cheaper of its two modes.
     """
     cost = estimated_seconds(n, d, k)
     if explicit == "auto":
-        free = cost["free"] < cost["als_tied"]
-        lae = cost["free"] if free else cost["als_tied"]
-        if cost["eigh"] < EIGH_MARGIN * lae:
-            return "eigh", False
-        return "als_tied", free
+        free_budget, gram_budget = budgets(n, d, k)
+        options = []
+        if gram_budget >= UPDATES:
+            options.append((cost["als_tied"], Plan("als_tied", False, gram_budget)))
+        if free_budget >= UPDATES:
+            options.append((cost["free"], Plan("als_tied", True, free_budget)))
+        if not options or cost["eigh"] < EIGH_MARGIN * min(c for c, _ in options):
+            return Plan("eigh")
+        return min(options, key=lambda o: o[0])[1]
     if explicit == "als_tied":
-        return "als_tied", cost["free"] < cost["als_tied"]
-    return explicit, False
+        return Plan("als_tied", cost["free"] < cost["als_tied"])
+    return Plan(explicit)

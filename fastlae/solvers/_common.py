@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._kernels.monitor import DONE
 from .._kernels.ops import power_ritz as _power_ritz
 from .._kernels.ritz import left_singular, orthonormal
 
@@ -28,6 +29,9 @@ class Trained:
     GW2 : ndarray of shape (m, r) or None
         The Gram matrix times ``W2`` when the solver computed it for its last iterate: the
         final certificate then needs no further product (see ``ritz.basis_from_decoder``).
+    status : int
+        How the iteration ended: a verdict of :mod:`fastlae._kernels.monitor` (``DONE`` for
+        ``eigh``).
     """
 
     basis: np.ndarray
@@ -37,6 +41,7 @@ class Trained:
     W1: object = None
     W2: object = None
     GW2: object = None
+    status: int = DONE
 
 
 def decoder_basis(W2):

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from .._kernels import als as K
+from .._kernels.monitor import new_history
 from ._common import Trained, decoder_basis, random_orthonormal
 
 DEFAULT_MAX_ITER = 2000
@@ -39,7 +40,8 @@ def _apply_q(c, tau, Y, trans=False):
     return np.ascontiguousarray(out)
 
 
-def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
+def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
+          give_up=False):
     lam = lam_floor if lam is None else lam
     # one reduction per problem: a continued run (init, see fastlae.pca) reuses it
     if "als" not in prob.solver_cache:
@@ -53,8 +55,8 @@ def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, ini
     else:  # continue from the given weights, in the tridiagonal basis
         W2 = _apply_q(c, tau, init[1], trans=True)
         W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(init[0].T), trans=True).T)
-    W1, W2, n_iter, res = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY,
-                                prob.stop)
+    W1, W2, n_iter, res, status = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY,
+                                        prob.stop, give_up, new_history())
     W2 = _apply_q(c, tau, W2)
     W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(W1.T)).T)
-    return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2)
+    return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2, status=status)

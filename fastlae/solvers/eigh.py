@@ -1,4 +1,8 @@
-"""``"eigh"``: the LAPACK reference, ``scipy.linalg.eigh(G, subset_by_index=...)`` on the Gram."""
+"""``"eigh"``: the LAPACK reference, ``scipy.linalg.eigh(G, subset_by_index=...)`` on the Gram.
+
+It computes one eigenpair beyond the k wanted (when there is one), so that the error bound of
+the k-th component sees its gap to the rest of the spectrum.
+"""
 import numpy as np
 from scipy.linalg import eigh
 
@@ -7,8 +11,10 @@ from ._common import Trained
 DEFAULT_MAX_ITER = 1
 
 
-def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
+def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
+          give_up=False):
     lam = lam_floor if lam is None else lam
     m = prob.m
-    _, V = eigh(prob.C, subset_by_index=[m - k, m - 1], check_finite=False)
+    q = min(k + 1, m)
+    _, V = eigh(prob.C, subset_by_index=[m - q, m - 1], check_finite=False)
     return Trained(np.ascontiguousarray(V[:, ::-1]), 0, 0.0, lam)

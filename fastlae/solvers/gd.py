@@ -8,13 +8,15 @@ penalty is :func:`~fastlae.solvers._common.descent_lam`.
 import numpy as np
 
 from .._kernels import gd as K
+from .._kernels.monitor import new_history
 from ._common import Trained, decoder_basis, descent_lam, power_ritz, random_orthonormal
 
 DEFAULT_MAX_ITER = 100_000
 CHECK_EVERY = 10
 
 
-def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None):
+def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
+          give_up=False):
     if init is None:
         W2 = random_orthonormal(rng, prob.m, r)
         W1 = np.ascontiguousarray(W2.T)
@@ -23,6 +25,7 @@ def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, ini
     theta = power_ritz(prob, matrix_free, W2)
     lam = descent_lam(lam, theta, k, lam_floor)
     alpha = 1.0 / (2.0 * theta[0] + lam)
-    W1, W2, n_iter, res, _ = K.run(*prob.kernel_args(matrix_free), W1, W2, lam, alpha, k, tol, wtol,
-                                   max_iter, CHECK_EVERY)
-    return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2)
+    W1, W2, n_iter, res, status, _ = K.run(*prob.kernel_args(matrix_free), W1, W2, lam, alpha,
+                                           k, tol, wtol, max_iter, CHECK_EVERY, give_up,
+                                           new_history())
+    return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2, status=status)
