@@ -124,8 +124,8 @@ def verdict(hist, it, res, target, tol, upd, wtol, max_iter, give_up):
         return GO_ON
     if give_up and it + more > GIVE_UP * max_iter:
         return GAVE_UP
-    if res <= tol and not still and (it + more > max_iter
-                                     or more > max(EXTRA * it, EXTRA_MIN)):
+    if not give_up and res <= tol and not still and (it + more > max_iter
+                                                     or more > max(EXTRA * it, EXTRA_MIN)):
         return CERTIFIED
     return GO_ON
 

@@ -65,9 +65,13 @@ def descent_lam(lam, theta, k, lam_floor):
     With a vanishing penalty the untied loss is nearly invariant under ``W2 -> W2 G^-1``,
     ``W1 -> G W1`` and gradient descent crawls along that valley; ``lam = theta_k / 2`` keeps the
     curvature of the transpose gap on the scale of the eigengap, and since ``theta_k <= s_k^2``
-    no wanted direction collapses. ``lam_floor`` applies when ``theta_k`` is zero (rank
-    deficiency). An explicit ``lam`` is returned unchanged.
+    no wanted direction collapses. When the data have fewer than k directions above the
+    rounding level (``theta_i <= lam_floor``, rank deficiency) it is half the smallest Ritz
+    value above it: the numerically null directions then collapse (Landscape Theorem) at a
+    rate set by the data's own spectrum instead of crawling; ``lam_floor`` if there is none.
+    An explicit ``lam`` is returned unchanged.
     """
     if lam is not None:
         return lam
-    return max(0.5 * theta[k - 1], lam_floor)
+    above = theta[:k][theta[:k] > lam_floor]
+    return 0.5 * above[-1] if above.size else lam_floor
