@@ -16,12 +16,12 @@ import numpy as np
 import fastlae
 import fastlae.api
 from fastlae.datasets import decaying
-from fastlae.solvers import choose, estimated_seconds
+from fastlae.solvers import Plan, choose, estimated_seconds
 
 
 def run(X, k, solver, matrix_free):
     original = fastlae.api.choose
-    fastlae.api.choose = lambda n, d, kk, s: (solver, matrix_free)
+    fastlae.api.choose = lambda n, d, kk, s: Plan(solver, matrix_free)
     try:
         t0 = time.perf_counter()
         r = fastlae.pca(X, k)
@@ -55,7 +55,7 @@ def main(argv=None):
                 iters[w] = it
         pick = choose(n, d, k, "auto")
         for w in ways:
-            mark = " (auto)" if ways[w] == pick else ""
+            mark = " (auto)" if ways[w] == (pick.solver, pick.matrix_free) else ""
             print(f"| {shape} | {w}{mark} | {np.median(times[w]):.3f} | {model[w]:.3f} | {iters[w]} |",
                   flush=True)
 

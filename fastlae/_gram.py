@@ -49,9 +49,10 @@ _EMPTY_BUF = np.zeros(0)
 KAPPA_MAX = 1e3
 SAFE_MAX = 2.0 ** 64
 SAFE_MIN = 2.0 ** -64
-# The uncentered matrix-free operator is used when its rounding bound is below UNCENTERED * tol:
-# far enough below that the solvers' target, tol times the relative gap at k, stays reachable.
-UNCENTERED = 1e-5
+# The uncentered matrix-free operator is admitted when its rounding bound is below
+# UNCENTERED * tol (the solvers then finish with centered passes where their target lies below
+# that bound, see fastlae.solvers.als_tied).
+UNCENTERED = 1e-2
 
 
 class Cancelled(Exception):
@@ -118,7 +119,7 @@ class Problem:
         self.scale = self.inv = 1.0
         self._bufs = {}
         self._total = None          # trace from the statistics pass, when exact enough
-        self._uncentered = False    # see use_uncentered
+        self.uncentered_error = None   # see use_uncentered
         self.solver_cache = {}      # als's tridiagonal form, for fastlae.pca's continued runs
 
     def stats(self):
@@ -150,23 +151,28 @@ class Problem:
         return np.ascontiguousarray(shift)
 
     def use_uncentered(self, tol):
-        """Let the matrix-free operator skip the centered copy of each block when that is exact
-        enough for ``tol``; returns whether it does.
+        """Offer the matrix-free solvers an operator that skips the centered copy of each block
+        when that is exact enough for ``tol``; returns whether it does.
 
         The uncentered operator (:func:`fastlae._kernels.ops._apply_gram_uncentered`) rounds
         relative to ``|X| |Xc|`` instead of ``|Xc|^2``: a relative error of about
-        ``eps sqrt(1 + n |mean|^2 / lambda_1)``. With ``lambda_1 >= trace / m`` it is used when
-        that bound is below ``UNCENTERED * tol`` (float64 data with features as columns, magnitudes
-        in the safe range); measured: 35 ms a pass against 43 ms at 4000 x 4000, r = 40.
+        ``eps sqrt(1 + n |mean|^2 / lambda_1)``. With ``lambda_1 >= trace / m`` it is offered
+        when that bound is below ``UNCENTERED * tol`` (float64 data with features as columns,
+        magnitudes in the safe range), and the bound is kept in :attr:`uncentered_error`:
+        a solver aiming below it finishes with centered passes (``kernel_args(...,
+        centered=True)``).
         """
         self.stats()
+        self.uncentered_error = None
         if self.A.dtype != np.float64 or self.feat_axis != 1 or not self.of_cols \
                 or not self.features or self._total is None \
                 or not SAFE_MIN <= self.scale <= SAFE_MAX:
             return False
         ratio = self.m * self.n * float(np.sum(self.mean ** 2)) * self.inv ** 2 / self._total
-        self._uncentered = bool(np.finfo(float).eps * np.sqrt(1.0 + ratio) <= UNCENTERED * tol)
-        return self._uncentered
+        error = np.finfo(float).eps * np.sqrt(1.0 + ratio)
+        if error <= UNCENTERED * tol:
+            self.uncentered_error = float(error)
+        return self.uncentered_error is not None
 
     def _set_scale(self, biggest):
         self.scale = 1.0 if biggest == 0.0 else float(2.0 ** np.frexp(biggest)[1])
@@ -324,13 +330,14 @@ class Problem:
         G = sum_lower_symmetric(partials)
         return (G, float(bigs.max())) if exact else G
 
-    def kernel_args(self, matrix_free):
+    def kernel_args(self, matrix_free, centered=False):
         """Arguments ``(C, A, mean, feat_axis, inv, of_cols, block, buf, stop)`` of the kernels.
 
-        In matrix-free mode after :meth:`use_uncentered` the buffer is empty: the kernels then
-        multiply views of A's rows (blocks of ``UNCENTERED_BLOCK_ELEMENTS``).
+        In matrix-free mode after :meth:`use_uncentered` offered it, and unless ``centered``,
+        the buffer is empty: the kernels then multiply views of A's rows (blocks of
+        ``UNCENTERED_BLOCK_ELEMENTS``).
         """
-        if matrix_free and self._uncentered:
+        if matrix_free and self.uncentered_error is not None and not centered:
             block, buf = _block(self.A.shape[1], UNCENTERED_BLOCK_ELEMENTS), _EMPTY_BUF
         else:
             block, buf = self._buf(self.of_cols)

@@ -353,8 +353,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
     r = n_latent if n_latent is not None else default_latent(name, k, prob.m)
     if name == "eigh":
         r = k
-    give_up = plan.budget is not None
-    budget = plan.budget if give_up else \
+    budget = plan.budget if plan.budget is not None else \
         max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
 
     # With an explicit lam the user studies the trained autoencoder: train it to a stationary
@@ -373,7 +372,8 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
         check_tol, init, lam_run = tol, None, lam_scaled
         while True:
             trained = module.solve(prob, k, r, lam_run, lam_floor, check_tol, wtol,
-                                   budget - n_iter, rng, matrix_free, init=init, give_up=give_up)
+                                   budget - n_iter, rng, matrix_free, init=init,
+                                   patience=plan.patience)
             prob.check_stop()
             n_iter += trained.n_iter
             if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here

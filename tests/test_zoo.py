@@ -83,7 +83,7 @@ def test_budgeted_autoencoder_finishes_or_hands_over(name, matrix_free, monkeypa
     # certifies within its budget or switches to eigh, never runs past the budget
     budget = 60
     monkeypatch.setattr(fastlae.api, "choose",
-                        lambda n, d, k, s: Plan("als_tied", matrix_free, budget))
+                        lambda n, d, k, s: Plan("als_tied", matrix_free, budget, 1e9))
     X = zoo(name, 400, 40, k=K)
     r, warned = run(X, K)
     assert warned == expected_warnings(name)
@@ -97,18 +97,21 @@ def test_budgeted_autoencoder_finishes_or_hands_over(name, matrix_free, monkeypa
 def test_flat_spectrum_hands_over_early(monkeypatch):
     # iid noise: subspace iteration would crawl; the observed rate gives it away within a
     # few updates, far below the budget
-    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: Plan("als_tied", False, 500))
+    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: Plan("als_tied", False, 500, 1e9))
     X = zoo("gaussian", 4000, 200, k=K)
     r, _ = run(X, K)
     assert r.solver == "eigh" and 6 <= r.n_iter <= 40
     check_against_lapack(X, K, r)
 
 
-def test_fast_spectrum_stays_on_the_autoencoder(monkeypatch):
-    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: Plan("als_tied", False, 60))
+@pytest.mark.parametrize("matrix_free", [False, True])
+def test_fast_spectrum_stays_on_the_autoencoder(matrix_free, monkeypatch):
+    # matrix-free on this data (mean 0.5): uncentered passes first, centered ones to finish
+    monkeypatch.setattr(fastlae.api, "choose",
+                        lambda n, d, k, s: Plan("als_tied", matrix_free, 60, 1e9))
     X = zoo("decaying", 2000, 80, k=K)
     r, _ = run(X, K)
-    assert r.solver == "als_tied" and r.n_iter <= 30
+    assert r.solver == "als_tied" and r.matrix_free == matrix_free and r.n_iter <= 30
     check_against_lapack(X, K, r)
     # components as accurate as LAPACK's on the decaying spectrum
     w, V, _, _ = reference(X, K)
@@ -185,12 +188,12 @@ def test_zoo_names_are_checked():
         zoo("nope", 10, 3)
 
 
-def _feed(residuals, target, tol, max_iter, give_up):
+def _feed(residuals, target, tol, max_iter, patience):
     from fastlae._kernels.monitor import GO_ON, new_history, verdict
 
     hist = new_history()
     for it, res in enumerate(residuals):
-        status = verdict(hist, it, res, target, tol, 0.0, 0.0, max_iter, give_up)
+        status = verdict(hist, it, res, target, tol, 0.0, 0.0, max_iter, patience)
         if status != GO_ON:
             return it, status
     return len(residuals), GO_ON
@@ -200,19 +203,23 @@ def test_monitor_verdicts():
     from fastlae._kernels import monitor as M
 
     fast = [10.0 ** -i for i in range(20)]
-    assert _feed(fast, 1e-12, 1e-10, 100, True) == (12, M.DONE)
+    assert _feed(fast, 1e-12, 1e-10, 100, 1e9) == (12, M.DONE)
     slow = [0.99 ** i for i in range(200)]        # would need ~2700 updates
-    it, status = _feed(slow, 1e-12, 1e-10, 100, True)
+    it, status = _feed(slow, 1e-12, 1e-10, 100, 1e9)
     assert status == M.GAVE_UP and it == M.MIN_UPDATES
     # a named solver runs on until its max_iter
-    assert _feed(slow, 1e-12, 1e-10, 100, False) == (100, M.LIMIT)
+    assert _feed(slow, 1e-12, 1e-10, 100, 0.0) == (100, M.LIMIT)
+    # finishing another way is cheaper than the ~16 more updates the rate predicts
+    steady = [0.3 ** i for i in range(40)]
+    assert _feed(steady, 1e-20, 1e-10, 100, 10.0) == (M.MIN_UPDATES, M.GAVE_UP)
+    assert _feed(steady, 1e-20, 1e-10, 100, 40.0)[1] == M.DONE
     # stuck at a floor below tol but above the target: certified, not run to max_iter
     floor = [10.0 ** -i for i in range(11)] + [1e-11] * 40
-    it, status = _feed(floor, 1e-14, 1e-10, 1000, False)
+    it, status = _feed(floor, 1e-14, 1e-10, 1000, 0.0)
     assert status == M.CERTIFIED and it < 30
     # an oscillating residual is judged by its running minimum
     wobble = [10.0 ** -i * (30.0 if i % 2 else 1.0) for i in range(16)]
-    assert _feed(wobble, 1e-12, 1e-10, 100, True)[1] == M.DONE
+    assert _feed(wobble, 1e-12, 1e-10, 100, 1e9)[1] == M.DONE
     # at the budget: uncertified hands over, certified stops
-    assert _feed([0.5 ** i for i in range(40)], 1e-30, 1e-10, 20, True)[1] == M.GAVE_UP
-    assert _feed([0.1 ** i for i in range(40)], 1e-20, 1e-10, 14, True) == (14, M.LIMIT)
+    assert _feed([0.5 ** i for i in range(40)], 1e-30, 1e-10, 20, 1e9)[1] == M.GAVE_UP
+    assert _feed([0.1 ** i for i in range(40)], 1e-20, 1e-10, 14, 1e9) == (14, M.LIMIT)

@@ -53,7 +53,7 @@ def tri_solve_shifted(d, e, a, lam, b, work):
 
 
 @nb.njit(**JIT)
-def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every, stop, give_up, hist):
+def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every, stop, patience, hist):
     """Alternate exact solves from ``(W1, W2)`` until :func:`monitor.verdict` stops them
     (target ``tol * min(1, gap)``, see :func:`fastlae._kernels.als_tied.run`); returns
     ``(W1, W2, n_iter, res, status)``."""
@@ -71,7 +71,7 @@ def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every, stop, give_up, h
         if it % check_every == 0 or it == max_iter:
             res, _, _, gap = check(W2, P2, k)
             status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
-                             give_up)
+                             patience)
             if status != GO_ON:
                 break
         # encoder step, in the eigenbasis of W2^T W2

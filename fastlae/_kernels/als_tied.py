@@ -29,12 +29,13 @@ NULL = 2.0 * np.finfo(np.float64).eps
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, wtol, max_iter,
-        check_every, momentum, give_up, hist):
+def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, floor, wtol,
+        max_iter, check_every, momentum, patience, hist):
     """Iterate from ``W`` until :func:`monitor.verdict` stops it.
 
-    The target is ``tol * min(1, gap)`` with the relative gap at k from :func:`ritz.check`, so
-    that the top-k subspace error bound ``res / gap`` reaches ``tol`` where the gap allows;
+    The target is ``max(tol * min(1, gap), floor)`` with the relative gap at k from
+    :func:`ritz.check`, so that the top-k subspace error bound ``res / gap`` reaches ``tol``
+    where the gap allows (``floor``: where the operator's own rounding would stop it);
     ``res <= tol`` certifies. ``wtol > 0`` also asks for stationary weights (relative update at
     most ``wtol``). Returns early, with whatever it has, when ``stop[0]`` becomes non-zero.
 
@@ -59,8 +60,8 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, w
         GW = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W)
         if it % check_every == 0 or it == max_iter:
             res, theta_k, theta_min, gap = check(W, GW, k)
-            status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
-                             give_up)
+            status = verdict(hist, it, res, max(tol * min(1.0, gap), floor), tol, upd, wtol,
+                             max_iter, patience)
             if status != GO_ON:
                 break
             if momentum and it >= 2:
@@ -75,10 +76,10 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, w
         # span(GW M^-1) = span(GW) whatever the rounding in the inverse, so the subspace
         # iteration keeps its accuracy; an explicit r x r inverse and one product ran 5x faster
         # than two triangular solves with r x m right-hand sides
-        floor = NULL * m * max(mu[r - 1], 0.0)
+        null_level = NULL * m * max(mu[r - 1], 0.0)
         f = np.zeros(r)
         for j in range(r):
-            if mu[j] > floor:
+            if mu[j] > null_level:
                 f[j] = 1.0 / (mu[j] + ridge)
         Minv = np.ascontiguousarray(np.dot(Z * f, Z.T))
         if beta > 0.0:

@@ -31,7 +31,7 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam
 
 @nb.njit(**JIT)
 def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alpha, k, tol,
-        wtol, max_iter, check_every, give_up, hist):
+        wtol, max_iter, check_every, patience, hist):
     """Gradient descent from ``(W1, W2)`` until :func:`monitor.verdict` stops it (target
     ``tol * min(1, gap)``, see :func:`fastlae._kernels.als_tied.run`); returns
     ``(W1, W2, n_iter, res, status, alpha)``.
@@ -48,7 +48,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alph
         if it % check_every == 0 or it == max_iter:
             res, _, _, gap = check(W2, P2, k)
             status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
-                             give_up)
+                             patience)
             if status != GO_ON:
                 break
         G1 = np.dot(Amat, P1.T) - P2.T + lam * W1

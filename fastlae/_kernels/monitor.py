@@ -4,7 +4,8 @@ A solver checks its iterate every few updates (:func:`fastlae._kernels.ritz.chec
 the largest relative residual ``res`` to :func:`verdict`, which keeps a short history of them in
 ``hist`` and predicts, from the rate observed over the last third of the run, how many more
 updates reaching ``target`` would take. That prediction lets ``"auto"`` abandon an iteration
-that would cost more than its budget (a flat spectrum, where subspace iteration crawls) and
+that would cost more than finishing another way (a flat spectrum, where subspace iteration
+crawls) and
 lets every solver stop once ``tol`` is met and the stricter ``target`` is out of reach (a
 residual at the rounding floor, or a gap too small to resolve).
 """
@@ -73,7 +74,7 @@ def predicted_updates(hist, it, res, target):
 
 
 @nb.njit(**JIT)
-def verdict(hist, it, res, target, tol, upd, wtol, max_iter, give_up):
+def verdict(hist, it, res, target, tol, upd, wtol, max_iter, patience):
     """Record check ``res`` at update ``it`` and decide whether to stop.
 
     Parameters
@@ -88,11 +89,12 @@ def verdict(hist, it, res, target, tol, upd, wtol, max_iter, give_up):
         The last relative weight update and its bound (``wtol = 0`` disables that test).
     max_iter : int
         The update budget.
-    give_up : bool
-        True (the caller has a cheaper way to finish): return ``GAVE_UP`` as soon as the
-        target is predicted to need more than ``GIVE_UP * max_iter`` updates, or at
-        ``max_iter`` with ``res > tol``. False: stop with ``CERTIFIED`` once ``res <= tol`` and
-        the target is out of reach, else run to ``max_iter``.
+    patience : float
+        Positive when the caller has another way to finish: what that costs, in updates.
+        Then ``GAVE_UP`` is returned as soon as the target is predicted to need more updates
+        than ``patience`` or in all more than ``GIVE_UP * max_iter``, and at ``max_iter``
+        with ``res > tol``. Zero: stop with ``CERTIFIED`` once ``res <= tol`` and the target is
+        out of reach, else run to ``max_iter``.
 
     Returns
     -------
@@ -117,12 +119,13 @@ def verdict(hist, it, res, target, tol, upd, wtol, max_iter, give_up):
     still = upd > wtol
     if res <= target and not still:
         return DONE
+    give_up = patience > 0.0
     if it >= max_iter:
         return GAVE_UP if give_up and res > tol else LIMIT
     more = predicted_updates(hist, it, np.exp(logres), target)
     if more < 0.0:
         return GO_ON
-    if give_up and it + more > GIVE_UP * max_iter:
+    if give_up and (more > patience or it + more > GIVE_UP * max_iter):
         return GAVE_UP
     if not give_up and res <= tol and not still and (it + more > max_iter
                                                      or more > max(EXTRA * it, EXTRA_MIN)):

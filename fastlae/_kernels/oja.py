@@ -23,7 +23,7 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam):
 
 @nb.njit(**JIT)
 def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, alpha, k, tol, wtol,
-        max_iter, check_every, give_up, hist):
+        max_iter, check_every, patience, hist):
     """Tied descent from ``W`` until :func:`monitor.verdict` stops it (target
     ``tol * min(1, gap)``, see :func:`fastlae._kernels.als_tied.run`); returns
     ``(W, n_iter, res, status, alpha)``."""
@@ -36,7 +36,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, alpha, k,
         if it % check_every == 0 or it == max_iter:
             res, _, _, gap = check(W, P, k)
             status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
-                             give_up)
+                             patience)
             if status != GO_ON:
                 break
         step = 2.0 * P - np.dot(P, N) - np.dot(W, B) - 2.0 * lam * W

@@ -2,7 +2,7 @@
 
 Every solver module exposes
 ``solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-give_up=False)`` returning a :class:`~fastlae.solvers._common.Trained`, plus
+patience=0.0)`` returning a :class:`~fastlae.solvers._common.Trained`, plus
 ``DEFAULT_MAX_ITER``. A new solver is one kernel module under ``fastlae/_kernels`` and one
 module here.
 """
@@ -19,9 +19,9 @@ MATRIX_FREE = {"gd", "oja", "als_tied"}
 # machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
 UPDATES = 16          # als_tied updates to its target on fast-decaying spectra (r = 2k, momentum)
 SYRK_FLOPS = 1.6e11   # forming the Gram: 2 n m^2 flops
-PASS_FLOPS = 5.8e10   # one matrix-free update: 4 n d r flops (two narrow GEMMs over X)
+PASS_FLOPS = 4.3e10   # one matrix-free update: 4 n d r flops (two narrow GEMMs over X)
 GEMM_FLOPS = 4.0e10   # one update on the formed Gram: 2 m^2 r flops (reads all of C)
-EIGH_FLOPS = 3.5e10   # LAPACK eigh with a subset: (4/3) m^3 flops of tridiagonalization
+EIGH_FLOPS = 2.5e10   # LAPACK eigh with a subset: (4/3) m^3 flops of tridiagonalization
 EIGH_OVERHEAD = 5e-3  # fixed cost of eigh (workspace queries, small m)
 SMALL_SECONDS = 2.5e-9  # per r^3 of an update's r x r work (eigh, inverse, Ritz check)
 UPDATE_OVERHEAD = 8e-5  # fixed cost of one update (kernel calls, small products)
@@ -42,14 +42,17 @@ class Plan:
     matrix_free : bool
         Iterate on X directly (one pass per update) instead of a formed Gram matrix.
     budget : int or None
-        ``"auto"`` only: the update budget; an iteration predicted to need more switches to
-        ``eigh`` on the Gram (formed then, if it was not). None: the solver runs to its
-        ``max_iter``.
+        ``"auto"`` only: the update budget. None: the solver runs to its ``max_iter``.
+    patience : float
+        ``"auto"`` only: what switching to ``eigh`` on the Gram (formed then, if it was not)
+        costs, in updates. The autoencoder switches as soon as its observed rate predicts it
+        needs more updates than that (see :func:`fastlae._kernels.monitor.verdict`).
     """
 
     solver: str
     matrix_free: bool = False
     budget: object = None
+    patience: float = 0.0
 
 
 def default_latent(solver, k, m):
@@ -99,21 +102,24 @@ def choose(n, d, k, explicit):
     budget (:func:`budgets`) holds at least ``UPDATES`` updates: als_tied matrix-free
     (square-ish X, small k: each update is one pass over X and the Gram is never formed),
     als_tied on the formed Gram, or LAPACK's eigh on the formed Gram (when modelled at least
-    10% faster, so near-ties train the autoencoder). The autoencoder then runs under its
-    budget and hands over to eigh as soon as its observed convergence rate predicts more
-    updates than that (a flat spectrum): ``"auto"`` never costs more than about
-    ``1 + WASTE`` times the exact path. ``r.solver`` and ``r.matrix_free`` report what ran.
+    10% faster, so near-ties train the autoencoder). The autoencoder then hands over to eigh
+    as soon as its observed convergence rate predicts that finishing would cost more than
+    eigh from there (a flat spectrum), and in any case at its budget: ``"auto"`` never costs
+    more than about ``1 + WASTE`` times the exact path. ``r.solver`` and ``r.matrix_free`` report what ran.
     An explicitly named solver runs on the formed Gram to its ``max_iter``, except
     ``als_tied``, which takes the cheaper of its two modes.
     """
     cost = estimated_seconds(n, d, k)
     if explicit == "auto":
         free_budget, gram_budget = budgets(n, d, k)
+        solve = cost["eigh"] - cost["gram"]   # eigh once the Gram is formed
         options = []
         if gram_budget >= UPDATES:
-            options.append((cost["als_tied"], Plan("als_tied", False, gram_budget)))
+            options.append((cost["als_tied"], Plan("als_tied", False, gram_budget,
+                                                   solve / cost["update"])))
         if free_budget >= UPDATES:
-            options.append((cost["free"], Plan("als_tied", True, free_budget)))
+            options.append((cost["free"], Plan("als_tied", True, free_budget,
+                                               cost["eigh"] / cost["pass"])))
         if not options or cost["eigh"] < EIGH_MARGIN * min(c for c, _ in options):
             return Plan("eigh")
         return min(options, key=lambda o: o[0])[1]

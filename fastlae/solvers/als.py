@@ -41,7 +41,7 @@ def _apply_q(c, tau, Y, trans=False):
 
 
 def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-          give_up=False):
+          patience=0.0):
     lam = lam_floor if lam is None else lam
     # one reduction per problem: a continued run (init, see fastlae.pca) reuses it
     if "als" not in prob.solver_cache:
@@ -56,7 +56,7 @@ def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, ini
         W2 = _apply_q(c, tau, init[1], trans=True)
         W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(init[0].T), trans=True).T)
     W1, W2, n_iter, res, status = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY,
-                                        prob.stop, give_up, new_history())
+                                        prob.stop, patience, new_history())
     W2 = _apply_q(c, tau, W2)
     W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(W1.T)).T)
     return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2, status=status)

@@ -5,19 +5,32 @@ pass over the data in matrix-free mode) plus an r x r Cholesky solve, and the k-
 converges like ``(s_{r+1}^2 / s_k^2)`` per update, so a latent wider than k pays for itself.
 """
 from .._kernels import als_tied as K
-from .._kernels.monitor import new_history
+from .._kernels.monitor import DONE, new_history
+from .._kernels.ritz import check
 from ._common import Trained, decoder_basis, random_orthonormal
 
 DEFAULT_MAX_ITER = 1000
 CHECK_EVERY = 1
+# Matrix-free passes that skip centering (Problem.use_uncentered) run until the residual is
+# this many times their rounding bound; centered passes take it from there to the target.
+UNCENTERED_FLOOR = 10.0
 
 
 def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-          give_up=False):
+          patience=0.0):
     lam = lam_floor if lam is None else lam
     W = random_orthonormal(rng, prob.m, r) if init is None else init[1]
-    # momentum only when the subspace alone is wanted (wtol == 0): its fixed points differ
-    W, GW, n_iter, res, status = K.run(*prob.kernel_args(matrix_free), W, lam, k, tol, wtol,
-                                       max_iter, CHECK_EVERY, wtol == 0.0, give_up,
-                                       new_history())
-    return Trained(decoder_basis(W), n_iter, res, lam, W.T.copy(), W, GW, status)
+    momentum = wtol == 0.0   # only when the subspace alone is wanted: its fixed points differ
+    n_iter = 0
+    error = prob.uncentered_error if matrix_free else None
+    if error is not None:
+        # uncentered passes while the residual is well above their rounding, then centered ones
+        W, GW, n_iter, res, status = K.run(*prob.kernel_args(True), W, lam, k, tol,
+                                           UNCENTERED_FLOOR * error, wtol, max_iter,
+                                           CHECK_EVERY, momentum, patience, new_history())
+        if status != DONE or res <= tol * min(1.0, check(W, GW, k)[3]):   # no floor met
+            return Trained(decoder_basis(W), n_iter, res, lam, W.T.copy(), W, GW, status)
+    W, GW, more, res, status = K.run(*prob.kernel_args(matrix_free, centered=True), W, lam, k,
+                                     tol, 0.0, wtol, max_iter - n_iter, CHECK_EVERY, momentum,
+                                     patience, new_history())
+    return Trained(decoder_basis(W), n_iter + more, res, lam, W.T.copy(), W, GW, status)

@@ -12,7 +12,7 @@ DEFAULT_MAX_ITER = 1
 
 
 def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-          give_up=False):
+          patience=0.0):
     lam = lam_floor if lam is None else lam
     m = prob.m
     q = min(k + 1, m)

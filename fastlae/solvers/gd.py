@@ -16,7 +16,7 @@ CHECK_EVERY = 10
 
 
 def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-          give_up=False):
+          patience=0.0):
     if init is None:
         W2 = random_orthonormal(rng, prob.m, r)
         W1 = np.ascontiguousarray(W2.T)
@@ -26,6 +26,6 @@ def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, ini
     lam = descent_lam(lam, theta, k, lam_floor)
     alpha = 1.0 / (2.0 * theta[0] + lam)
     W1, W2, n_iter, res, status, _ = K.run(*prob.kernel_args(matrix_free), W1, W2, lam, alpha,
-                                           k, tol, wtol, max_iter, CHECK_EVERY, give_up,
+                                           k, tol, wtol, max_iter, CHECK_EVERY, patience,
                                            new_history())
     return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2, status=status)
