@@ -56,6 +56,8 @@ N_COMPONENTS = ("n_components={value!r} is invalid: use an integer in [1, min(n_
 THEORY_KIND = "kind={value!r} is not one of {allowed}"
 THEORY_INDEX = ("index={index} is not a strictly increasing set of at most k={k} principal "
                 "directions in [0, {d})")
+THEORY_CURVATURE_SUM = ("the sum loss's curvature counts depend on how many eigenvalues lie above "
+                        "lam: pass the spectrum (eigenvalues of X.T @ X) instead of d, and lam")
 THEORY_COLLAPSED = ("lam={lam:g} is not below every s_i^2 in index={index}: for the sum loss those "
                     "directions collapse and have no critical point (Landscape Theorem)")
 TRAIN_CHOICE = "{name}={value!r} is not one of {allowed}"

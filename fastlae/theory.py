@@ -142,39 +142,112 @@ def critical_point(X, k, lam, kind="sum", index=None, O=None, G=None):
     return W1, W2
 
 
-def curvature(d, k, index, kind="sum"):
-    """The Curvature Theorem: ``(descending, flat, ascending)`` directions at manifold I.
+def hessian(X, W1, W2, lam=0.0, kind="sum"):
+    """The exact Hessian of :func:`loss` at ``(W1, W2)``, from analytic Hessian-vector products.
 
     Parameters
     ----------
-    d : int
-        Number of features (the paper's m).
-    k : int
-    index : sequence of int
-        0-based index set I (increasing), of size l <= k.
+    X : array_like of shape (n, d)
+    W1 : array_like of shape (k, d)
+    W2 : array_like of shape (d, k)
+    lam : float
     kind : {"unregularized", "product", "sum"}
 
     Returns
     -------
+    ndarray of shape (2 k d, 2 k d)
+        Symmetric, in the coordinates ``concatenate([W1.ravel(), W2.ravel()])``.
+    """
+    kind = _kind(kind)
+    C = _gram(X)
+    W1 = np.asarray(W1, dtype=np.float64)
+    W2 = np.asarray(W2, dtype=np.float64)
+    k, d = W1.shape
+    H = np.empty((2 * k * d, 2 * k * d))
+    for col, e in enumerate(np.eye(2 * k * d)):
+        V1, V2 = e[: k * d].reshape(k, d), e[k * d:].reshape(d, k)
+        # derivative of grad() along (V1, V2)
+        P, dP = W2 @ W1, V2 @ W1 + W2 @ V1          # the product and its derivative
+        h1 = 2.0 * (V2.T @ (P @ C) + W2.T @ (dP @ C) - V2.T @ C)
+        h2 = 2.0 * (dP @ C @ W1.T + P @ C @ V1.T - C @ V1.T)
+        if kind == "sum":
+            h1 += 2.0 * lam * V1
+            h2 += 2.0 * lam * V2
+        elif kind == "product":
+            h1 += 2.0 * lam * (V2.T @ P + W2.T @ dP)
+            h2 += 2.0 * lam * (dP @ W1.T + P @ V1.T)
+        H[:, col] = np.concatenate([h1.ravel(), h2.ravel()])
+    return 0.5 * (H + H.T)
+
+
+def curvature(spectrum, k, index, kind="sum", lam=None):
+    """The Curvature Theorem, as measured: ``(descending, flat, ascending)`` at manifold I.
+
+    Parameters
+    ----------
+    spectrum : array_like of shape (d,), or int
+        The eigenvalues ``s_i^2`` of ``C = X.T @ X`` (any order; distinct and positive, as the
+        theorems assume). An int ``d`` (the number of features, the paper's m) is accepted
+        for the unregularized and product losses, whose counts do not depend on the values.
+    k : int
+    index : sequence of int
+        0-based index set I (increasing, into the eigenvalues in descending order), of size
+        l <= k.
+    kind : {"unregularized", "product", "sum"}
+    lam : float or None
+        The penalty; needed for the sum loss, whose count depends on how many eigenvalues lie
+        above it.
+
+    Returns
+    -------
     descending, flat, ascending : int
-        ``d_I + (k - l)(d - l)`` descending directions with ``d_I = sum_j (i_j - j)``;
-        ``k l - l (l + 1) / 2`` flat directions for L_sigma and ``2 k l - l^2`` for L and L_pi;
-        the rest of the ``2 k d`` are ascending.
+        Descending: ``d_I + (k - l) q`` with ``d_I = sum_j (i_j - j)`` and ``q`` the number of
+        directions outside I that an unused latent slot can descend along: ``d - l`` for L and
+        L_pi, and for L_sigma the ``j`` outside I with ``s_j^2 > lam``. Flat:
+        ``k l - l (l + 1) / 2`` for L_sigma, ``2 k l - l^2`` for L and L_pi. The rest of the
+        ``2 k d`` are ascending.
+
+    Raises
+    ------
+    ValueError
+        For the sum loss without the spectrum and ``lam``.
 
     Notes
     -----
-    The paper states ``k l`` flat directions for L and L_pi. That is the count when ``l = k``
-    (or 0). For ``0 < l < k`` the Hessian of these two losses, which depend on ``W2 W1`` only,
-    has ``2 k l - l^2`` zero eigenvalues: every ``(W1, W2)`` with ``W2 W1 = U_I U_I^T`` near
-    the point is critical, and besides the ``k l`` directions of the ``G`` parametrization the
-    unused latent slots can move within ``span(U_I)`` (``l (k - l)`` more directions). The tests
-    compare both counts with the eigenvalues of a finite-difference Hessian.
+    Two corrections to the paper's statement (both measured in ``docs/theory.md``):
+
+    * L and L_pi with ``0 < l < k`` have ``2 k l - l^2`` zero eigenvalues, not ``k l``: every
+      ``(W1, W2)`` with ``W2 W1 = U_I U_I^T`` near the point is critical, and besides the
+      ``k l`` directions of the ``G`` parametrization the unused latent slots can move within
+      ``span(U_I)``.
+    * L_sigma: each unused latent slot contributes the eigenvalues ``2 (lam - s_j^2)`` for
+      each direction j outside I, descending only where ``s_j^2 > lam``. The paper's
+      ``(k - l)(m - l)`` holds when every eigenvalue exceeds lam; in general m is the number of
+      eigenvalues above lam.
     """
     kind = _kind(kind)
     index = [int(i) for i in index]
     l = len(index)
+    if isinstance(spectrum, numbers.Integral):
+        if kind == "sum":
+            raise ValueError(E.THEORY_CURVATURE_SUM)
+        d = int(spectrum)
+        outside = d - l
+    else:
+        s2 = np.sort(np.asarray(spectrum, dtype=np.float64))[::-1]
+        d = s2.shape[0]
+        if kind == "sum":
+            if lam is None:
+                raise ValueError(E.THEORY_CURVATURE_SUM)
+            rest = np.delete(s2, index)
+            outside = int(np.sum(rest > lam))
+        else:
+            outside = d - l
+    if l > k or any(b <= a for a, b in zip(index, index[1:])) or (index and (
+            index[0] < 0 or index[-1] >= d)):
+        raise ValueError(E.THEORY_INDEX.format(index=index, k=k, d=d))
     d_I = sum(i - j for j, i in enumerate(index))
-    descending = d_I + (k - l) * (d - l)
+    descending = d_I + (k - l) * outside
     flat = k * l - l * (l + 1) // 2 if kind == "sum" else 2 * k * l - l * l
     return descending, flat, 2 * k * d - descending - flat
 

@@ -7,7 +7,8 @@ Usage::
     python scripts/bench_zoo.py --cases gaussian:100000x300x10 pixels:50000x784x1
 
 For each case, ``fastlae.pca`` with ``solver="auto"`` and ``solver="eigh"`` and scikit-learn's
-``PCA(svd_solver="covariance_eigh")`` run ``--reps`` times interleaved (scripts/timing.py).
+``PCA(svd_solver="covariance_eigh")`` (on tall data, where it applies) run ``--reps`` times
+interleaved (scripts/timing.py).
 The table gives medians, the ratio of ``auto`` to the faster of the two exact peers (the
 spectrum issue's bound is 1.25 plus a few milliseconds), what ``auto`` ran (solver, updates or
 passes, whether it switched to eigh), its largest residual and the sine of the largest angle
@@ -90,7 +91,7 @@ def run_case(name, n, d, k, dtype, reps, with_sklearn, out):
         "auto": lambda: fastlae.pca(X, k),
         "eigh": lambda: fastlae.pca(X, k, solver="eigh"),
     }
-    if with_sklearn:
+    if with_sklearn and n >= d:   # covariance_eigh forms the d x d covariance: tall data only
         from sklearn.decomposition import PCA
 
         methods["sklearn"] = lambda: PCA(k, svd_solver="covariance_eigh").fit(X)

@@ -38,7 +38,7 @@ def test_grad_matches_finite_differences(X, kind):
     np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-6)
 
 
-def _hessian(X, W1, W2, lam, kind):
+def _fd_hessian(X, W1, W2, lam, kind):
     k, d = W1.shape
     v, h = _flat(W1, W2), 1e-5
     cols = []
@@ -50,14 +50,34 @@ def _hessian(X, W1, W2, lam, kind):
     return 0.5 * (H + H.T)
 
 
-INDEX_SETS = [(0, 1), (0, 2), (1, 3), (2, 3), (0,), (3,), ()]
+def _counts(H, rel=1e-8):
+    """(negative, zero, positive) eigenvalues, zero meaning below ``rel`` times the largest."""
+    eig = np.linalg.eigvalsh(H)
+    scale = np.abs(eig).max()
+    return (int(np.sum(eig < -rel * scale)), int(np.sum(np.abs(eig) <= rel * scale)),
+            int(np.sum(eig > rel * scale)))
+
+
+def _with_spectrum(s2, rng, n=12):
+    d = len(s2)
+    U, _ = np.linalg.qr(rng.standard_normal((n, d)))
+    V, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    return (U * np.sqrt(s2)) @ V.T
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("index", INDEX_SETS)
-def test_critical_points_and_curvature_theorem(X, kind, index):
-    k, d, lam = 2, 4, 0.5
-    rng = np.random.default_rng(2)
+def test_exact_hessian_matches_finite_differences(X, kind):
+    rng = np.random.default_rng(3)
+    W1, W2 = rng.standard_normal((2, 4)), rng.standard_normal((4, 2))
+    H = theory.hessian(X, W1, W2, lam=0.7, kind=kind)
+    np.testing.assert_allclose(H, H.T, atol=1e-12)
+    np.testing.assert_allclose(H, _fd_hessian(X, W1, W2, 0.7, kind), rtol=1e-6, atol=1e-5)
+
+
+INDEX_SETS = [(0, 1), (0, 2), (1, 3), (2, 3), (0,), (3,), ()]
+
+
+def _critical(X, k, lam, kind, index, rng):
     l = len(index)
     if kind == "sum":
         O = np.linalg.qr(rng.standard_normal((k, k)))[0][:, :l]
@@ -68,11 +88,59 @@ def test_critical_points_and_curvature_theorem(X, kind, index):
         W1, W2 = theory.critical_point(X, k, lam, kind, index=index, G=G)
     for g in theory.grad(X, W1, W2, lam=lam, kind=kind):
         np.testing.assert_allclose(g, 0.0, atol=1e-10)
-    eig = np.linalg.eigvalsh(_hessian(X, W1, W2, lam, kind))
-    scale = np.abs(eig).max()
-    counts = (int(np.sum(eig < -1e-6 * scale)), int(np.sum(np.abs(eig) <= 1e-6 * scale)),
-              int(np.sum(eig > 1e-6 * scale)))
-    assert counts == theory.curvature(d, k, index, kind)
+    return W1, W2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("index", INDEX_SETS)
+def test_critical_points_and_curvature_theorem(X, kind, index):
+    # every eigenvalue (16, 9, 4, 2.25) above lam: the paper's setting
+    k, lam = 2, 0.5
+    W1, W2 = _critical(X, k, lam, kind, index, np.random.default_rng(2))
+    H = theory.hessian(X, W1, W2, lam, kind)
+    s2 = np.linalg.eigvalsh(X.T @ X)
+    assert _counts(H) == theory.curvature(s2, k, index, kind, lam=lam)
+    assert _counts(_fd_hessian(X, W1, W2, lam, kind), rel=1e-6) == _counts(H)
+    if kind != "sum":   # their counts do not depend on the values: d alone is enough
+        assert _counts(H) == theory.curvature(4, k, index, kind)
+
+
+# the spectrum of the report that found the sum-loss correction: two eigenvalues below lam
+BELOW = np.array([9.0, 4.84, 2.56, 1.21, 0.36, 0.09])
+BELOW_SETS = [(), (0,), (0, 1), (0, 2), (0, 1, 2), (1,), (2,), (1, 3), (0, 3), (3,)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("index", BELOW_SETS + [(4,), (2, 5), (0, 4, 5)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_curvature_with_eigenvalues_below_lam(kind, index, seed):
+    k, lam = 3, 0.5
+    rng = np.random.default_rng(seed)
+    X = _with_spectrum(BELOW, rng)
+    if kind == "sum" and np.any(BELOW[list(index)] <= lam):
+        pytest.skip("the sum loss has no critical point using a direction below lam")
+    W1, W2 = _critical(X, k, lam, kind, index, rng)
+    assert _counts(theory.hessian(X, W1, W2, lam, kind)) == \
+        theory.curvature(BELOW, k, index, kind, lam=lam)
+
+
+def test_sum_curvature_table_of_the_report():
+    # (descending, flat, ascending) for L_sigma, m = 6, k = 3, lam = 0.5
+    table = {(): (12, 0, 24), (0,): (6, 2, 28), (0, 1): (2, 3, 31), (0, 2): (3, 3, 30),
+             (0, 1, 2): (0, 3, 33)}
+    for index, counts in table.items():
+        assert theory.curvature(BELOW, 3, index, "sum", lam=0.5) == counts
+    # the paper's formula holds as written when every eigenvalue exceeds lam
+    assert theory.curvature(BELOW, 3, (0,), "sum", lam=0.05) == (10, 2, 24)
+
+
+def test_sum_curvature_needs_the_spectrum():
+    with pytest.raises(ValueError, match="pass the spectrum"):
+        theory.curvature(6, 3, (0,), "sum")
+    with pytest.raises(ValueError, match="pass the spectrum"):
+        theory.curvature(BELOW, 3, (0,), "sum")
+    with pytest.raises(ValueError, match="index="):
+        theory.curvature(BELOW, 3, (0, 9), "product")
 
 
 def test_global_minimum_is_lowest(X):
