@@ -5,7 +5,7 @@ Kunin et al., "Loss Landscapes of Regularized Linear Autoencoders" (ICML 2019).
 from ._errors import CollapseWarning, ConvergenceWarning, RankWarning
 from . import theory
 from .api import PCAResult, pca
-from .train import TrainResult, train
+from .training import TrainResult, train
 
 __version__ = "0.1.0"
 __all__ = ["pca", "PCA", "PCAResult", "theory", "train", "TrainResult", "ConvergenceWarning", "CollapseWarning",

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _blas
 from ._blas import blas_threads, syrk_update
+from ._threads import Cancelled
 from ._kernels.ops import (apply_data_t, apply_gram, center_block, center_block_exact,
                            center_block_ones, feature_stats, sum_lower_symmetric)
 
@@ -53,10 +54,6 @@ SAFE_MIN = 2.0 ** -64
 # UNCENTERED * tol (the solvers then finish with centered passes where their target lies below
 # that bound, see fastlae.solvers.als_tied).
 UNCENTERED = 1e-2
-
-
-class Cancelled(Exception):
-    """Raised inside the worker thread of :func:`fastlae.pca` after a KeyboardInterrupt."""
 
 
 def _block(other, elements=OPERATOR_BLOCK_ELEMENTS):
@@ -114,7 +111,7 @@ class Problem:
         self.mean = None
         # cancellation flag, set to 1 from another thread; read between blocks and iterations
         self.stop = np.zeros(1, dtype=np.int64) if stop is None else stop
-        # runs a function in the thread that may set BLAS thread limits (see api._interruptible)
+        # runs a function in the thread that may set BLAS thread limits (see _threads.interruptible)
         self.in_caller = (lambda fn: fn()) if in_caller is None else in_caller
         self.scale = self.inv = 1.0
         self._bufs = {}

@@ -1,7 +1,4 @@
-"""``fastlae.pca``: validate, choose a solver, train the autoencoder, certify the result."""
-import contextlib
-import queue
-import threading
+"""``fastlae.pca`` and its result: validate, plan, train the autoencoder, certify."""
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -10,9 +7,11 @@ import numpy as np
 
 from . import _errors as E
 from . import _validation as V
-from ._gram import Cancelled, Problem
+from ._certify import certify
+from ._gram import Problem
 from ._kernels.monitor import GAVE_UP
-from ._kernels.ritz import basis_from_decoder, component_errors, orthonormal, rayleigh_ritz
+from ._kernels.ritz import component_errors
+from ._threads import blas_limit, interruptible
 from .solvers import REGISTRY, choose, default_latent
 from .solvers._common import Trained
 
@@ -89,24 +88,6 @@ class PCAResult:
     timings: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
-def thread_limit(n_threads):
-    """Limit BLAS and Numba threads to ``n_threads`` for the duration of the block, then restore."""
-    if n_threads is None:
-        yield
-        return
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    old = numba.get_num_threads()
-    numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        with threadpool_limits(limits=n_threads):
-            yield
-    finally:
-        numba.set_num_threads(old)
-
-
 class _ZeroGram:
     """Stands in for a Problem whose centered data are all zero (trace 0)."""
 
@@ -118,63 +99,6 @@ class _ZeroGram:
 
     def apply_features(self, V):
         return np.zeros_like(V)
-
-
-def _certify(prob, trained, k):
-    """Final Rayleigh-Ritz in feature space, with its residual certificate.
-
-    Costs one product with the feature Gram, or none when the solver already computed the
-    Gram matrix times its last decoder (feature Gram, no collapsed latent direction).
-    """
-    pair = None
-    if prob.features and trained.GW2 is not None:
-        P, GP, ok = basis_from_decoder(trained.W2, trained.GW2)
-        pair = (P, GP) if ok else None
-    if pair is None and not prob.features and prob.C.shape[0]:
-        pair = _feature_pair_from_samples(prob, trained.basis, k)
-    if pair is None:
-        basis = trained.basis
-        if not prob.features:
-            basis = orthonormal(prob.to_features(basis))
-        pair = basis, prob.apply_features(basis)
-    return rayleigh_ritz(np.ascontiguousarray(pair[0]), pair[1], k)
-
-
-# _feature_pair_from_samples keeps the sample Ritz directions with theta >= KEEP * theta_1
-# (their feature vectors then carry rounding below eps / sqrt(KEEP)), and trusts the mapped
-# basis only while it is orthonormal to ORTHO_TOL, as exact arithmetic makes it.
-KEEP = 1e-8
-ORTHO_TOL = 1e-8
-
-
-def _feature_pair_from_samples(prob, U, k):
-    """``(P, C P)`` for the feature Gram C from the formed sample Gram G, by one pass over X.
-
-    With ``Xs`` the centered, scaled data, ``G = Xs Xs^T`` and ``C = Xs^T Xs``. For the Ritz
-    pairs ``(theta_i, u_i)`` of G on ``span(U)``, ``w_i = Xs^T u_i / sqrt(theta_i)`` are
-    orthonormal, and ``C w_i = Xs^T (G u_i) / sqrt(theta_i)``: so one pass over X with the
-    2q columns ``[u_i, G u_i] / sqrt(theta_i)`` gives both the feature basis and its Gram
-    product, where mapping the basis and then multiplying by C took two passes and three
-    products. Returns None (the caller takes the two-pass route) when fewer than k directions
-    are kept or the mapped basis is not orthonormal to ``ORTHO_TOL``.
-    """
-    GU = prob.C @ U
-    H = U.T @ GU
-    w, Z = np.linalg.eigh(0.5 * (H + H.T))
-    w, Z = w[::-1], Z[:, ::-1]
-    q = int(np.sum(w >= KEEP * w[0])) if w[0] > 0.0 else 0
-    if q < k:
-        return None
-    s = 1.0 / np.sqrt(w[:q])
-    both = prob.to_features(np.hstack([(U @ Z[:, :q]) * s, (GU @ Z[:, :q]) * s]))
-    W, CW = both[:, :q], both[:, q:]
-    M = W.T @ W
-    if np.max(np.abs(M - np.eye(q))) > ORTHO_TOL:
-        return None
-    # Cholesky QR, exact enough for a basis this close to orthonormal: W = Q L^T, so
-    # Q = W T and C Q = C W T with T = L^-T (a Householder QR of W took 80 ms at d = 1e5, q = 20)
-    T = np.linalg.inv(np.linalg.cholesky(M)).T
-    return W @ T, CW @ T
 
 
 def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=None,
@@ -250,84 +174,13 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     rng = V.check_random_state(random_state)
     n_threads = V.check_n_threads(n_threads)
 
-    with thread_limit(n_threads):
-        result, warned = _interruptible(
+    with blas_limit(n_threads):
+        result, warned = interruptible(
             lambda stop, in_caller: _pca(A, transposed, k, solver, lam_user, tol, max_iter,
                                          n_latent, rng, stop, in_caller, out_dtype))
     for message, category in warned:
         warnings.warn(message, category, stacklevel=2)
     return result
-
-
-def _interruptible(work):
-    """Run ``work(stop, in_caller)`` in a worker thread so that Ctrl-C interrupts it promptly.
-
-    The kernels release the GIL and read the int64 flag ``stop`` between blocks and updates;
-    the calling thread waits in short polls, so a KeyboardInterrupt reaches it within a
-    fraction of a second, sets the flag, waits for the worker to wind down and re-raises.
-
-    ``in_caller(fn)``, called by the worker, runs ``fn()`` in the calling thread and returns its
-    result (or raises its exception) in the worker. The Gram pass sets BLAS thread limits
-    through it: threadpoolctl (3.8, the version tested) lets only one live thread set
-    OpenBLAS's limits, and that is usually the caller's (the main thread, once anything there
-    used ``threadpool_limits``), never a fresh worker's.
-    """
-    stop = np.zeros(1, dtype=np.int64)
-    box = {}
-    inbox = queue.SimpleQueue()
-    closed = []   # non-empty once the caller no longer serves requests
-
-    def in_caller(fn):
-        reply, done = {}, threading.Event()
-        inbox.put((fn, reply, done))
-        while not done.wait(0.05):
-            if closed:   # the caller left (a second Ctrl-C)
-                raise Cancelled
-        if "error" in reply:
-            raise reply["error"]
-        return reply["value"]
-
-    def target():
-        try:
-            box["value"] = work(stop, in_caller)
-        except Cancelled:
-            pass
-        except BaseException as err:  # re-raised in the calling thread
-            box["error"] = err
-        finally:
-            inbox.put(None)   # wakes the caller at once (a poll timeout would add 25 ms)
-
-    def serve():   # until the worker ends
-        while True:
-            try:
-                item = inbox.get(timeout=0.05)
-            except queue.Empty:
-                if not worker.is_alive():
-                    return
-                continue
-            if item is None:
-                return
-            fn, reply, done = item
-            try:
-                reply["value"] = fn()
-            except BaseException as err:   # a Ctrl-C here reaches the worker in the reply
-                reply["error"] = err
-            finally:
-                done.set()
-
-    worker = threading.Thread(target=target, name="fastlae-worker", daemon=True)
-    try:
-        worker.start()
-        serve()
-    except KeyboardInterrupt:
-        stop[0] = 1
-        serve()   # the worker winds down; its last requests (restoring BLAS limits) are served
-        raise
-    finally:
-        closed.append(True)
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, stop,
@@ -365,7 +218,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
         basis = np.eye(prob.d)[:, :k]
         trained = Trained(basis, 0, 0.0, 0.0 if lam_scaled is None else lam_scaled)
         prob = _ZeroGram(prob)
-        theta, vecs, res, ritz = _certify(prob, trained, k)
+        theta, vecs, res, ritz = certify(prob, trained, k)
     else:
         # The solver's own check works on quantities it already had; if the exact certificate
         # disagrees, continue from where it stopped with a stricter internal tolerance.
@@ -384,7 +237,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
                 name, matrix_free, module = "eigh", False, REGISTRY["eigh"]
                 trained = module.solve(prob, k, k, lam_run, lam_floor, tol, wtol, 1, rng, False)
             t_cert -= time.perf_counter()
-            theta, vecs, res, ritz = _certify(prob, trained, k)
+            theta, vecs, res, ritz = certify(prob, trained, k)
             t_cert += time.perf_counter()
             if name == "eigh" or res.max() <= tol or n_iter >= budget or check_tol <= 1e-16:
                 break

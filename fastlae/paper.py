@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from . import _errors as E
-from .train import train
+from .training import train
 
 LOSSES = ("unregularized", "product", "sum")
 
@@ -45,7 +45,7 @@ def figure3_data(X, k=10, lam=10.0, epochs=4000, random_state=0):
     Returns
     -------
     dict
-        loss name -> :class:`~fastlae.train.TrainResult`.
+        loss name -> :class:`~fastlae.training.TrainResult`.
     """
     return {loss: train(X, k, lam, loss=loss, epochs=epochs, random_state=random_state)
             for loss in LOSSES}

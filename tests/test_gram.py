@@ -9,6 +9,7 @@ import fastlae
 import fastlae._blas as blas
 import fastlae._gram as g
 from fastlae._kernels.ops import sum_lower_symmetric
+from fastlae._threads import Cancelled
 from fastlae._validation import check_X
 from naive import SPECTRA, reference, spectrum_data
 
@@ -108,7 +109,7 @@ def test_stop_flag_cancels_every_worker(small_blocks, rng):
     X = rng.standard_normal((1000, 20))
     prob = g.Problem(X, False)
     prob.stop[0] = 1
-    with pytest.raises(g.Cancelled):
+    with pytest.raises(Cancelled):
         prob._gram_around(X.mean(axis=0))
 
 
@@ -165,7 +166,7 @@ def test_threaded_gram_when_another_thread_controls_blas_limits(small_blocks, rn
 
 def test_interrupted_caller_still_serves_the_worker(rng):
     """A request from the worker after Ctrl-C is still served, so the worker can wind down."""
-    from fastlae.api import _interruptible
+    from fastlae._threads import interruptible
 
     import _thread
     import time
@@ -181,7 +182,7 @@ def test_interrupted_caller_still_serves_the_worker(rng):
         return 1
 
     with pytest.raises(KeyboardInterrupt):
-        _interruptible(work)
+        interruptible(work)
     assert log == [threading.current_thread().name]
 
 
@@ -211,7 +212,7 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
     import _thread
     import time
 
-    from fastlae.api import _interruptible
+    from fastlae._threads import interruptible
 
     seen = set()
 
@@ -231,7 +232,7 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
     timer.start()
     t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
-        _interruptible(work)
+        interruptible(work)
     assert time.perf_counter() - t0 < 0.8   # stopped between blocks, not at the end
     timer.join()
     assert seen == {1}                      # BLAS ran single-threaded during the pass

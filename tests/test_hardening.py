@@ -193,3 +193,19 @@ def test_train_is_deterministic(rng):
     b = fastlae.train(X, 3, 0.5, epochs=50, batch_size=10, random_state=4)
     np.testing.assert_array_equal(a.W2, b.W2)
     np.testing.assert_array_equal(a.history["loss"], b.history["loss"])
+
+
+def test_no_numba_thread_pool_is_started():
+    # n_threads limits BLAS only; no kernel uses Numba's parallel runtime, so its threading
+    # layer (and any fork-safety caveat of it) is never initialized
+    code = ("import numpy as np, numba, fastlae\n"
+            "X = np.random.default_rng(0).standard_normal((3000, 40))\n"
+            "fastlae.pca(X, 3, n_threads=2)\n"
+            "fastlae.pca(X, 3, solver='als_tied', n_threads=1)\n"
+            "try:\n"
+            "    numba.threading_layer()\n"
+            "except ValueError:\n"
+            "    print('not started')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "not started"

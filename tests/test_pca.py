@@ -345,11 +345,11 @@ def test_gradient_solvers_stop_once_certified(solver, rng):
 
 
 def _record_sample_pairs(monkeypatch):
-    import fastlae.api as api
+    import fastlae._certify as cert
 
     used = []
-    original = api._feature_pair_from_samples
-    monkeypatch.setattr(api, "_feature_pair_from_samples",
+    original = cert.feature_pair_from_samples
+    monkeypatch.setattr(cert, "feature_pair_from_samples",
                         lambda *a: used.append(original(*a)) or used[-1])
     return used
 

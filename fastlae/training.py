@@ -6,7 +6,7 @@ import numpy as np
 from . import _errors as E
 from . import _validation as V
 from ._kernels import train as K
-from .api import _interruptible
+from ._threads import interruptible
 
 LOSSES = {"unregularized": 0, "product": 1, "sum": 2}
 OPTIMIZERS = {"sgd": 0, "adam": 1}
@@ -113,7 +113,7 @@ def train(X, k, lam, *, loss="sum", tied=False, optimizer="adam", lr=0.05, decay
     rows = epochs // record_every + 2
     rec_loss, rec_gap, rec_sv = np.zeros(rows), np.zeros(rows), np.zeros((rows, k))
     seed = int(rng.integers(0, 2**31 - 1))
-    used = _interruptible(lambda stop, _: K.run(
+    used = interruptible(lambda stop, _: K.run(
         Xf, C, W1, W2, lam_vec, kind, bool(tied), opt, float(lr), float(decay), epochs,
         min(batch, n), bool(rag), record_every, seed, rec_loss, rec_gap, rec_sv, stop))
     ep = np.r_[np.arange(0, epochs + 1, record_every), epochs]

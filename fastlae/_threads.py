@@ -1,0 +1,100 @@
+"""Threads around a call: BLAS limits for one call, and a worker thread that Ctrl-C can stop.
+
+Every entry point runs its work through :func:`interruptible`: the kernels release the GIL and
+poll a stop flag, so the calling thread stays free to receive a KeyboardInterrupt.
+"""
+import contextlib
+import queue
+import threading
+
+import numpy as np
+
+
+class Cancelled(Exception):
+    """Raised inside the worker thread of :func:`interruptible` after a KeyboardInterrupt."""
+
+
+@contextlib.contextmanager
+def blas_limit(n_threads):
+    """Limit BLAS to ``n_threads`` threads for the duration of the block, then restore.
+
+    Only BLAS: no kernel uses Numba's own thread pool, which stays unstarted.
+    """
+    if n_threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n_threads):
+        yield
+
+
+def interruptible(work):
+    """Run ``work(stop, in_caller)`` in a worker thread so that Ctrl-C interrupts it promptly.
+
+    The kernels release the GIL and read the int64 flag ``stop`` between blocks and updates;
+    the calling thread waits in short polls, so a KeyboardInterrupt reaches it within a
+    fraction of a second, sets the flag, waits for the worker to wind down and re-raises.
+
+    ``in_caller(fn)``, called by the worker, runs ``fn()`` in the calling thread and returns its
+    result (or raises its exception) in the worker. The Gram pass sets BLAS thread limits
+    through it: threadpoolctl lets only one live thread set OpenBLAS's limits, and that is
+    usually the caller's (the main thread, once anything there used ``threadpool_limits``),
+    never a fresh worker's.
+    """
+    stop = np.zeros(1, dtype=np.int64)
+    box = {}
+    inbox = queue.SimpleQueue()
+    closed = []   # non-empty once the caller no longer serves requests
+
+    def in_caller(fn):
+        reply, done = {}, threading.Event()
+        inbox.put((fn, reply, done))
+        while not done.wait(0.05):
+            if closed:   # the caller left (a second Ctrl-C)
+                raise Cancelled
+        if "error" in reply:
+            raise reply["error"]
+        return reply["value"]
+
+    def target():
+        try:
+            box["value"] = work(stop, in_caller)
+        except Cancelled:
+            pass
+        except BaseException as err:  # re-raised in the calling thread
+            box["error"] = err
+        finally:
+            inbox.put(None)   # wakes the caller at once (a poll timeout would add 25 ms)
+
+    def serve():   # until the worker ends
+        while True:
+            try:
+                item = inbox.get(timeout=0.05)
+            except queue.Empty:
+                if not worker.is_alive():
+                    return
+                continue
+            if item is None:
+                return
+            fn, reply, done = item
+            try:
+                reply["value"] = fn()
+            except BaseException as err:   # a Ctrl-C here reaches the worker in the reply
+                reply["error"] = err
+            finally:
+                done.set()
+
+    worker = threading.Thread(target=target, name="fastlae-worker", daemon=True)
+    try:
+        worker.start()
+        serve()
+    except KeyboardInterrupt:
+        stop[0] = 1
+        serve()   # the worker winds down; its last requests (restoring BLAS limits) are served
+        raise
+    finally:
+        closed.append(True)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
