@@ -1,6 +1,6 @@
 """A SYRK that releases the GIL, and the BLAS thread controls around it.
 
-The one-pass Gram (:meth:`fastlae._gram.Problem.form_gram`) runs one worker thread per BLAS
+The one-pass Gram (:func:`fastlae._gram.form_gram`) runs one worker thread per BLAS
 thread, each centering its own blocks and adding them into its own partial Gram with a
 single-threaded SYRK. ``scipy.linalg.blas.dsyrk`` holds the GIL for the whole call, so the
 workers call SciPy's BLAS (``scipy.linalg.cython_blas``, the library ``scipy.linalg`` itself
@@ -25,14 +25,16 @@ _lock = threading.Lock()
 _limiter = None   # the threadpoolctl limiter of limit_to_one, which restores the original counts
 
 
-def syrk_update(B, C, of_cols):
-    """``C += B.T @ B`` (``of_cols``) or ``C += B @ B.T``, upper triangle only, GIL released.
+def syrk_update(B, C, gram_axis):
+    """``C += B.T @ B`` (``gram_axis == 1``, the Gram of B's columns) or ``C += B @ B.T``
+    (``gram_axis == 0``), upper triangle only, GIL released.
 
     No checks (callers pass arrays they allocated): ``B`` is C-contiguous float64 of shape
-    (rows, m) when ``of_cols`` else (m, cols); ``C`` is F-contiguous float64 of shape (m, m).
+    (rows, m) when ``gram_axis == 1`` else (m, cols); ``C`` is F-contiguous float64 of shape
+    (m, m).
     Only the upper triangle of ``C`` is read and written.
     """
-    if of_cols:   # column-major B is B.T (m x rows, ld m): C += B.T (B.T).T
+    if gram_axis == 1:   # column-major B is B.T (m x rows, ld m): C += B.T (B.T).T
         m, k = B.shape[1], B.shape[0]
         trans, lda = b"N", m
     else:         # column-major B is B.T (cols x m, ld cols): C += (B.T).T B.T

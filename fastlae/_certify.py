@@ -9,7 +9,7 @@ import numpy as np
 from ._kernels.ritz import basis_from_decoder, orthonormal, rayleigh_ritz
 
 
-def certify(prob, trained, k):
+def certify(op, trained, k):
     """Final Rayleigh-Ritz in feature space, with its residual certificate.
 
     Costs one product with the feature Gram, or none when the solver already computed the
@@ -22,17 +22,18 @@ def certify(prob, trained, k):
     res : ndarray of shape (k,)
     ritz : ndarray of shape (q,), every Ritz value on the span, descending
     """
+    features = op.data.gram == "features"
     pair = None
-    if prob.features and trained.GW2 is not None:
+    if features and trained.GW2 is not None:
         P, GP, ok = basis_from_decoder(trained.W2, trained.GW2)
         pair = (P, GP) if ok else None
-    if pair is None and not prob.features and prob.C.shape[0]:
-        pair = feature_pair_from_samples(prob, trained.basis, k)
+    if pair is None and not features and not op.matrix_free:
+        pair = feature_pair_from_samples(op, trained.basis, k)
     if pair is None:
         basis = trained.basis
-        if not prob.features:
-            basis = orthonormal(prob.to_features(basis))
-        pair = basis, prob.apply_features(basis)
+        if not features:
+            basis = orthonormal(op.to_features(basis))
+        pair = basis, op.apply_features(basis)
     return rayleigh_ritz(np.ascontiguousarray(pair[0]), pair[1], k)
 
 
@@ -43,7 +44,7 @@ KEEP = 1e-8
 ORTHO_TOL = 1e-8
 
 
-def feature_pair_from_samples(prob, U, k):
+def feature_pair_from_samples(op, U, k):
     """``(P, C P)`` for the feature Gram C from the formed sample Gram G, by one pass over X.
 
     With ``Xs`` the centered, scaled data, ``G = Xs Xs^T`` and ``C = Xs^T Xs``. For the Ritz
@@ -54,7 +55,7 @@ def feature_pair_from_samples(prob, U, k):
     products. Returns None (the caller takes the two-pass route) when fewer than k directions
     are kept or the mapped basis is not orthonormal to ``ORTHO_TOL``.
     """
-    GU = prob.C @ U
+    GU = op.C @ U
     H = U.T @ GU
     w, Z = np.linalg.eigh(0.5 * (H + H.T))
     w, Z = w[::-1], Z[:, ::-1]
@@ -62,7 +63,7 @@ def feature_pair_from_samples(prob, U, k):
     if q < k:
         return None
     s = 1.0 / np.sqrt(w[:q])
-    both = prob.to_features(np.hstack([(U @ Z[:, :q]) * s, (GU @ Z[:, :q]) * s]))
+    both = op.to_features(np.hstack([(U @ Z[:, :q]) * s, (GU @ Z[:, :q]) * s]))
     W, CW = both[:, :q], both[:, q:]
     M = W.T @ W
     if np.max(np.abs(M - np.eye(q))) > ORTHO_TOL:

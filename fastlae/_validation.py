@@ -10,9 +10,6 @@ import numpy as np
 
 from . import _errors as E
 
-SOLVERS = ("auto", "gd", "oja", "als", "als_tied", "eigh")
-
-
 def check_X(X):
     """Validate the data matrix without copying it when it can be used as it is.
 
@@ -27,8 +24,8 @@ def check_X(X):
     A : ndarray, C-contiguous, float32 or float64
         ``X`` itself when it is C-contiguous float32/float64, ``X.T`` when it is F-contiguous
         (a view: no copy), otherwise a C-contiguous copy.
-    transposed : bool
-        True when ``A`` is ``X.T``, i.e. the features lie along axis 0 of ``A``.
+    feat_axis : int
+        The axis of ``A`` that holds the features: 1, or 0 when ``A`` is ``X.T``.
     out_dtype : numpy.dtype
         The dtype of the results: float64 for bool and integer data, else ``A.dtype``.
     """
@@ -56,10 +53,10 @@ def check_X(X):
     # NaN and inf are detected from the first data pass (see check_finite), not by a pass here
     out_dtype = arr.dtype if out_dtype is None else out_dtype
     if arr.flags.c_contiguous:
-        return arr, False, out_dtype
+        return arr, 1, out_dtype
     if arr.flags.f_contiguous:
-        return arr.T, True, out_dtype
-    return np.ascontiguousarray(arr), False, out_dtype
+        return arr.T, 0, out_dtype
+    return np.ascontiguousarray(arr), 1, out_dtype
 
 
 def check_finite(A, mean):
@@ -100,9 +97,10 @@ def check_k(k, max_k):
     return check_int(k, E.K_RANGE, 1, max_k, type_message=E.K_TYPE, max=max_k)
 
 
-def check_solver(solver):
-    if not isinstance(solver, str) or solver not in SOLVERS:
-        raise ValueError(E.SOLVER.format(value=solver, allowed=list(SOLVERS)))
+def check_solver(solver, allowed):
+    """``solver`` if it is one of ``allowed`` (:data:`fastlae.solvers.SOLVERS`)."""
+    if not isinstance(solver, str) or solver not in allowed:
+        raise ValueError(E.SOLVER.format(value=solver, allowed=list(allowed)))
     return solver
 
 

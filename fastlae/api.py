@@ -2,17 +2,20 @@
 import time
 import warnings
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 
 from . import _errors as E
 from . import _validation as V
 from ._certify import certify
-from ._gram import Problem
+from ._data import Data
+from ._gram import form_gram
+from ._operator import Operator
 from ._kernels.monitor import GAVE_UP
 from ._kernels.ritz import component_errors
 from ._threads import blas_limit, interruptible
-from .solvers import REGISTRY, choose, default_latent
+from .solvers import REGISTRY, SOLVERS, choose, default_latent
 from .solvers._common import Trained
 
 
@@ -88,14 +91,14 @@ class PCAResult:
     timings: dict = field(default_factory=dict)
 
 
-class _ZeroGram:
-    """Stands in for a Problem whose centered data are all zero (trace 0)."""
+class _Zero:
+    """Stands in for the Operator of data whose centered values are all zero (trace 0): the
+    feature Gram is zero, so :func:`~fastlae._certify.certify` works in feature space."""
 
-    features = True
-
-    def __init__(self, prob):
-        self.n, self.d, self.m = prob.n, prob.d, prob.d
-        self.mean, self.scale = prob.mean, prob.scale
+    def __init__(self, data, matrix_free):
+        self.data = SimpleNamespace(gram="features")
+        self.m = data.d
+        self.matrix_free = matrix_free
 
     def apply_features(self, V):
         return np.zeros_like(V)
@@ -162,11 +165,11 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     CollapseWarning
         If an explicit ``lam`` collapses some of the k components.
     """
-    A, transposed, out_dtype = V.check_X(X)
-    n, d = (A.shape[1], A.shape[0]) if transposed else A.shape
+    A, feat_axis, out_dtype = V.check_X(X)
+    n, d = A.shape if feat_axis == 1 else A.shape[::-1]
     max_k = min(n, d)
     k = V.check_k(k, max_k)
-    solver = V.check_solver(solver)
+    solver = V.check_solver(solver, SOLVERS)
     lam_user = V.check_lam(lam)
     tol = V.check_tol(tol)
     max_iter = V.check_max_iter(max_iter)
@@ -176,36 +179,34 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
 
     with blas_limit(n_threads):
         result, warned = interruptible(
-            lambda stop, in_caller: _pca(A, transposed, k, solver, lam_user, tol, max_iter,
-                                         n_latent, rng, stop, in_caller, out_dtype))
+            lambda stop, in_caller: _pca(Data(A, feat_axis, stop, in_caller), k, solver,
+                                         lam_user, tol, max_iter, n_latent, rng, out_dtype))
     for message, category in warned:
         warnings.warn(message, category, stacklevel=2)
     return result
 
 
-def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, stop,
-         in_caller=None, out_dtype=None):
+def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype):
     """The body of :func:`pca` on validated input; returns ``(PCAResult, warnings)``."""
     warned = []
     t0 = time.perf_counter()
-    prob = Problem(A, transposed, stop, in_caller)
-    plan = choose(prob.n, prob.d, k, solver_name)
-    name, matrix_free = plan.solver, plan.matrix_free
-    module = REGISTRY[name]
-    if matrix_free:
-        prob.use_uncentered(tol)
-        trace = prob.trace()
+    plan = choose(data.n, data.d, k, solver_name)
+    name, module = plan.solver, REGISTRY[plan.solver]
+    if plan.matrix_free:
+        op = Operator(data)
+        op.use_uncentered(tol)
+        trace = op.trace()
     else:
-        trace = prob.form_gram()
-    V.check_finite(A, prob.mean)
+        C, trace = form_gram(data)
+        op = Operator(data, C)
+    V.check_finite(data.A, data.mean)
     t1 = time.perf_counter()
 
-    s2 = prob.scale ** 2
-    lam_floor = prob.m * np.finfo(float).eps * trace
+    s2 = data.scale ** 2
+    lam_floor = data.m * np.finfo(float).eps * trace
     lam_scaled = (lam_user / s2) if lam_user is not None else None
-    r = n_latent if n_latent is not None else default_latent(name, k, prob.m)
-    if name == "eigh":
-        r = k
+    r = n_latent if n_latent is not None and module.ITERATIVE else \
+        default_latent(name, k, data.m)
     budget = plan.budget if plan.budget is not None else \
         max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
 
@@ -215,38 +216,37 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
     n_iter = 0
     t_gram_again = t_cert = 0.0
     if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
-        basis = np.eye(prob.d)[:, :k]
-        trained = Trained(basis, 0, 0.0, 0.0 if lam_scaled is None else lam_scaled)
-        prob = _ZeroGram(prob)
-        theta, vecs, res, ritz = certify(prob, trained, k)
+        trained = Trained(np.eye(data.d)[:, :k], 0, 0.0, 0.0 if lam_scaled is None else lam_scaled)
+        op = _Zero(data, op.matrix_free)
+        theta, vecs, res, ritz = certify(op, trained, k)
     else:
         # The solver's own check works on quantities it already had; if the exact certificate
         # disagrees, continue from where it stopped with a stricter internal tolerance.
         check_tol, init, lam_run = tol, None, lam_scaled
         while True:
-            trained = module.solve(prob, k, r, lam_run, lam_floor, check_tol, wtol,
-                                   budget - n_iter, rng, matrix_free, init=init,
-                                   patience=plan.patience)
-            prob.check_stop()
+            trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol, budget - n_iter,
+                                   rng, init=init, patience=plan.patience)
+            data.check_stop()
             n_iter += trained.n_iter
             if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
-                if matrix_free:
+                if op.matrix_free:
                     t_gram_again = time.perf_counter()
-                    prob.form_gram()
+                    op = Operator(data, form_gram(data)[0])
                     t_gram_again = time.perf_counter() - t_gram_again
-                name, matrix_free, module = "eigh", False, REGISTRY["eigh"]
-                trained = module.solve(prob, k, k, lam_run, lam_floor, tol, wtol, 1, rng, False)
+                name, module = "eigh", REGISTRY["eigh"]
+                trained = module.solve(op, k, k, lam_run, lam_floor, tol, wtol, 1, rng)
             t_cert -= time.perf_counter()
-            theta, vecs, res, ritz = certify(prob, trained, k)
+            theta, vecs, res, ritz = certify(op, trained, k)
             t_cert += time.perf_counter()
-            if name == "eigh" or res.max() <= tol or n_iter >= budget or check_tol <= 1e-16:
+            if not module.ITERATIVE or res.max() <= tol or n_iter >= budget \
+                    or check_tol <= 1e-16:
                 break
             check_tol *= 1e-2
             init, lam_run = (trained.W1, trained.W2), trained.lam
     t3 = time.perf_counter()
 
     converged = bool(res.max() <= tol)
-    if name != "eigh":
+    if module.ITERATIVE:
         lost = int(np.sum(theta <= trained.lam))
         if lam_user is not None and lost:
             warned.append((E.COLLAPSED.format(lam=lam_user, lost=lost, k=k, first=k - lost + 1),
@@ -262,7 +262,7 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
         warned.append((text.format(rank=rank, k=k, first=rank + 1, floor=lam_floor * s2),
                        E.RankWarning))
         theta = np.where(theta > lam_floor, theta, 0.0)   # within their error: zero variance
-    errors = component_errors(res, ritz, ritz.shape[0] == prob.m)
+    errors = component_errors(res, ritz, ritz.shape[0] == op.m)
 
     components = vecs.T
     # svd_flip(u_based_decision=False): largest-magnitude entry of each component positive
@@ -271,21 +271,21 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
     signs[signs == 0] = 1.0
     components = components * signs[:, None]
 
-    n = prob.n
+    n = data.n
     ev_gram = theta * s2
     explained_variance = ev_gram / max(n - 1, 1)
     total = trace * s2
     ratio = ev_gram / total if total > 0 else np.zeros(k)
-    dtype = A.dtype if out_dtype is None else out_dtype
+    dtype = out_dtype
     result = PCAResult(
         components=np.ascontiguousarray(components, dtype=dtype),
         explained_variance=explained_variance.astype(dtype),
         explained_variance_ratio=ratio.astype(dtype),
         singular_values=np.sqrt(ev_gram).astype(dtype),
-        mean=prob.mean.astype(dtype),
+        mean=data.mean.astype(dtype),
         total_variance=float(total / max(n - 1, 1)),
         solver=name,
-        matrix_free=matrix_free,
+        matrix_free=op.matrix_free,
         n_iter=n_iter,
         converged=converged,
         residuals=res,
@@ -293,8 +293,8 @@ def _pca(A, transposed, k, solver_name, lam_user, tol, max_iter, n_latent, rng, 
         lam=float(trained.lam * s2),
         encoder=trained.W1,
         decoder=trained.W2,
-        scale=prob.scale,
-        gram="features" if prob.features else "samples",
+        scale=data.scale,
+        gram=data.gram,
         timings={"gram": t1 - t0 + t_gram_again, "solve": t3 - t1 - t_gram_again - t_cert,
                  "certify": t_cert},
     )

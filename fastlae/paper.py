@@ -11,9 +11,9 @@ import os
 import numpy as np
 
 from . import _errors as E
+from .theory import KINDS
 from .training import train
 
-LOSSES = ("unregularized", "product", "sum")
 
 
 def paper_data(random_state=0):
@@ -48,7 +48,7 @@ def figure3_data(X, k=10, lam=10.0, epochs=4000, random_state=0):
         loss name -> :class:`~fastlae.training.TrainResult`.
     """
     return {loss: train(X, k, lam, loss=loss, epochs=epochs, random_state=random_state)
-            for loss in LOSSES}
+            for loss in KINDS}
 
 
 def figure4_data(X, W1, W2):

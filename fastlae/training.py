@@ -7,8 +7,9 @@ from . import _errors as E
 from . import _validation as V
 from ._kernels import train as K
 from ._threads import interruptible
+from .theory import KINDS
 
-LOSSES = {"unregularized": 0, "product": 1, "sum": 2}
+LOSSES = {kind: code for code, kind in enumerate(KINDS)}   # the kernel's codes
 OPTIMIZERS = {"sgd": 0, "adam": 1}
 REGS = ("uniform", "non_uniform")
 
@@ -82,8 +83,8 @@ def train(X, k, lam, *, loss="sum", tied=False, optimizer="adam", lr=0.05, decay
     -------
     TrainResult
     """
-    A, transposed, _ = V.check_X(X)
-    Xf = np.ascontiguousarray(A.T if transposed else A, dtype=np.float64)
+    A, feat_axis, _ = V.check_X(X)
+    Xf = np.ascontiguousarray(A if feat_axis == 1 else A.T, dtype=np.float64)
     n, d = Xf.shape
     k = V.check_int(k, E.TRAIN_K, 1, d, type_message=E.K_TYPE, max=d)
     lam = V.check_lam(lam)

@@ -8,7 +8,8 @@ from threadpoolctl import threadpool_info
 import fastlae
 import fastlae._blas as blas
 import fastlae._gram as g
-from fastlae._kernels.ops import sum_lower_symmetric
+from fastlae._data import Data
+from fastlae._kernels.passes import sum_lower_symmetric
 from fastlae._threads import Cancelled
 from fastlae._validation import check_X
 from naive import SPECTRA, reference, spectrum_data
@@ -39,15 +40,16 @@ def _reference_gram(X, center, inv, ones, features):
 @pytest.mark.parametrize("ones", [False, True])
 def test_threaded_gram_matches_numpy(shape, order, dtype, ones, small_blocks, rng):
     X = np.asarray(3.0 + rng.standard_normal(shape), dtype=dtype, order=order)
-    prob = g.Problem(*check_X(X)[:2])
-    if ones and not prob.features:
+    data = Data(*check_X(X)[:2])
+    features = data.gram == "features"
+    if ones and not features:
         pytest.skip("the one-pass Gram with a sample of ones is a feature Gram")
-    span = prob.A.shape[0] if prob.of_cols else prob.A.shape[1]
-    assert g.gram_workers(span, prob.m + ones, prob.A.nbytes)[0] == 3
+    span = data.A.shape[0] if data.gram_axis == 1 else data.A.shape[1]
+    assert g.gram_workers(span, data.m + ones, data.A.nbytes)[0] == 3
     center = X[:5].mean(axis=0, dtype=np.float64)
-    prob.inv = 0.25
-    G = prob._gram_around(center, ones=ones)
-    ref = _reference_gram(X, center, 0.25, ones, prob.features)
+    data.inv = 0.25
+    G = g.gram_around(data, center, ones=ones)
+    ref = _reference_gram(X, center, 0.25, ones, features)
     assert G.flags.c_contiguous and G.shape == ref.shape
     np.testing.assert_array_equal(G, G.T)
     np.testing.assert_allclose(G, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
@@ -56,12 +58,12 @@ def test_threaded_gram_matches_numpy(shape, order, dtype, ones, small_blocks, rn
 def test_threaded_gram_is_reproducible_and_matches_one_thread(small_blocks, rng, monkeypatch):
     X = 1.0 + rng.standard_normal((1000, 40))
     center = X.mean(axis=0)
-    runs = [g.Problem(X, False)._gram_around(center) for _ in range(3)]
+    runs = [g.gram_around(Data(X, 1), center) for _ in range(3)]
     for G in runs[1:]:   # fixed block-to-thread deal and summation order: bit for bit
         np.testing.assert_array_equal(G, runs[0])
     monkeypatch.setattr(g, "blas_threads", lambda: 1)
     assert g.gram_workers(1000, 40, X.nbytes)[0] == 1
-    one = g.Problem(X, False)._gram_around(center)
+    one = g.gram_around(Data(X, 1), center)
     np.testing.assert_allclose(runs[0], one, rtol=0, atol=1e-13 * np.abs(one).max())
 
 
@@ -92,25 +94,25 @@ def test_pca_through_threaded_gram(shape, order, small_blocks, rng):
 
 
 def test_worker_error_reaches_the_caller_and_blas_is_restored(small_blocks, rng, monkeypatch):
-    def failing(B, C, of_cols):   # fails in a worker thread, not in the caller's
+    def failing(B, C, gram_axis):   # fails in a worker thread, not in the caller's
         if threading.current_thread().name == "fastlae-gram-2":
             raise RuntimeError("injected")
-        blas.syrk_update(B, C, of_cols)
+        blas.syrk_update(B, C, gram_axis)
 
     monkeypatch.setattr(g, "syrk_update", failing)
     before = _blas_counts()
     X = rng.standard_normal((1000, 20))
     with pytest.raises(RuntimeError, match="injected"):
-        g.Problem(X, False)._gram_around(X.mean(axis=0))
+        g.gram_around(Data(X, 1), X.mean(axis=0))
     assert _blas_counts() == before
 
 
 def test_stop_flag_cancels_every_worker(small_blocks, rng):
     X = rng.standard_normal((1000, 20))
-    prob = g.Problem(X, False)
-    prob.stop[0] = 1
+    data = Data(X, 1)
+    data.stop[0] = 1
     with pytest.raises(Cancelled):
-        prob._gram_around(X.mean(axis=0))
+        g.gram_around(data, X.mean(axis=0))
 
 
 def test_no_workers_when_scipys_blas_cannot_be_limited(monkeypatch):
@@ -195,13 +197,13 @@ def test_sum_lower_symmetric(m, T, rng):
     np.testing.assert_allclose(S, L + np.tril(L, -1).T, rtol=1e-15, atol=1e-15)
 
 
-@pytest.mark.parametrize("of_cols", [True, False])
-def test_syrk_update_adds_upper_triangle(of_cols, rng):
-    B = rng.standard_normal((50, 8) if of_cols else (8, 50))
+@pytest.mark.parametrize("gram_axis", [1, 0])
+def test_syrk_update_adds_upper_triangle(gram_axis, rng):
+    B = rng.standard_normal((50, 8) if gram_axis == 1 else (8, 50))
     C0 = np.asfortranarray(rng.standard_normal((8, 8)))
     C = C0.copy(order="F")
-    blas.syrk_update(B, C, of_cols)
-    ref = C0 + (B.T @ B if of_cols else B @ B.T)
+    blas.syrk_update(B, C, gram_axis)
+    ref = C0 + (B.T @ B if gram_axis == 1 else B @ B.T)
     iu = np.triu_indices(8)
     np.testing.assert_allclose(C[iu], ref[iu], rtol=1e-14)
     il = np.tril_indices(8, -1)
@@ -216,17 +218,17 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
 
     seen = set()
 
-    def slow(B, C, of_cols):
+    def slow(B, C, gram_axis):
         seen.add(blas.blas_threads())
         time.sleep(0.005)
-        blas.syrk_update(B, C, of_cols)
+        blas.syrk_update(B, C, gram_axis)
 
     monkeypatch.setattr(g, "syrk_update", slow)
     X = rng.standard_normal((12000, 20))   # 750 blocks of 16 samples: over 1.2 s on 3 workers
     before = _blas_counts()
 
     def work(stop, in_caller):
-        return g.Problem(X, False, stop, in_caller).form_gram()
+        return g.form_gram(Data(X, 1, stop, in_caller))
 
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
@@ -242,17 +244,17 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
 
 @pytest.mark.parametrize("shape", [(30, 500), (500, 30), (64, 64)])
 @pytest.mark.parametrize("feat_axis", [0, 1])
-@pytest.mark.parametrize("of_cols", [True, False])
+@pytest.mark.parametrize("to_axis", [1, 0])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_apply_data_t_both_block_orientations(shape, feat_axis, of_cols, dtype, rng):
-    from fastlae._kernels.ops import apply_data_t
+def test_apply_data_t_both_block_orientations(shape, feat_axis, to_axis, dtype, rng):
+    from fastlae._kernels.operator import apply_data_t
 
     A = np.ascontiguousarray(3.0 + rng.standard_normal(shape), dtype=dtype)
     mean = A.mean(axis=0 if feat_axis == 1 else 1, dtype=np.float64)
     Ac = A.astype(np.float64) - (mean[None, :] if feat_axis == 1 else mean[:, None])
-    U = rng.standard_normal((shape[0] if of_cols else shape[1], 7))
-    out = apply_data_t(A, mean, feat_axis, 0.5, of_cols, 16, np.empty(2000), U)
-    ref = (Ac * 0.5).T @ U if of_cols else (Ac * 0.5) @ U
+    U = rng.standard_normal((shape[0] if to_axis == 1 else shape[1], 7))
+    out = apply_data_t(A, mean, feat_axis, 0.5, to_axis, 16, np.empty(2000), U)
+    ref = (Ac * 0.5).T @ U if to_axis == 1 else (Ac * 0.5) @ U
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
 
 
@@ -264,12 +266,13 @@ def test_sample_gram_in_one_pass(order, dtype, threads, small_blocks, rng, monke
     sample Gram needs no statistics pass; it equals the two-pass Gram."""
     monkeypatch.setattr(g, "blas_threads", lambda: threads)
     X = np.asarray(1e3 + rng.standard_normal((20, 700)), dtype=dtype, order=order)
-    one = g.Problem(*check_X(X)[:2])
-    assert one._form_sample_gram_one_pass()
-    two = g.Problem(*check_X(X)[:2]).stats()      # the mean known first: the two-pass route
-    two.form_gram()
+    one = Data(*check_X(X)[:2])
+    C1 = g.one_pass_samples(one)
+    assert C1 is not None
+    two = Data(*check_X(X)[:2]).stats()      # the mean known first: the two-pass route
+    C2, _ = g.form_gram(two)
     np.testing.assert_allclose(one.mean, X.mean(axis=0, dtype=np.float64), rtol=1e-15)
-    G1, G2 = one.C * one.scale ** 2, two.C * two.scale ** 2
+    G1, G2 = C1 * one.scale ** 2, C2 * two.scale ** 2
     np.testing.assert_allclose(G1, G2, rtol=0, atol=1e-12 * np.abs(G2).max())
     ref = _reference_gram(X, X.mean(axis=0, dtype=np.float64), 1.0, False, False)
     np.testing.assert_allclose(G1, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
@@ -281,7 +284,7 @@ def test_sample_gram_scale_fallback(head, rest, rng):
     route (squares could have over- or underflowed)."""
     X = rest * rng.standard_normal((20, 700))
     X[:, :256] = head * rng.standard_normal((20, 256))
-    assert not g.Problem(*check_X(X)[:2])._form_sample_gram_one_pass()
+    assert g.one_pass_samples(Data(*check_X(X)[:2])) is None
     r = fastlae.pca(X, 3)
     w, V, _, _ = reference(X / rest, 3)
     np.testing.assert_allclose(r.explained_variance * 19 / rest ** 2, w, rtol=1e-10)

@@ -3,6 +3,9 @@ import numpy as np
 import pytest
 
 import fastlae
+from fastlae._data import Data
+from fastlae._kernels.operator import apply_gram
+from fastlae._operator import Operator
 from fastlae.solvers import Plan
 from naive import SPECTRA, reference, sin_angle, spectrum_data
 
@@ -211,14 +214,14 @@ def test_one_pass_gram_equals_two_pass(rng, monkeypatch):
 
     X = spectrum_data(600, 12, SPECTRA["slow"](12), rng, mean=50.0)
     X = X[np.argsort(X[:, 0])]  # sorted: the first block's mean is far from the mean
-    one = g.Problem(X, False)
-    one.form_gram()
+    one = Data(X, 1)
+    C1, _ = g.form_gram(one)
     monkeypatch.setattr(g, "KAPPA_MAX", 0.0)  # forces the exact-mean second pass
-    two = g.Problem(X, False)
-    two.form_gram()
+    two = Data(X, 1)
+    C2, _ = g.form_gram(two)
     np.testing.assert_allclose(one.mean, X.mean(axis=0), rtol=1e-13)
     np.testing.assert_allclose(two.mean, X.mean(axis=0), rtol=1e-13)
-    C_one, C_two = one.C * one.scale ** 2, two.C * two.scale ** 2
+    C_one, C_two = C1 * one.scale ** 2, C2 * two.scale ** 2
     np.testing.assert_allclose(C_one, C_two, rtol=1e-11, atol=1e-11 * np.abs(C_two).max())
 
 
@@ -231,7 +234,7 @@ def test_scale_fallback_when_first_block_is_tiny(order):
     import fastlae._gram as g
     from fastlae._validation import check_X
 
-    assert not g.Problem(*check_X(X)[:2])._form_gram_one_pass()  # the fallback does run
+    assert g.one_pass_features(Data(*check_X(X)[:2])) is None  # the fallback does run
     r = fastlae.pca(X, 2)
     w, V, _, _ = reference(X, 2)
     np.testing.assert_allclose(r.explained_variance * 1199, w, rtol=1e-10)
@@ -246,7 +249,7 @@ def test_scale_fallback_when_first_block_is_constant(order):
     import fastlae._gram as g
     from fastlae._validation import check_X
 
-    assert not g.Problem(*check_X(X)[:2])._form_gram_one_pass()  # the fallback does run
+    assert g.one_pass_features(Data(*check_X(X)[:2])) is None  # the fallback does run
     r = fastlae.pca(X, 2)
     w, V, _, _ = reference(X * 1e150, 2)
     np.testing.assert_allclose(r.explained_variance * 1199, w * 1e-300, rtol=1e-10)
@@ -262,22 +265,22 @@ def test_scale_fallback_when_first_block_is_constant(order):
     (0.5, 1e100, "C", np.float64, 1e-10, False),  # unscaled products could overflow
 ])
 def test_matrix_free_operators(mean, factor, order, dtype, tol, uncentered, rng, monkeypatch):
-    import fastlae._gram as g
     import fastlae.api
     from fastlae._validation import check_X
 
     X = spectrum_data(90, 40, SPECTRA["slow"](40), rng, mean=mean) * factor
     X = np.asarray(X, order=order, dtype=dtype)
-    prob = g.Problem(*check_X(X)[:2])
-    assert prob.use_uncentered(tol) is uncentered
+    data = Data(*check_X(X)[:2])
+    op = Operator(data)
+    assert op.use_uncentered(tol) is uncentered
     # the operator the solvers see equals the centered Gram (scaled) times V
     V = rng.standard_normal((40, 6))
     Xc = X.astype(np.float64) - X.astype(np.float64).mean(axis=0)
-    want = Xc.T @ (Xc @ V) / prob.scale ** 2
-    got = prob.apply(V, matrix_free=True)
+    want = Xc.T @ (Xc @ V) / data.scale ** 2
+    got = apply_gram(op.kernel_op(), V)
     assert np.abs(got - want).max() <= 1e-13 * np.abs(want).max()  # float64 also for float32
     # and the trace from the statistics pass is the centered one
-    np.testing.assert_allclose(prob.trace() * prob.scale ** 2, np.sum(Xc ** 2), rtol=1e-12)
+    np.testing.assert_allclose(op.trace() * data.scale ** 2, np.sum(Xc ** 2), rtol=1e-12)
     monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: Plan("als_tied", True))
     r = fastlae.pca(X, 4, tol=max(tol, 1e-10))
     assert r.matrix_free and r.converged
@@ -294,10 +297,11 @@ def test_statistics_trace_falls_back_when_it_would_cancel(rng):
 
     X = rng.standard_normal((300000, 3))
     X[:256] += 1e4  # the provisional center (the first 256 rows) is far from the mean
-    prob = g.Problem(X, False).stats()
-    assert prob._total is None  # n |mean - shift|^2 > KAPPA_MAX * trace: the centered pass runs
+    data = Data(X, 1).stats()
+    assert data.total is None  # n |mean - shift|^2 > KAPPA_MAX * trace: the centered pass runs
     Xc = X - X.mean(axis=0)
-    np.testing.assert_allclose(prob.trace() * prob.scale ** 2, np.sum(Xc ** 2), rtol=1e-12)
+    np.testing.assert_allclose(Operator(data).trace() * data.scale ** 2, np.sum(Xc ** 2),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
@@ -319,14 +323,15 @@ def test_solvers_continue_from_given_weights(solver, rng):
     from fastlae.solvers import REGISTRY
 
     X = spectrum_data(200, 30, SPECTRA["fast"](30), rng, mean=1.0)
-    prob = g.Problem(X, False)
-    trace = prob.form_gram()
+    data = Data(X, 1)
+    C, trace = g.form_gram(data)
+    op = Operator(data, C)
     module = REGISTRY[solver]
     floor = 30 * np.finfo(float).eps * trace
 
     def run(tol, init=None, lam=None):
-        return module.solve(prob, 3, 6, lam, floor, tol, 0.0, 100_000, np.random.default_rng(0),
-                            False, init=init)
+        return module.solve(op, 3, 6, lam, floor, tol, 0.0, 100_000, np.random.default_rng(0),
+                            init=init)
 
     cold = run(1e-10)
     rough = run(1e-4)

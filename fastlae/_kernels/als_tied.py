@@ -21,7 +21,7 @@ import numba as nb
 
 from ._config import JIT
 from .monitor import GO_ON, relative_update, verdict
-from .ops import apply_gram
+from .operator import apply_gram
 from .ritz import check
 
 # Eigenvalues of W^T G W at most NULL * m times the largest are rounding noise (see run).
@@ -29,15 +29,14 @@ NULL = 2.0 * np.finfo(np.float64).eps
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, floor, wtol,
-        max_iter, check_every, momentum, patience, hist):
+def run(op, W, lam, k, tol, floor, wtol, max_iter, check_every, momentum, patience, hist):
     """Iterate from ``W`` until :func:`monitor.verdict` stops it.
 
     The target is ``max(tol * min(1, gap), floor)`` with the relative gap at k from
     :func:`ritz.check`, so that the top-k subspace error bound ``res / gap`` reaches ``tol``
     where the gap allows (``floor``: where the operator's own rounding would stop it);
     ``res <= tol`` certifies. ``wtol > 0`` also asks for stationary weights (relative update at
-    most ``wtol``). Returns early, with whatever it has, when ``stop[0]`` becomes non-zero.
+    most ``wtol``). Returns early, with whatever it has, when ``op.stop[0]`` becomes non-zero.
 
     Latent directions whose ``W^T G W`` eigenvalue is at the rounding level of the largest
     (``NULL`` relative) are set to zero at once: they hold no variance the Gram can resolve,
@@ -56,8 +55,8 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, k, tol, f
     GW = np.zeros_like(W)
     Minv_prev = np.zeros((r, r))
     status = GO_ON
-    while stop[0] == 0:
-        GW = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W)
+    while op.stop[0] == 0:
+        GW = apply_gram(op, W)
         if it % check_every == 0 or it == max_iter:
             res, theta_k, theta_min, gap = check(W, GW, k)
             status = verdict(hist, it, res, max(tol * min(1.0, gap), floor), tol, upd, wtol,

@@ -9,17 +9,17 @@ import numba as nb
 
 from ._config import JIT
 from .monitor import GO_ON, relative_update, verdict
-from .ops import apply_gram
+from .operator import apply_gram
 from .ritz import check
 
 
 @nb.njit(**JIT)
-def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam):
+def _products(op, W1, W2, lam):
     r = W2.shape[1]
     V = np.empty((W2.shape[0], 2 * r))
     V[:, :r] = W1.T
     V[:, r:] = W2
-    GV = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, V)
+    GV = apply_gram(op, V)
     P1 = np.ascontiguousarray(GV[:, :r])   # G W1^T
     P2 = np.ascontiguousarray(GV[:, r:])   # G W2
     Amat = np.dot(W2.T, W2)
@@ -30,21 +30,19 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alpha, k, tol,
-        wtol, max_iter, check_every, patience, hist):
+def run(op, W1, W2, lam, alpha, k, tol, wtol, max_iter, check_every, patience, hist):
     """Gradient descent from ``(W1, W2)`` until :func:`monitor.verdict` stops it (target
     ``tol * min(1, gap)``, see :func:`fastlae._kernels.als_tied.run`); returns
     ``(W1, W2, n_iter, res, status, alpha)``.
 
     ``loss`` here omits the constant ``tr(G)``; it is used only to compare iterates.
     """
-    P1, P2, Amat, B, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop,
-                                      W1, W2, lam)
+    P1, P2, Amat, B, loss = _products(op, W1, W2, lam)
     res = np.inf
     it = 0
     upd = np.inf
     status = GO_ON
-    while stop[0] == 0:
+    while op.stop[0] == 0:
         if it % check_every == 0 or it == max_iter:
             res, _, _, gap = check(W2, P2, k)
             status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
@@ -56,8 +54,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W1, W2, lam, alph
         while True:
             W1n = W1 - alpha * G1
             W2n = np.ascontiguousarray(W2 - alpha * G2)
-            P1n, P2n, An, Bn, lossn = _products(C, A, mean, feat_axis, inv, of_cols, block,
-                                                buf, stop, W1n, W2n, lam)
+            P1n, P2n, An, Bn, lossn = _products(op, W1n, W2n, lam)
             if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
                 break
             alpha *= 0.5

@@ -8,13 +8,13 @@ import numba as nb
 
 from ._config import JIT
 from .monitor import GO_ON, relative_update, verdict
-from .ops import apply_gram
+from .operator import apply_gram
 from .ritz import check
 
 
 @nb.njit(**JIT)
-def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam):
-    P = apply_gram(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W)
+def _products(op, W, lam):
+    P = apply_gram(op, W)
     B = np.dot(W.T, P)
     N = np.dot(W.T, W)
     loss = -2.0 * np.trace(B) + np.sum(B * N) + 2.0 * lam * np.trace(N)
@@ -22,17 +22,16 @@ def _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam):
 
 
 @nb.njit(**JIT)
-def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, alpha, k, tol, wtol,
-        max_iter, check_every, patience, hist):
+def run(op, W, lam, alpha, k, tol, wtol, max_iter, check_every, patience, hist):
     """Tied descent from ``W`` until :func:`monitor.verdict` stops it (target
     ``tol * min(1, gap)``, see :func:`fastlae._kernels.als_tied.run`); returns
     ``(W, n_iter, res, status, alpha)``."""
-    P, B, N, loss = _products(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam)
+    P, B, N, loss = _products(op, W, lam)
     res = np.inf
     it = 0
     upd = np.inf
     status = GO_ON
-    while stop[0] == 0:
+    while op.stop[0] == 0:
         if it % check_every == 0 or it == max_iter:
             res, _, _, gap = check(W, P, k)
             status = verdict(hist, it, res, tol * min(1.0, gap), tol, upd, wtol, max_iter,
@@ -42,8 +41,7 @@ def run(C, A, mean, feat_axis, inv, of_cols, block, buf, stop, W, lam, alpha, k,
         step = 2.0 * P - np.dot(P, N) - np.dot(W, B) - 2.0 * lam * W
         while True:
             Wn = np.ascontiguousarray(W + alpha * step)
-            Pn, Bn, Nn, lossn = _products(C, A, mean, feat_axis, inv, of_cols, block, buf,
-                                          stop, Wn, lam)
+            Pn, Bn, Nn, lossn = _products(op, Wn, lam)
             if lossn <= loss + 1e-13 * abs(loss) or alpha < 1e-300:
                 break
             alpha *= 0.5

@@ -1,19 +1,21 @@
 """Solver registry and the documented ``"auto"`` rule.
 
 Every solver module exposes
-``solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-patience=0.0)`` returning a :class:`~fastlae.solvers._common.Trained`, plus
-``DEFAULT_MAX_ITER``. A new solver is one kernel module under ``fastlae/_kernels`` and one
-module here.
+``solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0)``
+(``op`` an :class:`~fastlae._operator.Operator`) returning a
+:class:`~fastlae.solvers._common.Trained`, and declares what :func:`fastlae.pca` needs to
+know of it: ``DEFAULT_MAX_ITER`` and ``ITERATIVE`` (False for a direct solver: no latent
+oversampling, no updates, no continued runs, no convergence or collapse warnings). A new
+solver is one kernel module under ``fastlae/_kernels`` and one module here, added to
+``REGISTRY``.
 """
 from dataclasses import dataclass
 
 from . import als, als_tied, eigh, gd, oja
 
 REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "eigh": eigh}
-
-# Solvers that can iterate without forming the Gram matrix (one pass over X per update).
-MATRIX_FREE = {"gd", "oja", "als_tied"}
+# What ``solver=`` accepts: "auto" and every registered solver.
+SOLVERS = ("auto",) + tuple(REGISTRY)
 
 # Cost model of the "auto" rule, calibrated with benchmarks/bench_auto.py on the project
 # machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
@@ -56,8 +58,8 @@ class Plan:
 
 
 def default_latent(solver, k, m):
-    """Latent width r: k plus oversampling for the subspace-type solvers (capped at m)."""
-    if solver == "eigh":
+    """Latent width r: k plus oversampling for the iterative solvers (capped at m), k else."""
+    if not REGISTRY[solver].ITERATIVE:
         return k
     return min(m, k + max(10, k))
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._kernels.monitor import DONE
-from .._kernels.ops import power_ritz as _power_ritz
+from .._kernels.operator import power_ritz as _power_ritz
 from .._kernels.ritz import left_singular, orthonormal
 
 
@@ -25,7 +25,7 @@ class Trained:
         The penalty the solver trained with (on the scaled Gram).
     W1, W2 : ndarray of shape (r, m) and (m, r), or None
         The trained encoder and decoder on the solvers' Gram, in units where the data are
-        divided by ``Problem.scale``; None for ``eigh``.
+        divided by ``Data.scale``; None for ``eigh``.
     GW2 : ndarray of shape (m, r) or None
         The Gram matrix times ``W2`` when the solver computed it for its last iterate: the
         final certificate then needs no further product (see ``ritz.basis_from_decoder``).
@@ -54,9 +54,10 @@ def random_orthonormal(rng, m, r):
     return orthonormal(rng.standard_normal((m, r)))
 
 
-def power_ritz(prob, matrix_free, W, steps=6):
-    """Ritz values after a few block power steps from ``W``, descending (see ``ops.power_ritz``)."""
-    return _power_ritz(*prob.kernel_args(matrix_free), np.ascontiguousarray(W), steps)
+def power_ritz(op, W, steps=6):
+    """Ritz values after a few block power steps from ``W``, descending (see
+    :func:`fastlae._kernels.operator.power_ritz`)."""
+    return _power_ritz(op.kernel_op(), np.ascontiguousarray(W), steps)
 
 
 def descent_lam(lam, theta, k, lam_floor):

@@ -12,6 +12,7 @@ from .._kernels import als as K
 from .._kernels.monitor import new_history
 from ._common import Trained, decoder_basis, random_orthonormal
 
+ITERATIVE = True
 DEFAULT_MAX_ITER = 2000
 CHECK_EVERY = 1
 
@@ -40,23 +41,22 @@ def _apply_q(c, tau, Y, trans=False):
     return np.ascontiguousarray(out)
 
 
-def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-          patience=0.0):
+def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0):
     lam = lam_floor if lam is None else lam
     # one reduction per problem: a continued run (init, see fastlae.pca) reuses it
-    if "als" not in prob.solver_cache:
-        prob.solver_cache["als"] = _tridiagonalize(prob.C)
-    c, d, e, tau = prob.solver_cache["als"]
+    if "als" not in op.solver_cache:
+        op.solver_cache["als"] = _tridiagonalize(op.C)
+    c, d, e, tau = op.solver_cache["als"]
     d = np.ascontiguousarray(d)
     e = np.ascontiguousarray(e)
     if init is None:
-        W2 = random_orthonormal(rng, prob.m, r)
+        W2 = random_orthonormal(rng, op.m, r)
         W1 = np.ascontiguousarray(W2.T)
     else:  # continue from the given weights, in the tridiagonal basis
         W2 = _apply_q(c, tau, init[1], trans=True)
         W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(init[0].T), trans=True).T)
     W1, W2, n_iter, res, status = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY,
-                                        prob.stop, patience, new_history())
+                                        op.stop, patience, new_history())
     W2 = _apply_q(c, tau, W2)
     W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(W1.T)).T)
     return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2, status=status)

@@ -8,13 +8,13 @@ from scipy.linalg import eigh
 
 from ._common import Trained
 
+ITERATIVE = False
 DEFAULT_MAX_ITER = 1
 
 
-def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-          patience=0.0):
+def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0):
     lam = lam_floor if lam is None else lam
-    m = prob.m
+    m = op.m
     q = min(k + 1, m)
-    _, V = eigh(prob.C, subset_by_index=[m - q, m - 1], check_finite=False)
+    _, V = eigh(op.C, subset_by_index=[m - q, m - 1], check_finite=False)
     return Trained(np.ascontiguousarray(V[:, ::-1]), 0, 0.0, lam)

@@ -11,21 +11,21 @@ from .._kernels import gd as K
 from .._kernels.monitor import new_history
 from ._common import Trained, decoder_basis, descent_lam, power_ritz, random_orthonormal
 
+ITERATIVE = True
 DEFAULT_MAX_ITER = 100_000
 CHECK_EVERY = 10
 
 
-def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-          patience=0.0):
+def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0):
     if init is None:
-        W2 = random_orthonormal(rng, prob.m, r)
+        W2 = random_orthonormal(rng, op.m, r)
         W1 = np.ascontiguousarray(W2.T)
     else:
         W1, W2 = init
-    theta = power_ritz(prob, matrix_free, W2)
+    theta = power_ritz(op, W2)
     lam = descent_lam(lam, theta, k, lam_floor)
     alpha = 1.0 / (2.0 * theta[0] + lam)
-    W1, W2, n_iter, res, status, _ = K.run(*prob.kernel_args(matrix_free), W1, W2, lam, alpha,
+    W1, W2, n_iter, res, status, _ = K.run(op.kernel_op(), W1, W2, lam, alpha,
                                            k, tol, wtol, max_iter, CHECK_EVERY, patience,
                                            new_history())
     return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2, status=status)

@@ -9,17 +9,17 @@ from .._kernels import oja as K
 from .._kernels.monitor import new_history
 from ._common import Trained, decoder_basis, descent_lam, power_ritz, random_orthonormal
 
+ITERATIVE = True
 DEFAULT_MAX_ITER = 100_000
 CHECK_EVERY = 10
 
 
-def solve(prob, k, r, lam, lam_floor, tol, wtol, max_iter, rng, matrix_free, init=None,
-          patience=0.0):
-    W = random_orthonormal(rng, prob.m, r) if init is None else init[1]
-    theta = power_ritz(prob, matrix_free, W)
+def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0):
+    W = random_orthonormal(rng, op.m, r) if init is None else init[1]
+    theta = power_ritz(op, W)
     lam = descent_lam(lam, theta, k, lam_floor)
     alpha = 1.0 / (3.0 * theta[0] + 2.0 * lam)
-    W, n_iter, res, status, _ = K.run(*prob.kernel_args(matrix_free), W, lam, alpha, k, tol,
+    W, n_iter, res, status, _ = K.run(op.kernel_op(), W, lam, alpha, k, tol,
                                       wtol, max_iter, CHECK_EVERY, patience, new_history())
     return Trained(decoder_basis(W), n_iter, res, lam, np.ascontiguousarray(W.T), W,
                    status=status)

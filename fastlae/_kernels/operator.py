@@ -1,0 +1,188 @@
+"""The Gram operator the solvers iterate on, and the maps between the two Gram spaces.
+
+:class:`GramOperator` bundles what a product with the centered, scaled Gram needs; the solver
+kernels receive it whole and pass it to :func:`apply_gram`.
+"""
+from collections import namedtuple
+
+import numba as nb
+import numpy as np
+
+from ._config import JIT
+from .passes import center_block
+
+GramOperator = namedtuple("GramOperator", [
+    "C",          # (m, m) float64 Gram matrix, or (0, 0): matrix-free, apply from A
+    "A",          # the data as stored, C-contiguous float32/float64
+    "mean",       # (n_features,) float64
+    "feat_axis",  # the axis of A that holds the features
+    "inv",        # a power of two: the data are (A - mean) * inv
+    "gram_axis",  # the axis of A the Gram's rows run along (1: Gram of A's columns)
+    "block",      # rows (or columns) of A per block
+    "buf",        # scratch for one centered block; empty: multiply uncentered views
+    "stop",       # (1,) int64 cancellation flag
+])
+
+
+@nb.njit(**JIT)
+def _block_view(buf, rows, cols):
+    return buf[: rows * cols].reshape((rows, cols))
+
+
+@nb.njit(**JIT)
+def apply_gram(op, V):
+    """Return ``G @ V`` for the Gram matrix ``G`` of the centered, scaled data.
+
+    Parameters
+    ----------
+    op : GramOperator
+        With ``gram_axis == 1``, ``G = Ac.T @ Ac`` (Gram of the columns of ``A``, accumulated
+        over row blocks); with 0, ``G = Ac @ Ac.T`` (over column blocks). When ``op.stop``
+        becomes non-zero the pass stops early (the result is then meaningless; callers check
+        the flag). An empty ``op.buf`` applies the uncentered rows of A directly
+        (:func:`_apply_gram_uncentered`; features must be A's columns).
+    V : ndarray of shape (m, r), C-contiguous float64
+
+    Returns
+    -------
+    ndarray of shape (m, r), float64
+    """
+    if op.C.shape[0] > 0:
+        return np.dot(op.C, V)
+    A, mean, feat_axis, inv, block, buf, stop = (op.A, op.mean, op.feat_axis, op.inv,
+                                                 op.block, op.buf, op.stop)
+    p, q = A.shape
+    if buf.shape[0] == 0:
+        return _apply_gram_uncentered(A, mean, inv, block, stop, V)
+    # The products are formed transposed (``(B V)^T = V^T B^T`` and so on): Numba hands BLAS
+    # the C-ordered result as its Fortran-ordered transpose, and this way round OpenBLAS sees
+    # a tall, narrow result (M large, N = r), its fast case.
+    outT = np.zeros((V.shape[1], V.shape[0]))
+    if op.gram_axis == 1:  # G V = sum B^T (B V) over row blocks B
+        for r0 in range(0, p, block):
+            if stop[0] != 0:
+                break
+            r1 = min(p, r0 + block)
+            B = _block_view(buf, r1 - r0, q)
+            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+            outT += np.dot(np.dot(V.T, B.T), B)
+    else:  # G V = sum B (B^T V) over column blocks B
+        for c0 in range(0, q, block):
+            if stop[0] != 0:
+                break
+            c1 = min(q, c0 + block)
+            B = _block_view(buf, p, c1 - c0)
+            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+            outT += np.dot(np.dot(V.T, B), B.T)
+    return np.ascontiguousarray(outT.T)
+
+
+@nb.njit(**JIT)
+def _apply_gram_uncentered(A, mean, inv, block, stop, V):
+    """``Xc.T @ Xc @ V * inv**2`` from views of the rows of A, without a centered copy.
+
+    With ``Y = A V - 1 (mean^T V)``: ``Xc.T Xc V = A^T Y - mean (1^T Y)``. Each block of rows
+    is read once from memory (both products see it in cache) and never copied; the price is
+    rounding relative to the uncentered A, ``eps |A| |Xc|`` instead of ``eps |Xc|^2``, which
+    :meth:`fastlae._operator.Operator.use_uncentered` admits only when that is far below the
+    tolerance. Products transposed as in :func:`apply_gram`. Float64 A only (the float32
+    instantiation compiles but is never called).
+    """
+    p, q = A.shape
+    r = V.shape[1]
+    VT = np.empty((r, q), dtype=A.dtype)  # one copy, in A's dtype (np.dot needs equal dtypes)
+    VT[:] = V.T
+    c = np.dot(mean, V)
+    outT = np.zeros((r, q))
+    sY = np.zeros(r)
+    for r0 in range(0, p, block):
+        if stop[0] != 0:
+            break
+        r1 = min(p, r0 + block)
+        B = A[r0:r1]
+        YT = np.dot(VT, B.T)        # (B V)^T, r x rows
+        for j in range(r):
+            y = YT[j]
+            cj = c[j]
+            acc = 0.0
+            for i in range(r1 - r0):
+                y[i] -= cj
+                acc += y[i]
+            sY[j] += acc
+        outT += np.dot(YT, B)
+    out = np.ascontiguousarray(outT.T)
+    s2 = inv * inv
+    for i in range(q):
+        o = out[i]
+        mi = mean[i]
+        for j in range(r):
+            o[j] = (o[j] - mi * sY[j]) * s2
+    return out
+
+
+@nb.njit(**JIT)
+def apply_data_t(A, mean, feat_axis, inv, to_axis, block, buf, U):
+    """Return ``Ac.T @ U`` (``to_axis == 1``) or ``Ac @ U`` (``to_axis == 0``), blockwise.
+
+    Maps vectors indexed along one axis of A into the space indexed by ``to_axis``: with
+    ``to_axis == 0`` it takes ``U`` of shape (q, r) to ``Ac @ U`` of shape (p, r).
+
+    The blocks run along the output's long side when it is the longer side of A, so that each
+    block writes its own rows of the result once: with ``to_axis == 1`` and ``p < q`` (wide
+    data, ``q x r`` result) blocks of columns, each ``out[c0:c1] = B.T @ U``; row blocks would
+    add into all of ``out`` once per block. ``block`` is the block length for the other
+    orientation; column blocks take as many columns as ``buf`` holds.
+    """
+    p, q = A.shape
+    r = U.shape[1]
+    if to_axis == 1:
+        out = np.zeros((q, r))
+        if p < q and p <= buf.shape[0]:
+            cb = buf.shape[0] // p
+            for c0 in range(0, q, cb):
+                c1 = min(q, c0 + cb)
+                B = _block_view(buf, p, c1 - c0)
+                center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+                out[c0:c1] = np.dot(B.T, U)
+        else:
+            for r0 in range(0, p, block):
+                r1 = min(p, r0 + block)
+                B = _block_view(buf, r1 - r0, q)
+                center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+                out += np.dot(B.T, np.ascontiguousarray(U[r0:r1]))
+    else:
+        out = np.zeros((p, r))
+        if q < p and q <= buf.shape[0]:
+            rb = buf.shape[0] // q
+            for r0 in range(0, p, rb):
+                r1 = min(p, r0 + rb)
+                B = _block_view(buf, r1 - r0, q)
+                center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+                out[r0:r1] = np.dot(B, U)
+        else:
+            for c0 in range(0, q, block):
+                c1 = min(q, c0 + block)
+                B = _block_view(buf, p, c1 - c0)
+                center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+                out += np.dot(B, np.ascontiguousarray(U[c0:c1]))
+    return out
+
+
+@nb.njit(**JIT)
+def power_ritz(op, W, steps):
+    """Ritz values (descending) after ``steps`` block power steps from ``W``.
+
+    By interlacing ``theta_i <= lambda_i``: a safe lower bound on the Gram's eigenvalues.
+    """
+    Q = W
+    r = W.shape[1]
+    theta = np.zeros(r)
+    for _ in range(steps):
+        GQ = apply_gram(op, Q)
+        H = np.dot(Q.T, GQ)
+        theta = np.linalg.eigvalsh(0.5 * (H + H.T))[::-1].copy()
+        Q, _ = np.linalg.qr(GQ)
+        Q = np.ascontiguousarray(Q)
+    return np.maximum(theta, 0.0)
+
+

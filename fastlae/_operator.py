@@ -1,0 +1,146 @@
+"""What the solvers iterate on: the centered, scaled Gram applied to a block of vectors.
+
+:class:`Operator` wraps :class:`~fastlae._data.Data` and, when it is formed, the Gram matrix
+(:func:`fastlae._gram.form_gram`); without it the products are taken from X block by block
+(matrix-free: one pass over X per product). The solver kernels receive
+:meth:`Operator.kernel_op`, a :class:`~fastlae._kernels.operator.GramOperator`.
+"""
+import numpy as np
+
+from ._data import SAFE_MAX, SAFE_MIN, block_length
+from ._kernels.operator import GramOperator, apply_data_t, apply_gram
+from ._kernels.passes import center_block
+
+# Elements (float64) per block of a matrix-free pass: with a centered copy of each block, and
+# over uncentered views of A's rows (see scripts/bench_gram_block.py and docs/design.md).
+OPERATOR_BLOCK_ELEMENTS = 1 << 20
+UNCENTERED_BLOCK_ELEMENTS = 1 << 21
+# The uncentered matrix-free operator is offered when its rounding bound is below
+# UNCENTERED * tol (the solvers then finish with centered passes where their target lies below
+# that bound, see fastlae.solvers.als_tied).
+UNCENTERED = 1e-2
+_EMPTY = np.zeros((0, 0))
+_EMPTY_BUF = np.zeros(0)
+
+
+class Operator:
+    """The solvers' Gram operator.
+
+    Parameters
+    ----------
+    data : Data
+    C : ndarray of shape (m, m), float64, or None
+        The formed Gram; None for matrix-free products.
+
+    Attributes
+    ----------
+    m : int
+        The Gram's size.
+    matrix_free : bool
+    uncentered_error : float or None
+        The relative rounding bound of the uncentered matrix-free products, when
+        :meth:`use_uncentered` offered them.
+    solver_cache : dict
+        Per-problem precomputations of the solvers (``als``'s tridiagonal form), reused when
+        :func:`fastlae.pca` continues a run.
+    """
+
+    def __init__(self, data, C=None):
+        self.data = data
+        self.C = _EMPTY if C is None else C
+        self.matrix_free = C is None
+        self.m = data.m
+        self.stop = data.stop
+        self.uncentered_error = None
+        self.solver_cache = {}
+        self._bufs = {}
+
+    def use_uncentered(self, tol):
+        """Offer the matrix-free solvers products that skip the centered copy of each block when
+        that is exact enough for ``tol``; returns whether it does.
+
+        The uncentered products (:func:`fastlae._kernels.operator._apply_gram_uncentered`)
+        round relative to ``|X| |Xc|`` instead of ``|Xc|^2``: a relative error of about
+        ``eps sqrt(1 + n |mean|^2 / lambda_1)``. With ``lambda_1 >= trace / m`` they are
+        offered when that bound is below ``UNCENTERED * tol`` (float64 data with features as
+        columns, magnitudes in the safe range), and the bound is kept in
+        :attr:`uncentered_error`: a solver aiming below it finishes with centered passes
+        (``kernel_op(centered=True)``).
+        """
+        data = self.data.stats()
+        self.uncentered_error = None
+        if not self.matrix_free or data.A.dtype != np.float64 or data.feat_axis != 1 \
+                or data.gram != "features" or data.total is None \
+                or not SAFE_MIN <= data.scale <= SAFE_MAX:
+            return False
+        ratio = data.m * data.n * float(np.sum(data.mean ** 2)) * data.inv ** 2 / data.total
+        error = np.finfo(float).eps * np.sqrt(1.0 + ratio)
+        if error <= UNCENTERED * tol:
+            self.uncentered_error = float(error)
+        return self.uncentered_error is not None
+
+    def _buf(self, gram_axis):
+        """``(block, buf)`` of the passes along ``gram_axis``: rows (or columns) of A per block
+        and scratch space for one centered block."""
+        if gram_axis not in self._bufs:
+            other = self.data.A.shape[gram_axis]
+            block = block_length(other, OPERATOR_BLOCK_ELEMENTS)
+            self._bufs[gram_axis] = (block, np.empty(block * other))
+        return self._bufs[gram_axis]
+
+    def kernel_op(self, centered=False):
+        """The :class:`~fastlae._kernels.operator.GramOperator` the kernels take.
+
+        Matrix-free after :meth:`use_uncentered` offered it, and unless ``centered``, its
+        buffer is empty: the kernels then multiply views of A's rows (blocks of
+        ``UNCENTERED_BLOCK_ELEMENTS``).
+        """
+        data = self.data
+        if not self.matrix_free:
+            block, buf = 1, _EMPTY_BUF   # the products are np.dot with C
+        elif self.uncentered_error is not None and not centered:
+            block, buf = block_length(data.A.shape[1], UNCENTERED_BLOCK_ELEMENTS), _EMPTY_BUF
+        else:
+            block, buf = self._buf(data.gram_axis)
+        return GramOperator(self.C, data.A, data.mean, data.feat_axis, data.inv, data.gram_axis,
+                            block, buf, data.stop)
+
+    def apply(self, V):
+        """The solvers' Gram times ``V`` (m x r)."""
+        return apply_gram(self.kernel_op(centered=True), np.ascontiguousarray(V))
+
+    def trace(self):
+        """Trace of the solvers' Gram (scaled): from the formed Gram or the statistics pass,
+        else by one centered blocked pass."""
+        if not self.matrix_free:
+            return float(np.trace(self.C))
+        data = self.data.stats()
+        if data.total is not None:
+            return data.total
+        total = 0.0
+        A, (p, q) = data.A, data.A.shape
+        block, buf = self._buf(1)   # row blocks
+        for r0 in range(0, p, block):
+            data.check_stop()
+            r1 = min(p, r0 + block)
+            B = buf[: (r1 - r0) * q].reshape(r1 - r0, q)
+            center_block(A, r0, r1, 0, q, data.mean, data.feat_axis, data.inv, B)
+            total += float(np.einsum("ij,ij->", B, B))
+        return total
+
+    def to_features(self, U):
+        """Map sample-space vectors ``U`` (n x r) to ``Xc.T @ U / scale`` (d x r)."""
+        data = self.data
+        to_axis = data.feat_axis
+        block, buf = self._buf(1 - data.gram_axis)
+        return apply_data_t(data.A, data.mean, data.feat_axis, data.inv, to_axis, block, buf,
+                            np.ascontiguousarray(U))
+
+    def apply_features(self, V):
+        """The feature Gram ``Xc.T @ Xc / scale**2`` times ``V`` (d x r), whichever is formed."""
+        data = self.data
+        if data.gram == "features":
+            return self.apply(V)
+        op = GramOperator(_EMPTY, data.A, data.mean, data.feat_axis, data.inv, data.feat_axis,
+                          *self._buf(data.feat_axis), data.stop)
+        return apply_gram(op, np.ascontiguousarray(V))
