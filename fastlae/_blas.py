@@ -4,11 +4,9 @@ The one-pass Gram (:func:`fastlae._gram.form_gram`) runs one worker thread per B
 thread, each centering its own blocks and adding them into its own partial Gram with a
 single-threaded SYRK. ``scipy.linalg.blas.dsyrk`` holds the GIL for the whole call, so the
 workers call SciPy's BLAS (``scipy.linalg.cython_blas``, the library ``scipy.linalg`` itself
-uses) through ``ctypes``, which releases it. Measured on the project machine (2 cores,
-OpenBLAS 0.3.30): a single-threaded DSYRK runs at 40 (d = 256) to 50 GF/s (d = 1000) and
-OpenBLAS's two-thread DSYRK at 41-60 and 76-88 GF/s, so two single-threaded calls side by
-side beat one threaded call (``benchmarks/bench_gram_block.py`` times the whole pass both
-ways).
+uses) through ``ctypes``, which releases it. Single-threaded SYRK calls side by side beat one
+threaded SYRK on few cores (docs/design.md; ``scripts/bench_gram_block.py`` times the pass
+both ways).
 """
 import ctypes
 import threading

@@ -28,6 +28,7 @@ def _expected_failures(estimator):
     return {}
 
 
+@pytest.mark.slow
 @parametrize_with_checks([PCA(), PCA(n_components=2), PCA(n_components=0.8, whiten=True),
                           PCA(2, solver="gd"), PCA(2, solver="oja"), PCA(2, solver="als"),
                           PCA(2, solver="eigh", whiten=True)],
@@ -103,6 +104,7 @@ def test_float32_kept_and_close():
     np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_pipeline_gridsearch_clone_pickle():
     X, y = load_iris(return_X_y=True)
     from sklearn.linear_model import LogisticRegression
@@ -142,6 +144,7 @@ def test_bad_n_components(bad, exc):
         PCA(bad).fit(np.random.default_rng(0).standard_normal((10, 4)))
 
 
+@pytest.mark.slow
 def test_import_fastlae_does_not_import_sklearn():
     import subprocess
     import sys

@@ -36,6 +36,7 @@ def test_concurrent_threads_are_correct():
     assert len(errors) == 4 and max(errors.values()) < 1e-10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_child_processes(method):
     if method not in mp.get_all_start_methods():
@@ -46,6 +47,7 @@ def test_child_processes(method):
     assert max(errs) < 1e-10
 
 
+@pytest.mark.slow
 def test_joblib_workers():
     joblib = pytest.importorskip("joblib")
     errs = joblib.Parallel(n_jobs=2)(joblib.delayed(_job)(s) for s in range(3))
@@ -60,6 +62,7 @@ def test_thread_counts_agree(rng):
     np.testing.assert_allclose(a.explained_variance, b.explained_variance, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_read_only_package_directory(tmp_path):
     """A copy of the package in a read-only directory imports and computes (no crash)."""
     src = os.path.dirname(fastlae.__file__)
@@ -91,6 +94,7 @@ def test_read_only_package_directory(tmp_path):
 SPECTRUM_KINDS = st.sampled_from(sorted(SPECTRA))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(2, 60), d=st.integers(1, 30), kind=SPECTRUM_KINDS,
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1),
@@ -148,6 +152,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("solver", ["gd", "als_tied"])
 def test_ctrl_c_stops_a_long_solve_within_a_second(solver):
     line, rc, sent = _interrupt([CHILD, solver])
@@ -155,6 +160,7 @@ def test_ctrl_c_stops_a_long_solve_within_a_second(solver):
     assert float(line[1]) - sent < 1.0  # perf_counter is system-wide on Linux
 
 
+@pytest.mark.slow
 def test_cli_interrupt_leaves_no_output(tmp_path):
     import signal
     import time
@@ -172,6 +178,7 @@ def test_cli_interrupt_leaves_no_output(tmp_path):
     assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "x.npy"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_training_within_a_second():
     child = ("import sys, time, numpy as np, fastlae\n"
              "X = np.random.default_rng(0).standard_normal((400, 60))\n"
@@ -195,6 +202,7 @@ def test_train_is_deterministic(rng):
     np.testing.assert_array_equal(a.history["loss"], b.history["loss"])
 
 
+@pytest.mark.slow
 def test_no_numba_thread_pool_is_started():
     # n_threads limits BLAS only; no kernel uses Numba's parallel runtime, so its threading
     # layer (and any fork-safety caveat of it) is never initialized

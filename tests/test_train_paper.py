@@ -16,6 +16,7 @@ def runs(X):
     return paper.figure3_data(X)
 
 
+@pytest.mark.slow
 def test_figure3_only_the_sum_loss_becomes_symmetric(runs):
     assert runs["sum"].history["transpose_gap"][-1] < 1e-6
     for loss in ("unregularized", "product"):
@@ -25,12 +26,14 @@ def test_figure3_only_the_sum_loss_becomes_symmetric(runs):
         assert r.history["loss"][-1] < r.history["loss"][0]
 
 
+@pytest.mark.slow
 def test_landscape_theorem_after_training(X, runs):
     s2 = np.linalg.svd(X, compute_uv=False)[:10] ** 2
     tau = np.linalg.svd(runs["sum"].W2, compute_uv=False)
     np.testing.assert_allclose(tau ** 2, 1 - 10.0 / s2, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_figure4_alignment(X, runs):
     M = paper.figure4_data(X, runs["sum"].W1, runs["sum"].W2)
     d = X.shape[1]
@@ -41,6 +44,7 @@ def test_figure4_alignment(X, runs):
     assert np.max(np.abs(np.diag(M0[:d, d:])[:10])) < 0.99  # no alignment without lam
 
 
+@pytest.mark.slow
 def test_figure5_tau_squared_matches_theory(X):
     for lam, s2, tau2 in paper.figure5_data(X, lams=(5.0, 20.0, 100.0, 200.0)):
         np.testing.assert_allclose(tau2, np.maximum(0.0, 1.0 - lam / s2), atol=2e-3)
@@ -52,6 +56,7 @@ def test_figure1_scalar_minima():
     assert abs(w1[i] - w2[i]) < 0.03 and abs(w1[i] * w2[i] - (1 - 1.0 / 4.0)) < 0.03
 
 
+@pytest.mark.slow
 def test_tied_minibatch_nonuniform_rag(X):
     r = fastlae.train(X, 4, 10.0, tied=True, epochs=200, batch_size=5, record_every=50)
     np.testing.assert_array_equal(r.W1, r.W2.T)
@@ -84,6 +89,7 @@ def test_train_errors(X, kwargs, match):
         fastlae.train(X, 2, 1.0, **kwargs)
 
 
+@pytest.mark.slow
 def test_cli_paper_writes_pngs(tmp_path):
     pytest.importorskip("matplotlib")
     from fastlae import cli

@@ -58,10 +58,6 @@ def test_bad_input(data, kwargs, exc, match):
         fastlae.pca(data, k, **kwargs)
 
 
-def test_table_is_large_enough():
-    assert len(BAD) >= 30
-
-
 # The array-valued rows of the table, as files given to the CLI: each becomes one line on
 # stderr and exit status 2, never a traceback.
 def _cli_expressible(row):

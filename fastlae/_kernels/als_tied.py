@@ -73,8 +73,8 @@ def run(op, W, lam, k, tol, floor, wtol, max_iter, check_every, momentum, patien
         mu, Z = np.linalg.eigh(0.5 * (M + M.T))
         ridge = lam if lam > 0.0 else 1e-15 * max(mu[r - 1], 0.0)
         # span(GW M^-1) = span(GW) whatever the rounding in the inverse, so the subspace
-        # iteration keeps its accuracy; an explicit r x r inverse and one product ran 5x faster
-        # than two triangular solves with r x m right-hand sides
+        # iteration keeps its accuracy with an explicit r x r inverse (one product, where
+        # triangular solves would take r x m right-hand sides)
         null_level = NULL * m * max(mu[r - 1], 0.0)
         f = np.zeros(r)
         for j in range(r):

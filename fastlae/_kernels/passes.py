@@ -90,7 +90,7 @@ def center_block(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
     ``out`` is C-contiguous of shape (r1 - r0, c1 - c0).
     """
     # Row views let LLVM see that ``o``, ``a`` and ``mm`` are distinct unit-stride vectors and
-    # vectorize the loop; indexing ``out[i, j]``/``A[r0 + i, c0 + j]`` directly ran 4x slower.
+    # vectorize the loop, which indexing ``out[i, j]``/``A[r0 + i, c0 + j]`` directly does not.
     w = c1 - c0
     mm = mean[c0:c1]
     for i in range(r1 - r0):

@@ -17,7 +17,7 @@ REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "eigh": eigh
 # What ``solver=`` accepts: "auto" and every registered solver.
 SOLVERS = ("auto",) + tuple(REGISTRY)
 
-# Cost model of the "auto" rule, calibrated with benchmarks/bench_auto.py on the project
+# Cost model of the "auto" rule, calibrated with scripts/bench_auto.py on the project
 # machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
 UPDATES = 16          # als_tied updates to its target on fast-decaying spectra (r = 2k, momentum)
 SYRK_FLOPS = 1.6e11   # forming the Gram: 2 n m^2 flops

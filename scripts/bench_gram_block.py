@@ -2,24 +2,25 @@
 
 Usage::
 
-    python benchmarks/bench_gram_block.py --shape 200000x256 --reps 9
+    python scripts/bench_gram_block.py --shape 200000x256 --reps 9
 
 Configurations: ``workers 2^e`` is the default pass (one thread per BLAS thread, each with
 its own partial Gram and a single-threaded SYRK) with ``WORKER_BLOCK_ELEMENTS = 2^e``;
 ``one thread`` is the single-thread loop on threaded BLAS (what runs where BLAS cannot be
-limited to one thread, with ``GRAM_BLOCK_ELEMENTS`` blocks). Every round times each once and a
-bare NumPy ``X.T @ X``, in an order that rotates every round, each after a 0.3 s pause.
-Medians, their ratio to the bare product's median, and the range of that ratio.
+limited to one thread, with ``GRAM_BLOCK_ELEMENTS`` blocks), timed with a bare NumPy
+``X.T @ X`` in interleaved rounds (scripts/timing.py). Medians, their ratio to the bare
+product's median, and the range of that ratio.
 """
 import argparse
-import time
 
 import numpy as np
 
 import fastlae
 import fastlae._gram as g
+from fastlae._data import Data
 from fastlae._validation import check_X
 from fastlae.datasets import decaying
+from timing import interleaved, machine
 
 
 def main(argv=None):
@@ -40,29 +41,21 @@ def main(argv=None):
         else:
             g.WORKER_BLOCK_ELEMENTS = 1 << int(name.split("^")[1])
         try:
-            t0 = time.perf_counter()
-            g.Problem(*check_X(X)).form_gram()
-            return time.perf_counter() - t0
+            g.form_gram(Data(*check_X(X)[:2]))
         finally:
             g.WORKER_BLOCK_ELEMENTS, g.blas_threads = original
 
-    names = [f"workers 2^{e}" for e in args.sizes] + ["one thread", "bare X.T @ X"]
-    times = {name: [] for name in names}
-    for rep in range(args.reps):
-        for name in names[rep % len(names):] + names[: rep % len(names)]:
-            time.sleep(0.3)
-            if name.startswith("bare"):
-                t0 = time.perf_counter()
-                X.T @ X
-                times[name].append(time.perf_counter() - t0)
-            else:
-                times[name].append(gram(name))
+    methods = {f"workers 2^{e}": (lambda e=e: gram(f"2^{e}")) for e in args.sizes}
+    methods["one thread"] = lambda: gram("one thread")
+    methods["bare X.T @ X"] = lambda: X.T @ X
+    times, _ = interleaved(methods, args.reps)
     bare = np.median(times["bare X.T @ X"])
+    print(machine())
     print(f"{args.shape}: workers = {g.gram_workers(n, d + 1, X.nbytes)[0]}")
     print("| configuration | median s | / bare X.T @ X | min-max / bare |")
     print("|---|---|---|---|")
-    for name in names:
-        t = np.array(times[name])
+    for name, ts in times.items():
+        t = np.array(ts)
         print(f"| {name} | {np.median(t):.3f} | {np.median(t) / bare:.2f} | "
               f"{t.min() / bare:.2f}-{t.max() / bare:.2f} |")
 

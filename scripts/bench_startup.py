@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_startup.py --reps 5
+    python scripts/bench_startup.py --reps 5
 
 Each sample is a fresh interpreter; the script warms fastlae's cache once first. Prints the
 medians and their ratio (the hardening target is fastlae / scikit-learn <= 1.5).

@@ -3,7 +3,7 @@ without the rotation-augmented gradient (Bao et al. 2020), as k grows.
 
 Usage::
 
-    python benchmarks/bench_rag.py --ks 5 20 50 --epochs 3000
+    python scripts/bench_rag.py --ks 5 20 50 --epochs 3000
 
 Data: ``fastlae.datasets.decaying(3000, 1000, decay=0.25)`` (distinct singular values
 ~ i^-0.25, so the top 50 eigenvalues span a factor of 7 and plain gradient steps reach them all),

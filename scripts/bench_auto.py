@@ -2,14 +2,14 @@
 
 Usage::
 
-    python benchmarks/bench_auto.py --shapes 20000x1000x20 6000x2000x10
+    python scripts/bench_auto.py --shapes 20000x1000x20 6000x2000x10
 
 For each shape, every candidate (als_tied matrix-free, als_tied on the Gram, eigh on the Gram)
-runs ``--reps`` times interleaved; the table shows medians, the model of
-:func:`fastlae.solvers.estimated_seconds`, and which one "auto" picks.
+runs ``--reps`` times interleaved (scripts/timing.py), each to the end (no budget); the table
+shows medians, the model of :func:`fastlae.solvers.estimated_seconds`, the updates taken, and
+which way "auto" plans.
 """
 import argparse
-import time
 
 import numpy as np
 
@@ -17,15 +17,14 @@ import fastlae
 import fastlae.api
 from fastlae.datasets import decaying
 from fastlae.solvers import Plan, choose, estimated_seconds
+from timing import interleaved, machine, median
 
 
-def run(X, k, solver, matrix_free):
+def forced(X, k, solver, matrix_free):
     original = fastlae.api.choose
     fastlae.api.choose = lambda n, d, kk, s: Plan(solver, matrix_free)
     try:
-        t0 = time.perf_counter()
-        r = fastlae.pca(X, k)
-        return time.perf_counter() - t0, r.n_iter
+        return fastlae.pca(X, k)
     finally:
         fastlae.api.choose = original
 
@@ -37,6 +36,7 @@ def main(argv=None):
                                                    "6000x2000x10", "20000x1000x50"])
     p.add_argument("--reps", type=int, default=3)
     args = p.parse_args(argv)
+    print(machine())
     fastlae.pca(np.random.default_rng(0).random((200, 20)), 3)
     ways = {"free": ("als_tied", True), "als_tied": ("als_tied", False), "eigh": ("eigh", False)}
     print("| shape | way | measured s | model s | updates |")
@@ -45,18 +45,13 @@ def main(argv=None):
         n, d, k = (int(v) for v in shape.split("x"))
         X = decaying(n, d, random_state=0)
         model = estimated_seconds(n, d, k)
-        times = {w: [] for w in ways}
-        iters = {}
-        for _ in range(args.reps):
-            for w, (solver, free) in ways.items():
-                time.sleep(0.3)
-                t, it = run(X, k, solver, free)
-                times[w].append(t)
-                iters[w] = it
+        methods = {w: (lambda s=s, f=f: forced(X, k, s, f)) for w, (s, f) in ways.items()}
+        times, last = interleaved(methods, args.reps)
+        t = median(times)
         pick = choose(n, d, k, "auto")
         for w in ways:
             mark = " (auto)" if ways[w] == (pick.solver, pick.matrix_free) else ""
-            print(f"| {shape} | {w}{mark} | {np.median(times[w]):.3f} | {model[w]:.3f} | {iters[w]} |",
+            print(f"| {shape} | {w}{mark} | {t[w]:.3f} | {model[w]:.3f} | {last[w].n_iter} |",
                   flush=True)
 
 
