@@ -3,12 +3,12 @@
 Kunin et al., "Loss Landscapes of Regularized Linear Autoencoders" (ICML 2019).
 """
 from ._errors import CollapseWarning, ConvergenceWarning, RankWarning
-from . import theory
+from . import datasets, theory
 from .api import PCAResult, pca
 from .training import TrainResult, train
 
 __version__ = "0.1.0"
-__all__ = ["pca", "PCA", "PCAResult", "theory", "train", "TrainResult", "ConvergenceWarning", "CollapseWarning",
+__all__ = ["pca", "PCA", "PCAResult", "datasets", "theory", "train", "TrainResult", "ConvergenceWarning", "CollapseWarning",
            "RankWarning", "__version__"]
 
 

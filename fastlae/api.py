@@ -164,6 +164,24 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         If ``max_iter`` ran out before the certificate reached ``tol``.
     CollapseWarning
         If an explicit ``lam`` collapses some of the k components.
+    RankWarning
+        If X has fewer than k directions of variance above the rounding level of its Gram
+        matrix (the rest of the components are then an orthonormal completion).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastlae
+    >>> X = fastlae.datasets.decaying(2000, 50, random_state=0)
+    >>> r = fastlae.pca(X, 3)
+    >>> r.components.shape, r.converged
+    ((3, 50), True)
+    >>> bool(r.residuals.max() <= 1e-10), bool(r.component_errors.max() < 1e-6)
+    (True, True)
+    >>> Xc = X - X.mean(axis=0)
+    >>> w = np.linalg.eigvalsh(Xc.T @ Xc)[::-1][:3] / (len(X) - 1)
+    >>> np.allclose(r.explained_variance, w, rtol=1e-12)
+    True
     """
     A, feat_axis, out_dtype = V.check_X(X)
     n, d = A.shape if feat_axis == 1 else A.shape[::-1]

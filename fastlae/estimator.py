@@ -77,6 +77,18 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     converged_ : bool
     residuals_ : ndarray of shape (n_components_,)
         ``||C v - theta v|| / theta_1`` for each component (``C = Xc.T @ Xc``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlae import PCA
+    >>> from fastlae.datasets import decaying
+    >>> X = decaying(500, 20, random_state=0)
+    >>> pca = PCA(n_components=0.9).fit(X)
+    >>> pca.n_components_, pca.converged_
+    (5, True)
+    >>> pca.transform(X).shape
+    (500, 5)
     """
 
     def __init__(self, n_components=None, *, solver="auto", lam=None, whiten=False, tol=1e-10,

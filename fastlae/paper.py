@@ -122,7 +122,8 @@ def write_figures(out_dir, random_state=0):
     for ax, (name, r) in zip(axes, runs.items()):
         im = ax.imshow(figure4_data(X, r.W1, r.W2), cmap="RdBu", vmin=-1, vmax=1)
         ax.set_title(name)
-    fig.suptitle("Figure 4: [U'U, U'U*; V*'U, V*'U*] after training")
+    fig.suptitle("Figure 4: [U'U, U'U*; V*'U, V*'U*] after training (U: principal directions, "
+                 "U*, V*: singular vectors of W2 W1)")
     fig.colorbar(im, ax=axes, shrink=0.8)
     paths.append(_save(fig, out_dir, "figure4.png"))
 
@@ -134,7 +135,7 @@ def write_figures(out_dir, random_state=0):
     ax.set_xlabel("s_i^2")
     ax.set_ylabel("tau_i^2")
     ax.set_title("Figure 5: trained tau^2 against 1 - lambda / s^2")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))   # clear of the curves
     paths.append(_save(fig, out_dir, "figure5.png"))
     return paths
 

@@ -45,6 +45,15 @@ def loss(X, W1, W2, lam=0.0, kind="sum"):
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlae import theory
+    >>> X = np.diag([3.0, 2.0, 1.0])
+    >>> W1, W2 = theory.critical_point(X, 2, 0.5)          # the global minimum
+    >>> round(theory.loss(X, W1, W2, 0.5), 6)              # 1 + 2 * 0.5 * 2 - 0.25 * (1/9 + 1/4)
+    2.909722
     """
     kind = _kind(kind)
     X, W1, W2 = (np.asarray(a, dtype=np.float64) for a in (X, W1, W2))
@@ -68,6 +77,15 @@ def grad(X, W1, W2, lam=0.0, kind="sum"):
     -------
     dW1 : ndarray of shape (k, d)
     dW2 : ndarray of shape (d, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlae import theory
+    >>> X = np.diag([3.0, 2.0, 1.0])
+    >>> W1, W2 = theory.critical_point(X, 2, 0.5, index=[0, 2])   # a saddle
+    >>> max(float(np.abs(g).max()) for g in theory.grad(X, W1, W2, 0.5)) < 1e-12
+    True
     """
     kind = _kind(kind)
     C = _gram(X)
@@ -120,6 +138,16 @@ def critical_point(X, k, lam, kind="sum", index=None, O=None, G=None):
     ``L``: ``W2 = U_I G^+``, ``W1 = G U_I^T``;
     ``L_pi``: ``W2 = U_I (I + lam S_I^-2)^{-1/2} G^+``, ``W1 = G (I + lam S_I^-2)^{-1/2} U_I^T``;
     ``L_sigma``: ``W2 = U_I (I - lam S_I^-2)^{1/2} O^T``, ``W1 = W2^T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlae import theory
+    >>> W1, W2 = theory.critical_point(np.diag([3.0, 2.0, 1.0]), 2, 0.5)
+    >>> np.allclose(W1, W2.T)                                   # Transpose Theorem
+    True
+    >>> np.round(np.linalg.svd(W2, compute_uv=False) ** 2, 6)   # 1 - lam / s^2
+    array([0.944444, 0.875   ])
     """
     kind = _kind(kind)
     s2, U = principal(X)
@@ -157,6 +185,15 @@ def hessian(X, W1, W2, lam=0.0, kind="sum"):
     -------
     ndarray of shape (2 k d, 2 k d)
         Symmetric, in the coordinates ``concatenate([W1.ravel(), W2.ravel()])``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlae import theory
+    >>> X = np.diag([3.0, 2.0, 1.0])
+    >>> H = theory.hessian(X, *theory.critical_point(X, 2, 0.5), 0.5)
+    >>> H.shape, bool(np.linalg.eigvalsh(H).min() > -1e-12)       # a minimum
+    ((12, 12), True)
     """
     kind = _kind(kind)
     C = _gram(X)
@@ -224,6 +261,15 @@ def curvature(spectrum, k, index, kind="sum", lam=None):
       each direction j outside I, descending only where ``s_j^2 > lam``. The paper's
       ``(k - l)(m - l)`` holds when every eigenvalue exceeds lam; in general m is the number of
       eigenvalues above lam.
+
+    Examples
+    --------
+    >>> from fastlae import theory
+    >>> s2 = [9.0, 4.84, 2.56, 1.21, 0.36, 0.09]      # two eigenvalues below lam = 0.5
+    >>> theory.curvature(s2, 3, [0], "sum", lam=0.5)
+    (6, 2, 28)
+    >>> theory.curvature(6, 3, [0], "product")        # d alone is enough for L and L_pi
+    (10, 5, 21)
     """
     kind = _kind(kind)
     index = [int(i) for i in index]
@@ -270,6 +316,15 @@ def ppca_from_lae(W2, lam):
     Returns
     -------
     ndarray of shape (d, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlae import theory
+    >>> X = np.diag([3.0, 2.0, 1.0])
+    >>> W0 = theory.ppca_from_lae(theory.critical_point(X, 2, 0.5)[1], 0.5)
+    >>> np.round(np.linalg.svd(W0, compute_uv=False) ** 2, 6)    # s^2 - lam
+    array([8.5, 3.5])
     """
     if not isinstance(lam, numbers.Real) or not lam > 0:
         raise ValueError(E.LAM.format(value=lam))
@@ -286,6 +341,13 @@ def ppca_nll(X, W0, sigma2):
     ``0.5 (d ln(2 pi) + ln det M + tr(M^-1 C))`` with ``M = W0 W0^T + sigma2 I`` and
     ``C = X.T @ X``; for one scalar point this is the paper's
     ``0.5 (ln(2 pi) + ln(w0^2 + sigma^2) + x^2 (w0^2 + sigma^2)^-1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlae import theory
+    >>> round(float(theory.ppca_nll(np.array([[2.0]]), np.array([[1.0]]), 1.0)), 6)
+    2.265512
     """
     C = _gram(X)
     W0 = np.asarray(W0, dtype=np.float64)

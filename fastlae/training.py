@@ -82,6 +82,17 @@ def train(X, k, lam, *, loss="sum", tied=False, optimizer="adam", lr=0.05, decay
     Returns
     -------
     TrainResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastlae
+    >>> X = np.diag([4.0, 3.0, 2.0, 1.0])
+    >>> r = fastlae.train(X, 2, 1.0, epochs=3000)            # the sum loss, Adam
+    >>> bool(r.history["transpose_gap"][-1] < 1e-6)          # Transpose Theorem
+    True
+    >>> np.round(np.linalg.svd(r.W2, compute_uv=False) ** 2, 4)   # 1 - lam / s^2
+    array([0.9375, 0.8889])
     """
     A, feat_axis, _ = V.check_X(X)
     Xf = np.ascontiguousarray(A if feat_axis == 1 else A.T, dtype=np.float64)
