@@ -15,8 +15,7 @@ from ._operator import Operator
 from ._kernels.monitor import GAVE_UP
 from ._kernels.ritz import component_errors
 from ._threads import blas_limit, interruptible
-from .solvers import REGISTRY, SOLVERS, choose, default_latent
-from .solvers._common import Trained
+from .solvers import REGISTRY, SOLVERS, Trained, choose, default_latent
 
 
 @dataclass

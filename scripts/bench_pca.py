@@ -16,31 +16,13 @@ scikit-learn's ``PCA`` with ``covariance_eigh`` (tall data), ``arpack`` and ``ra
 import argparse
 
 import numpy as np
-from scipy.linalg import eigh
 
 import fastlae
 from fastlae.datasets import decaying
-from timing import interleaved, machine, median
+from timing import interleaved, lapack_reference, machine, median, sine
 
 SHAPES = ["200000x256x10", "100000x1000x20", "20000x2000x50", "4000x4000x20",
           "1000x100000x10"]
-
-
-def reference(X, k):
-    Xc = X - X.mean(axis=0)
-    if X.shape[0] >= X.shape[1]:
-        C = Xc.T @ Xc
-        _, V = eigh(C, subset_by_index=[C.shape[0] - k, C.shape[0] - 1])
-        return V
-    G = Xc @ Xc.T
-    _, U = eigh(G, subset_by_index=[G.shape[0] - k, G.shape[0] - 1])
-    V = Xc.T @ U
-    return V / np.linalg.norm(V, axis=0)
-
-
-def sine(V, comps):
-    Q = np.asarray(comps, dtype=np.float64).T
-    return float(np.linalg.norm(V - Q @ (Q.T @ V), 2))
 
 
 def methods(X, k, sklearn_solvers):
@@ -84,7 +66,7 @@ def main(argv=None):
     for shape in args.shapes:
         n, d, k = (int(v) for v in shape.split("x"))
         X = decaying(n, d, random_state=0)
-        V = reference(X, k)
+        V = lapack_reference(X, k)
         m = methods(X, k, solvers)
         for f in m.values():   # compiled kernels loaded, caches warm
             f()

@@ -21,12 +21,11 @@ import argparse
 import sys
 
 import numpy as np
-from scipy.linalg import eigh
 
 import fastlae
 from fastlae.datasets import zoo
 from fastlae.solvers import choose
-from timing import interleaved, machine, median
+from timing import interleaved, lapack_reference, machine, median, sine
 
 CASES = [
     ("gaussian", 100000, 300, 10, "float64"),
@@ -66,27 +65,9 @@ def make(name, n, d, k, dtype):
     return zoo(name, n, d, k, dtype=np.dtype(dtype))
 
 
-def reference(X, k):
-    Xf = np.asarray(X, dtype=np.float64)
-    Xc = Xf - Xf.mean(axis=0)
-    if X.shape[0] >= X.shape[1]:
-        C = Xc.T @ Xc
-        _, V = eigh(C, subset_by_index=[C.shape[0] - k, C.shape[0] - 1])
-        return V
-    G = Xc @ Xc.T
-    _, U = eigh(G, subset_by_index=[G.shape[0] - k, G.shape[0] - 1])
-    V = Xc.T @ U
-    return V / np.linalg.norm(V, axis=0)
-
-
-def sine(V, comps):
-    Q = np.asarray(comps, dtype=np.float64).T
-    return float(np.linalg.norm(V - Q @ (Q.T @ V), 2))
-
-
 def run_case(name, n, d, k, dtype, reps, with_sklearn, out):
     X = make(name, n, d, k, dtype)
-    V = reference(X, k)
+    V = lapack_reference(X, k)
     methods = {
         "auto": lambda: fastlae.pca(X, k),
         "eigh": lambda: fastlae.pca(X, k, solver="eigh"),

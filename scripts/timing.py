@@ -1,4 +1,4 @@
-"""The timing helper every calibration script shares: interleaved, rotated, paused rounds.
+"""What every calibration script shares: interleaved timing rounds and the LAPACK reference.
 
 The machines are shared and noisy, so each script times its methods in rounds, every method
 once per round, in an order that rotates every round (no method is always timed right after
@@ -57,3 +57,26 @@ def machine():
                    if i["user_api"] == "blas"})
     return (f"{os.cpu_count()} CPUs; fastlae {fastlae.__version__}, numpy {np.__version__}, "
             f"scipy {scipy.__version__}; BLAS {blas}")
+
+
+def lapack_reference(X, k):
+    """The top-k principal directions (d x k, columns) by LAPACK ``eigh`` of the exact centered
+    Gram in float64: of ``Xc.T @ Xc`` for tall data, else of ``Xc @ Xc.T`` mapped back."""
+    from scipy.linalg import eigh
+
+    Xf = np.asarray(X, dtype=np.float64)
+    Xc = Xf - Xf.mean(axis=0)
+    if X.shape[0] >= X.shape[1]:
+        C = Xc.T @ Xc
+        _, V = eigh(C, subset_by_index=[C.shape[0] - k, C.shape[0] - 1])
+        return V
+    G = Xc @ Xc.T
+    _, U = eigh(G, subset_by_index=[G.shape[0] - k, G.shape[0] - 1])
+    V = Xc.T @ U
+    return V / np.linalg.norm(V, axis=0)
+
+
+def sine(V, components):
+    """Sine of the largest principal angle between span(V) and the rows of ``components``."""
+    Q = np.asarray(components, dtype=np.float64).T
+    return float(np.linalg.norm(V - Q @ (Q.T @ V), 2))

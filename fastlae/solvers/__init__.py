@@ -12,10 +12,13 @@ solver is one kernel module under ``fastlae/_kernels`` and one module here, adde
 from dataclasses import dataclass
 
 from . import als, als_tied, eigh, gd, oja
+from ._common import Trained
 
 REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "eigh": eigh}
 # What ``solver=`` accepts: "auto" and every registered solver.
 SOLVERS = ("auto",) + tuple(REGISTRY)
+__all__ = ["REGISTRY", "SOLVERS", "Plan", "Trained", "budgets", "choose", "default_latent",
+           "estimated_seconds"]
 
 # Cost model of the "auto" rule, calibrated with scripts/bench_auto.py on the project
 # machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
