@@ -1,4 +1,5 @@
-"""Command line: ``fastlae demo`` and ``fastlae pca INPUT -k K -o OUT.npz``."""
+"""Command line: ``fastlae demo``, ``fastlae pca INPUT -k K -o OUT.npz``, ``fastlae paper``,
+``fastlae bench``."""
 import argparse
 import os
 import sys
@@ -113,6 +114,33 @@ def cmd_paper(args):
     return 0
 
 
+def cmd_bench(args):
+    from . import bench
+    from ._progress import Progress
+
+    if args.shape:
+        shapes = [tuple(args.shape[i:i + 3]) for i in range(0, len(args.shape), 3)]
+    else:
+        shapes = bench.QUICK_SHAPES if args.quick else bench.SHAPES
+    reps = args.reps if args.reps is not None else (3 if args.quick else 5)
+    progress = Progress("fastlae bench", enabled=None if not args.quiet else False)
+    try:
+        result = bench.run(shapes, dtype=np.dtype(args.dtype).type, reps=reps,
+                           threads=args.threads, progress=progress,
+                           pause=0.1 if args.quick else bench.PAUSE)
+    finally:
+        progress.close()
+    print(bench.format_tables(result))
+    print()
+    print(bench.format_summary(result))
+    if args.json:
+        bench.write_json(result, args.json)
+        print(f"wrote {args.json}")
+    if args.plot:
+        print(f"wrote {bench.plot(result, args.plot)}")
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="fastlae", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -133,6 +161,28 @@ def build_parser():
     f.add_argument("--out", required=True, help="output directory")
     f.add_argument("--seed", type=int, default=0)
     f.set_defaults(func=cmd_paper)
+    b = sub.add_parser(
+        "bench", help="time fastlae against LAPACK and scikit-learn on this machine",
+        description="Time fastlae.pca against a bare Gram product, LAPACK on the Gram and "
+                    "scikit-learn's PCA solvers (those that are installed) on "
+                    "fastlae.datasets.decaying data, in interleaved rounds; print one table "
+                    "per shape with medians, ratios to fastlae and accuracy against LAPACK.",
+        epilog="example: fastlae bench --quick --json bench.json")
+    b.add_argument("--quick", action="store_true",
+                   help="three small shapes, 3 repeats: under a minute on 2 cores")
+    b.add_argument("--shape", type=int, nargs="+", metavar="N D K",
+                   help="shapes to run instead, as n_samples n_features k (repeatable triples)")
+    b.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                   help="data type of the matrices (default: float64)")
+    b.add_argument("--threads", type=int, default=None,
+                   help="limit BLAS and fastlae to this many threads (default: all)")
+    b.add_argument("--reps", type=int, default=None,
+                   help="repeats per method (default: 5, or 3 with --quick)")
+    b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    b.add_argument("--plot", metavar="FILE",
+                   help="also draw the ratios as a PNG bar chart (needs matplotlib)")
+    b.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    b.set_defaults(func=cmd_bench)
     return p
 
 

@@ -5,7 +5,7 @@ Usage::
     python scripts/bench_auto.py --shapes 20000x1000x20 6000x2000x10
 
 For each shape, every candidate (als_tied matrix-free, als_tied on the Gram, eigh on the Gram)
-runs ``--reps`` times interleaved (scripts/timing.py), each to the end (no budget); the table
+runs ``--reps`` times interleaved (:func:`fastlae.bench.interleaved`), each to the end (no budget); the table
 shows medians, the model of :func:`fastlae.solvers.estimated_seconds`, the updates taken, and
 which way "auto" plans.
 """
@@ -17,7 +17,7 @@ import fastlae
 import fastlae.api
 from fastlae.datasets import decaying
 from fastlae.solvers import Plan, choose, estimated_seconds
-from timing import interleaved, machine, median
+from fastlae.bench import interleaved, machine
 
 
 def forced(X, k, solver, matrix_free):
@@ -47,7 +47,7 @@ def main(argv=None):
         model = estimated_seconds(n, d, k)
         methods = {w: (lambda s=s, f=f: forced(X, k, s, f)) for w, (s, f) in ways.items()}
         times, last = interleaved(methods, args.reps)
-        t = median(times)
+        t = {name: float(np.median(ts)) for name, ts in times.items()}
         pick = choose(n, d, k, "auto")
         for w in ways:
             mark = " (auto)" if ways[w] == (pick.solver, pick.matrix_free) else ""

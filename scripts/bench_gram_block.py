@@ -8,7 +8,7 @@ Configurations: ``workers 2^e`` is the default pass (one thread per BLAS thread,
 its own partial Gram and a single-threaded SYRK) with ``WORKER_BLOCK_ELEMENTS = 2^e``;
 ``one thread`` is the single-thread loop on threaded BLAS (what runs where BLAS cannot be
 limited to one thread, with ``GRAM_BLOCK_ELEMENTS`` blocks), timed with a bare NumPy
-``X.T @ X`` in interleaved rounds (scripts/timing.py). Medians, their ratio to the bare
+``X.T @ X`` in interleaved rounds (:func:`fastlae.bench.interleaved`). Medians, their ratio to the bare
 product's median, and the range of that ratio.
 """
 import argparse
@@ -20,7 +20,7 @@ import fastlae._gram as g
 from fastlae._data import Data
 from fastlae._validation import check_X
 from fastlae.datasets import decaying
-from timing import interleaved, machine
+from fastlae.bench import interleaved, machine
 
 
 def main(argv=None):
