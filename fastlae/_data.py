@@ -71,6 +71,10 @@ class Data:
         self.in_caller = (lambda fn: fn()) if in_caller is None else in_caller
         self.scale = self.inv = 1.0
         self.total = None   # scaled trace from the statistics pass, when exact enough
+        # what the call is doing, for a progress line read from another thread: a phase name
+        # and its counts (blocks of a pass), or the solver's history (see Operator.history)
+        self.activity = ["starting", 0, 0]
+        self.hist = None
 
     def stats(self):
         """The exact feature means, power-of-two scale and total variance, by one pass (idempotent).

@@ -20,6 +20,12 @@ class RankWarning(UserWarning):
 X_NOT_ARRAY = "X must be a 2-D array of real numbers; np.asarray(X) failed: {err}"
 X_DTYPE = ("X must hold real numbers (bool, integer or floating point), got dtype {dtype}; "
            "complex, object and string arrays are not supported")
+X_PATH = ("X is a path ({path!r}), not an array: load it first, e.g. np.load({path!r}) for a "
+          ".npy file, or run the command line: fastlae pca {path} -k K -o out.npz")
+X_ITERATOR = ("X is an iterator ({type}), not an array: fastlae.pca needs the whole matrix; if "
+              "it yields row blocks that fit in memory together, pass np.vstack(list(blocks))")
+X_SPARSE = ("X is a scipy.sparse matrix ({type} of shape {shape}); fastlae.pca needs a dense "
+            "array: pass X.toarray() if n_samples * n_features * 8 bytes fit in memory")
 X_NDIM = "X must be a 2-D array of shape (n_samples, n_features), got an array with ndim={ndim}"
 X_EMPTY = "X must have at least one sample and one feature, got shape {shape}"
 X_NONFINITE = "X contains {what}; fastlae needs finite values (remove or impute them first)"
@@ -34,8 +40,8 @@ LAM = "lam must be a finite number >= 0 or None, got {value!r}"
 N_LATENT = ("n_latent={value!r} is out of range: it must be an integer in [k, min(n_samples, "
             "n_features)] = [{k}, {max}] or None")
 N_THREADS = "n_threads must be a positive integer or None, got {value!r}"
-RANDOM_STATE = ("random_state must be None, an integer >= 0 or a numpy.random.Generator, "
-                "got {value!r}")
+RANDOM_STATE = ("random_state must be None, an integer >= 0, a numpy.random.Generator or a "
+                "numpy.random.RandomState, got {value!r}")
 NOT_CONVERGED = ("solver {solver!r} stopped after max_iter={max_iter} iterations with the largest "
                  "relative residual {res:.3g} above tol={tol:g}; the result is returned but not "
                  "certified: raise max_iter, loosen tol or use solver='eigh'")
@@ -51,8 +57,17 @@ RANK_DEFICIENT = ("X has numerical rank {rank} < k={k}: components {first}..{k} 
                   "arbitrary")
 RANK_ZERO = ("X has no variance above the rounding level of the Gram matrix (every sample equals "
              "the mean, up to rounding): the k={k} components are an arbitrary orthonormal basis")
-N_COMPONENTS = ("n_components={value!r} is invalid: use an integer in [1, min(n_samples, "
-                "n_features)] = [1, {max}], a float in (0, 1) or None")
+MLE_WIDE = ("n_components='mle' is only supported if n_samples >= n_features (Minka's "
+            "criterion), got {n} samples and {d} features")
+MLE_RANK = "the tested rank should be in [1, n_features - 1] = [1, {d}), got {rank}"
+SK_CHOICE = "{name}={value!r} is not one of {allowed}"
+SK_ITERATED_POWER = "iterated_power must be 'auto' or an integer >= 0, got {value!r}"
+SK_OVERSAMPLES = "n_oversamples must be an integer >= 1, got {value!r}"
+SK_BOOL = "{name} must be True or False, got {value!r}"
+SK_TOL = "tol must be a finite number >= 0 (0 means fastlae's default, 1e-10), got {value!r}"
+N_COMPONENTS = ("n_components={value!r} must be between {low} and min(n_samples, n_features)="
+                "{max} with svd_solver={svd_solver!r}; use an integer in that range, a float in "
+                "(0, 1), 'mle' or None")
 THEORY_KIND = "kind={value!r} is not one of {allowed}"
 THEORY_INDEX = ("index={index} is not a strictly increasing set of at most k={k} principal "
                 "directions in [0, {d})")
@@ -65,8 +80,20 @@ TRAIN_K = "k={value!r} is out of range: the latent width must be an integer in [
 TRAIN_NON_UNIFORM = "reg='non_uniform' needs loss='sum', got loss={loss!r}"
 TRAIN_RATE = "{name} must be a finite number >= 0 (lr > 0), got {value!r}"
 TRAIN_INT = "{name} must be a positive integer, got {value!r}"
-NO_MATPLOTLIB = "the figures need matplotlib: pip install 'fastlae[paper]'"
+NO_MATPLOTLIB = ("this needs matplotlib, which is not installed: pip install matplotlib "
+                 "(from a checkout, pip install -e '.[paper]' installs it too)")
+NO_SKLEARN = ("fastlae.PCA needs scikit-learn, which is not installed: pip install scikit-learn "
+              "(from a checkout, pip install -e '.[sklearn]' installs it too); fastlae.pca "
+              "works without it")
 INPUT_FILE = "cannot read {path!r}: {err}"
-INPUT_FORMAT = ("cannot read {path!r}: unsupported file type {suffix!r}; use .npy, .npz or .csv")
+INPUT_FORMAT = ("cannot read {path!r}: unsupported file type {suffix!r}; use .npy, .npz, .csv, "
+                ".tsv, or - for stdin")
+INPUT_ROW = "cannot read {path!r}: row {row} has {got} fields, the first row has {want}"
+OUTPUT_FORMAT = ("cannot write {option} {path!r}: unsupported file type {suffix!r}; use .npz, "
+                 ".npy, .csv or .tsv")
+OUTPUT_DIR = "cannot write {option} {path!r}: the directory {directory!r} does not exist"
+OUTPUT_DENIED = "cannot write {option} {path!r}: the directory {directory!r} is not writable"
+COMPILING = ("fastlae: compiling kernels for this machine, once: ~20 s (fastlae warmup does it "
+             "ahead of time)")
 NPZ_KEYS = ("{path!r} holds several arrays {keys}; fastlae reads the one named 'X' or a file "
             "with a single array")

@@ -149,6 +149,7 @@ def gram_around(data, center, ones=False, exact=False):
     partials = np.zeros((workers, m, m))   # partials[t].T: F-ordered, upper triangle used
     bigs = np.zeros(workers)
     errors = []
+    data.activity = ["Gram pass", 0, -(-span // block)]
 
     def run(t):
         try:
@@ -167,6 +168,7 @@ def gram_around(data, center, ones=False, exact=False):
                 if exact:
                     bigs[t] = max(bigs[t], big)
                 syrk_update(B, partials[t].T, axis)
+                data.activity[1] += 1   # read by a progress line; an undercount is harmless
         except BaseException as err:  # re-raised by the caller's thread below
             errors.append(err)
 

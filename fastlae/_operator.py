@@ -8,6 +8,7 @@
 import numpy as np
 
 from ._data import SAFE_MAX, SAFE_MIN, block_length
+from ._kernels.monitor import new_history
 from ._kernels.operator import GramOperator, apply_data_t, apply_gram
 from ._kernels.passes import center_block
 
@@ -78,6 +79,13 @@ class Operator:
         if error <= UNCENTERED * tol:
             self.uncentered_error = float(error)
         return self.uncentered_error is not None
+
+    def history(self, solver):
+        """A fresh history buffer for a solver kernel (:func:`fastlae._kernels.monitor.verdict`
+        fills it), kept where a progress line can read the updates and the residual."""
+        self.data.hist = new_history()
+        self.data.activity = [solver, 0, 0]
+        return self.data.hist
 
     def _buf(self, gram_axis):
         """``(block, buf)`` of the passes along ``gram_axis``: rows (or columns) of A per block

@@ -20,13 +20,18 @@ class Progress:
         self._width = 0
 
     def __call__(self, done, total, what=""):
+        """Redraw: a bar with ``done`` of ``total`` (and the time left) when ``total > 0``,
+        else ``what`` alone."""
         if not self.enabled:
             return
-        frac = done / total if total else 1.0
-        bar = "#" * int(20 * frac)
         elapsed = time.perf_counter() - self.t0
-        left = f", {elapsed / frac - elapsed:.0f} s left" if 0 < frac < 1 else ""
-        text = f"{self.label} [{bar:<20}] {done}/{total} {what} ({elapsed:.0f} s{left})"
+        if total > 0:
+            frac = min(done / total, 1.0)
+            bar = "#" * int(20 * frac)
+            left = f", {elapsed / frac - elapsed:.0f} s left" if 0 < frac < 1 else ""
+            text = f"{self.label} [{bar:<20}] {done}/{total} {what} ({elapsed:.0f} s{left})"
+        else:
+            text = f"{self.label} {what} ({elapsed:.0f} s)"
         pad = max(0, self._width - len(text))
         self.stream.write("\r" + text + " " * pad)
         self.stream.flush()

@@ -6,8 +6,13 @@ poll a stop flag, so the calling thread stays free to receive a KeyboardInterrup
 import contextlib
 import queue
 import threading
+import time
 
 import numpy as np
+
+
+# Seconds between two calls of interruptible's ``tick``.
+TICK = 0.2
 
 
 class Cancelled(Exception):
@@ -29,7 +34,7 @@ def blas_limit(n_threads):
         yield
 
 
-def interruptible(work):
+def interruptible(work, tick=None):
     """Run ``work(stop, in_caller)`` in a worker thread so that Ctrl-C interrupts it promptly.
 
     The kernels release the GIL and read the int64 flag ``stop`` between blocks and updates;
@@ -41,6 +46,9 @@ def interruptible(work):
     through it: threadpoolctl lets only one live thread set OpenBLAS's limits, and that is
     usually the caller's (the main thread, once anything there used ``threadpool_limits``),
     never a fresh worker's.
+
+    ``tick()``, when given, is called by the waiting thread about every 0.2 s (a progress
+    line reads the worker's state there).
     """
     stop = np.zeros(1, dtype=np.int64)
     box = {}
@@ -68,7 +76,11 @@ def interruptible(work):
             inbox.put(None)   # wakes the caller at once (a poll timeout would add 25 ms)
 
     def serve():   # until the worker ends
+        last = time.monotonic()
         while True:
+            if tick is not None and time.monotonic() - last >= TICK:
+                tick()
+                last = time.monotonic()
             try:
                 item = inbox.get(timeout=0.05)
             except queue.Empty:

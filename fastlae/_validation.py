@@ -3,8 +3,11 @@
 The kernels receive what these functions return (C-contiguous float32/float64 arrays, plain
 ints and floats) and never validate anything themselves.
 """
+import collections.abc
 import numbers
 import operator
+import os
+import types
 
 import numpy as np
 
@@ -32,8 +35,9 @@ def check_X(X):
     if isinstance(X, np.ndarray):
         arr = X
     else:
+        _reject_unsupported(X)
         try:
-            arr = np.asarray(X)
+            arr = _from_pandas(X) if _is_pandas(X) else np.asarray(X)
         except (ValueError, TypeError) as err:  # ragged lists and the like
             raise ValueError(E.X_NOT_ARRAY.format(err=err)) from None
     kind = arr.dtype.kind
@@ -57,6 +61,31 @@ def check_X(X):
     if arr.flags.f_contiguous:
         return arr.T, 0, out_dtype
     return np.ascontiguousarray(arr), 1, out_dtype
+
+
+def _reject_unsupported(X):
+    """Name what was passed, and what to pass instead, for inputs a dense array cannot be."""
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(E.X_PATH.format(path=os.fsdecode(X)))
+    if isinstance(X, (collections.abc.Iterator, types.GeneratorType)):
+        raise TypeError(E.X_ITERATOR.format(type=type(X).__name__))
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(E.X_SPARSE.format(type=type(X).__name__, shape=getattr(X, "shape", "?")))
+
+
+def _is_pandas(X):
+    return type(X).__module__.startswith("pandas") and hasattr(X, "to_numpy")
+
+
+def _from_pandas(X):
+    """A pandas frame or series as a float array: nullable extension dtypes (``Float64``,
+    ``Int64``, ``boolean``) convert with missing values as NaN, which the data pass reports."""
+    dtypes = getattr(X, "dtypes", None)
+    kinds = [getattr(X, "dtype", None)] if dtypes is None else list(dtypes)
+    if kinds and all(getattr(t, "kind", "O") in "biuf" for t in kinds):
+        return X.to_numpy(dtype=np.float64, na_value=np.nan) \
+            if any(not isinstance(t, np.dtype) for t in kinds) else X.to_numpy()
+    return np.asarray(X)
 
 
 def check_finite(A, mean):
@@ -142,7 +171,8 @@ def check_n_threads(n_threads):
 
 
 def check_random_state(random_state):
-    """Return a ``numpy.random.Generator``; never touches the global NumPy state."""
+    """Return a ``numpy.random.Generator``; never touches the global NumPy state (a
+    ``RandomState`` passed in advances by one draw, the seed of the Generator)."""
     if random_state is None:
         return np.random.default_rng(0)
     if isinstance(random_state, np.random.Generator):
@@ -150,4 +180,6 @@ def check_random_state(random_state):
     if (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
             and random_state >= 0):
         return np.random.default_rng(int(random_state))
+    if isinstance(random_state, np.random.RandomState):   # scikit-learn's convention
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     raise ValueError(E.RANDOM_STATE.format(value=random_state))

@@ -1,4 +1,6 @@
 """``fastlae.pca`` and its result: validate, plan, train the autoencoder, certify."""
+import logging
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -12,10 +14,15 @@ from ._certify import certify
 from ._data import Data
 from ._gram import form_gram
 from ._operator import Operator
+from ._progress import Progress
 from ._kernels.monitor import GAVE_UP
 from ._kernels.ritz import component_errors
 from ._threads import blas_limit, interruptible
-from .solvers import REGISTRY, SOLVERS, Trained, choose, default_latent
+from .solvers import REGISTRY, SOLVERS, Trained, choose, default_latent, estimated_seconds
+
+# Calls modelled to take less than this run in the caller's thread (see pca).
+INLINE_SECONDS = 0.01
+LOG = logging.getLogger("fastlae")
 
 
 @dataclass
@@ -89,6 +96,15 @@ class PCAResult:
     gram: str = "features"
     timings: dict = field(default_factory=dict)
 
+    def __repr__(self):
+        k, d = self.components.shape
+        ratio = np.asarray(self.explained_variance_ratio, dtype=np.float64)
+        shown = " ".join(f"{v:.3g}" for v in ratio[:5]) + (" ..." if k > 5 else "")
+        return (f"PCAResult(k={k}, n_features={d}, solver={self.solver!r}"
+                f"{', matrix-free' if self.matrix_free else ''}, n_iter={self.n_iter}, "
+                f"converged={self.converged}, largest residual {self.residuals.max():.1e},\n"
+                f"          explained_variance_ratio=[{shown}] (sum {ratio.sum():.4g}))")
+
 
 class _Zero:
     """Stands in for the Operator of data whose centered values are all zero (trace 0): the
@@ -104,7 +120,7 @@ class _Zero:
 
 
 def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=None,
-        random_state=None, n_threads=None):
+        random_state=None, n_threads=None, progress=False, verbose=False):
     """Top-k principal components of X by training a regularized linear autoencoder.
 
     Follows Kunin et al., "Loss Landscapes of Regularized Linear Autoencoders" (ICML 2019):
@@ -146,12 +162,20 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     n_latent : int or None
         Latent width r, ``k <= r <= min(n_samples, n_features)``. None: ``k + max(10, k)``
         capped at ``min(n_samples, n_features)`` (``k`` for ``"eigh"``).
-    random_state : None, int or numpy.random.Generator
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
         Seeds the initial weights. None uses a fixed seed, so results are reproducible.
     n_threads : int or None
-        BLAS and Numba threads for this call (restored afterwards); None leaves them as set.
+        BLAS threads for this call (restored afterwards); None leaves them as set.
         The Gram pass runs one thread per BLAS thread, each with a single-threaded BLAS (see
         :mod:`fastlae._blas`).
+
+    progress : bool, default=False
+        Show a progress line on stderr (the Gram pass's blocks, the solver's updates and
+        residual) while the call runs, where stderr is an interactive terminal.
+    verbose : bool, default=False
+        Print what the call did (the plan, the path taken, updates, residuals, timings) to
+        stderr. The same lines always go to the ``logging`` logger ``"fastlae"`` at level
+        INFO.
 
     Returns
     -------
@@ -194,13 +218,66 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     rng = V.check_random_state(random_state)
     n_threads = V.check_n_threads(n_threads)
 
+    box = {}
+
+    def work(stop, in_caller):
+        box["data"] = Data(A, feat_axis, stop, in_caller)
+        return _pca(box["data"], k, solver, lam_user, tol, max_iter, n_latent, rng, out_dtype)
+
+    line = Progress(f"fastlae.pca {n} x {d}, k={k}:", enabled=None if progress else False)
+
+    def tick():
+        if "data" in box:
+            line(*_activity(box["data"]))
+
     with blas_limit(n_threads):
-        result, warned = interruptible(
-            lambda stop, in_caller: _pca(Data(A, feat_axis, stop, in_caller), k, solver,
-                                         lam_user, tol, max_iter, n_latent, rng, out_dtype))
+        try:
+            short = estimated_seconds(n, d, k)["eigh"] < INLINE_SECONDS
+            if short and solver in ("auto", "eigh"):
+                # a call this short runs in the caller's thread: starting a worker (so that
+                # Ctrl-C can interrupt a long call) would cost more than the call; "auto"
+                # bounds its autoencoder by the cost of the exact path, a named solver with
+                # its max_iter does not, so it keeps the worker
+                result, warned = work(np.zeros(1, dtype=np.int64), None)
+            else:
+                result, warned = interruptible(work, tick)
+        finally:
+            line.close()
+    _report(result, box["data"], k, verbose)
     for message, category in warned:
         warnings.warn(message, category, stacklevel=2)
     return result
+
+
+def _activity(data):
+    """``(done, total, text)`` of what the call is doing, for its progress line."""
+    what, done, total = data.activity
+    hist = data.hist
+    if hist is not None and what not in ("Gram pass", "starting"):
+        count = int(hist[0, 0])
+        if count:
+            it, logres = hist[count]
+            return 0, 0, f"{what}: {int(it)} updates, residual {np.exp(logres):.1e}"
+        return 0, 0, f"{what}: starting"
+    return done, total, what
+
+
+def _report(r, data, k, verbose):
+    """What the call did, to the ``fastlae`` logger (and stderr with ``verbose``)."""
+    if not (verbose or LOG.isEnabledFor(logging.INFO)):
+        return
+    t = r.timings
+    lines = [f"X {data.n} x {data.d} {data.A.dtype}, k={k}: the {r.gram} Gram "
+             f"({'applied from X' if r.matrix_free else 'formed'}), solver {r.solver}, "
+             f"{r.n_iter} updates",
+             f"gram {t.get('gram', 0):.3f} s, solve {t.get('solve', 0):.3f} s, certify "
+             f"{t.get('certify', 0):.3f} s",
+             f"{'converged' if r.converged else 'NOT converged'}: largest residual "
+             f"{r.residuals.max():.1e}, largest component error {r.component_errors.max():.1e}"]
+    for text in lines:
+        LOG.info(text)
+        if verbose:
+            print(f"fastlae: {text}", file=sys.stderr)
 
 
 def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype):

@@ -1,49 +1,17 @@
-"""Command line: ``fastlae demo``, ``fastlae pca INPUT -k K -o OUT.npz``, ``fastlae paper``,
-``fastlae bench``."""
+"""The ``fastlae`` command: ``demo``, ``pca``, ``bench``, ``warmup``, ``paper``.
+
+Errors are one line on stderr and exit status 2, checked before any work where possible.
+"""
 import argparse
-import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
+from . import __version__
 from . import _errors as E
-
-
-def _load(path):
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in (".npy", ".npz", ".csv"):
-        raise ValueError(E.INPUT_FORMAT.format(path=path, suffix=suffix))
-    try:
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                keys = list(z.keys())
-                if "X" in keys:
-                    return z["X"]
-                if len(keys) != 1:
-                    raise ValueError(E.NPZ_KEYS.format(path=path, keys=keys))
-                return z[keys[0]]
-        return np.loadtxt(path, delimiter=",", ndmin=2)
-    except (OSError, ValueError, EOFError) as err:
-        if isinstance(err, ValueError) and str(err).startswith(f"{path!r} holds"):
-            raise
-        raise ValueError(E.INPUT_FILE.format(path=path, err=err)) from None
-
-
-def _save_atomic(path, **arrays):
-    """Write an .npz next to ``path`` and rename it into place: never a half-written file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+from . import _io
+from .solvers import SOLVERS
 
 
 def _table(r):
@@ -64,6 +32,7 @@ def cmd_demo(args):
     n, d, k = args.n_samples, args.n_features, args.k
     X = decaying(n, d, random_state=0)
     print(f"fastlae demo: X is {n} x {d} (singular values ~ 1/i, noise 0.01, mean 0.5), k={k}")
+    _compile_notice(args)
     pca(X[:64, :16], 2)  # load the compiled kernels before timing
 
     def lapack():
@@ -92,17 +61,53 @@ def cmd_demo(args):
     return 0 if eig_err < 1e-8 else 1
 
 
+def _compile_notice(args):
+    from ._warmup import cold
+
+    if not getattr(args, "quiet", False) and cold():
+        print(E.COMPILING, file=sys.stderr, flush=True)
+
+
 def cmd_pca(args):
     from . import pca
 
-    X = _load(args.input)
-    r = pca(X, args.k, solver=args.solver, tol=args.tol, random_state=args.seed)
-    _save_atomic(args.output, components=r.components,
-                 explained_variance=r.explained_variance,
-                 explained_variance_ratio=r.explained_variance_ratio,
-                 singular_values=r.singular_values, mean=r.mean, residuals=r.residuals)
-    print(_table(r))
-    print(f"solver: {r.solver}, converged: {r.converged}; wrote {args.output}")
+    _io.check_output(args.output, "-o")
+    if args.transform:
+        _io.check_output(args.transform, "--transform")
+    X, names = _io.read_matrix(args.input, delimiter=args.delimiter, header=args.header)
+    _compile_notice(args)
+    r = pca(X, args.k, solver=args.solver, tol=args.tol, random_state=args.seed,
+            progress=not args.quiet, verbose=args.verbose)
+    arrays = dict(components=r.components, explained_variance=r.explained_variance,
+                  explained_variance_ratio=r.explained_variance_ratio,
+                  singular_values=r.singular_values, mean=r.mean, residuals=r.residuals,
+                  component_errors=r.component_errors)
+    if names is not None:
+        arrays["feature_names"] = np.array(names)
+    table = np.column_stack([r.explained_variance, r.explained_variance_ratio, r.components])
+    header = ["explained_variance", "explained_variance_ratio"] + (
+        names if names is not None else [f"x{j}" for j in range(r.components.shape[1])])
+    _io.write_arrays(args.output, arrays, r.components if args.output.endswith(".npy")
+                     else table, header)
+    if args.transform:
+        scores = (np.asarray(X, dtype=np.float64) - r.mean) @ r.components.T.astype(np.float64)
+        pcs = [f"PC{i + 1}" for i in range(args.k)]
+        _io.write_arrays(args.transform, {"scores": scores}, scores, pcs)
+    if not args.quiet:
+        print(_table(r))
+        print(f"solver: {r.solver}, converged: {r.converged}; wrote {args.output}"
+              + (f" and {args.transform}" if args.transform else ""))
+    return 0
+
+
+def cmd_warmup(args):
+    from ._warmup import warmup
+
+    if not args.quiet:
+        print("fastlae: compiling (or loading) every kernel ...", file=sys.stderr, flush=True)
+    seconds = warmup()
+    if not args.quiet:
+        print(f"fastlae: kernels ready ({seconds:.1f} s)")
     return 0
 
 
@@ -141,37 +146,83 @@ def cmd_bench(args):
     return 0
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Wraps descriptions; options state their defaults in their own help."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr and exit status 2, like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="fastlae", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="run fastlae.pca on a built-in dataset and compare with LAPACK")
-    d.add_argument("--n-samples", type=int, default=100_000)
-    d.add_argument("--n-features", type=int, default=500)
-    d.add_argument("-k", type=int, default=10)
+    p = _Parser(
+        prog="fastlae", formatter_class=_Formatter,
+        description="Principal components by training a regularized linear autoencoder.",
+        epilog="example: fastlae pca data.csv -k 10 -o components.csv --transform scores.csv")
+    p.add_argument("--version", action="version", version=f"fastlae {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", formatter_class=_Formatter,
+                       help="fastlae.pca on built-in data, against LAPACK",
+                       description="Run fastlae.pca on fastlae.datasets.decaying data and "
+                                   "compare time and answer with LAPACK on the Gram matrix.",
+                       epilog="example: fastlae demo --n-samples 20000 --n-features 300 -k 5")
+    d.add_argument("--n-samples", type=int, default=100_000,
+                   help="rows of the data (default: 100000)")
+    d.add_argument("--n-features", type=int, default=500,
+                   help="columns of the data (default: 500)")
+    d.add_argument("-k", type=int, default=10, help="number of components (default: 10)")
     d.set_defaults(func=cmd_demo)
-    c = sub.add_parser("pca", help="principal components of a .npy, .npz or .csv matrix")
-    c.add_argument("input")
-    c.add_argument("-k", type=int, required=True)
-    c.add_argument("-o", "--output", required=True, help="output .npz")
-    c.add_argument("--solver", default="auto")
-    c.add_argument("--tol", type=float, default=1e-10)
-    c.add_argument("--seed", type=int, default=None)
+
+    c = sub.add_parser(
+        "pca", formatter_class=_Formatter, help="principal components of a data file",
+        description="Principal components of the matrix in INPUT (rows are samples): .npy, "
+                    ".npz (the array named X, or the only one), .csv or .tsv (a header row is "
+                    "detected; a first column with an empty header, pandas' index, is left "
+                    "out), or - for stdin. Writes the components to -o: .npz (every result "
+                    "array, and the column names), .csv/.tsv (one row per component: explained "
+                    "variance, ratio, then one column per feature) or .npy (the components).",
+        epilog="example: fastlae pca data.csv -k 10 -o components.csv --transform scores.csv")
+    c.add_argument("input", help="data file, or - for stdin")
+    c.add_argument("-k", type=int, required=True, help="number of components")
+    c.add_argument("-o", "--output", required=True,
+                   help="where the components go (.npz, .csv, .tsv or .npy)")
+    c.add_argument("--transform", metavar="FILE", default=None,
+                   help="also write the projected data, n_samples x k (.npy, .npz, .csv, .tsv)")
+    c.add_argument("--solver", default="auto", choices=SOLVERS,
+                   help="autoencoder solver, or eigh for LAPACK, see fastlae.pca (default: auto)")
+    c.add_argument("--tol", type=float, default=1e-10,
+                   help="largest relative residual of the certificate (default: 1e-10)")
+    c.add_argument("--seed", type=int, default=None,
+                   help="seed of the initial weights (default: a fixed one)")
+    c.add_argument("--delimiter", default=None,
+                   help="field delimiter of text input (default: detected; tab for .tsv)")
+    g = c.add_mutually_exclusive_group()
+    g.add_argument("--header", dest="header", action="store_true", default=None,
+                   help="the first row of text input holds column names")
+    g.add_argument("--no-header", dest="header", action="store_false",
+                   help="the first row of text input is data (default: detected)")
+    c.add_argument("--quiet", action="store_true",
+                   help="print nothing but errors (no table, no progress line)")
+    c.add_argument("--verbose", action="store_true",
+                   help="say what ran: the Gram, the solver, updates, residuals, timings")
     c.set_defaults(func=cmd_pca)
-    f = sub.add_parser("paper", help="reproduce the paper's Figures 1, 3, 4 and 5 as PNGs")
-    f.add_argument("--out", required=True, help="output directory")
-    f.add_argument("--seed", type=int, default=0)
-    f.set_defaults(func=cmd_paper)
+
     b = sub.add_parser(
-        "bench", help="time fastlae against LAPACK and scikit-learn on this machine",
+        "bench", formatter_class=_Formatter,
+        help="time fastlae against LAPACK and scikit-learn on this machine",
         description="Time fastlae.pca against a bare Gram product, LAPACK on the Gram and "
-                    "scikit-learn's PCA solvers (those that are installed) on "
-                    "fastlae.datasets.decaying data, in interleaved rounds; print one table "
-                    "per shape with medians, ratios to fastlae and accuracy against LAPACK.",
+                    "scikit-learn's PCA solvers (those installed) on fastlae.datasets.decaying "
+                    "data, in interleaved rounds; print one table per shape with medians, "
+                    "ratios to fastlae and accuracy against LAPACK, and a summary.",
         epilog="example: fastlae bench --quick --json bench.json")
     b.add_argument("--quick", action="store_true",
                    help="three small shapes, 3 repeats: under a minute on 2 cores")
     b.add_argument("--shape", type=int, nargs="+", metavar="N D K",
-                   help="shapes to run instead, as n_samples n_features k (repeatable triples)")
+                   help="shapes to run instead, as n_samples n_features k (repeated triples)")
     b.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                    help="data type of the matrices (default: float64)")
     b.add_argument("--threads", type=int, default=None,
@@ -183,14 +234,37 @@ def build_parser():
                    help="also draw the ratios as a PNG bar chart (needs matplotlib)")
     b.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     b.set_defaults(func=cmd_bench)
+
+    w = sub.add_parser("warmup", formatter_class=_Formatter,
+                       help="compile the kernels ahead of time (for images and CI caches)",
+                       description="Compile, or load from the cache, every kernel fastlae "
+                                   "uses, so that no later first call waits for compilation.",
+                       epilog="example: fastlae warmup")
+    w.add_argument("--quiet", action="store_true", help="print nothing")
+    w.set_defaults(func=cmd_warmup)
+
+    f = sub.add_parser("paper", formatter_class=_Formatter,
+                       help="reproduce the paper's Figures 1, 3, 4 and 5 as PNGs",
+                       description="Train the paper's autoencoders on its data (20 x 20, "
+                                   "singular values 1..20) and write its Figures 1, 3, 4 and "
+                                   "5 (needs matplotlib).",
+                       epilog="example: fastlae paper --out figures")
+    f.add_argument("--out", required=True, help="output directory (created if missing)")
+    f.add_argument("--seed", type=int, default=0,
+                   help="seed of the data and the weights (default: 0)")
+    f.set_defaults(func=cmd_paper)
     return p
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:   # --help, --version, or a usage error (status 2)
+        return done.code
     try:
         return args.func(args)
-    except (ValueError, TypeError, ImportError) as err:
+    except (ValueError, TypeError, ImportError, OSError) as err:
         print(f"fastlae: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

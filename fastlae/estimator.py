@@ -1,11 +1,12 @@
 """``fastlae.PCA``: a scikit-learn drop-in for ``sklearn.decomposition.PCA`` on top of :func:`fastlae.pca`.
 
-Needs scikit-learn (``pip install 'fastlae[sklearn]'``); ``import fastlae`` does not import it.
+Needs scikit-learn (``pip install scikit-learn``); ``import fastlae`` does not import it.
 The probabilistic-PCA methods (``get_covariance``, ``get_precision``, ``score_samples``,
 ``score``) follow scikit-learn's ``_BasePCA`` formulas (BSD-3-Clause) so that both libraries give
 the same numbers.
 """
 import numbers
+import warnings
 
 import numpy as np
 from scipy import linalg
@@ -15,6 +16,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _errors as E
 from .api import pca
+
+SVD_SOLVERS = ("auto", "full", "covariance_eigh", "arpack", "randomized")
+NORMALIZERS = ("auto", "QR", "LU", "none")
+DEFAULT_TOL = 1e-10
+
+
+def _is_int(value, low):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
 
 
 class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -35,23 +44,40 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, float or None, default=None
-        int: number of components, in ``[1, min(n_samples, n_features)]``. float in (0, 1):
-        the smallest number of components whose explained variance ratio exceeds it (computed,
-        like scikit-learn's ``"full"`` solver, from all ``min(n_samples, n_features)``
-        eigenvalues). None: all ``min(n_samples, n_features)``.
-    solver : {"auto", "gd", "oja", "als", "als_tied", "eigh"}, default="auto"
-        See :func:`fastlae.pca`.
-    lam : float or None, default=None
-        L2 penalty of the autoencoder, see :func:`fastlae.pca`.
+    n_components : int, float, "mle" or None, default=None
+        int: number of components, in ``[0, min(n_samples, n_features)]`` (``[1, ...]`` with
+        ``svd_solver`` "arpack" or "randomized", as in scikit-learn; 0 fits only the mean and
+        the noise variance). float in (0, 1): the smallest number of components whose
+        explained variance ratio exceeds it (computed, like scikit-learn's ``"full"`` solver,
+        from all ``min(n_samples, n_features)`` eigenvalues). ``"mle"``: Minka's
+        maximum-likelihood dimension (needs ``n_samples >= n_features``; all eigenvalues are
+        computed). None: all ``min(n_samples, n_features)``, or one less with ``svd_solver=
+        "arpack"`` (scikit-learn's rule).
+    copy : bool, default=True
+        Accepted for scikit-learn compatibility: fastlae never modifies X, so no copy is made
+        either way.
     whiten : bool, default=False
         Scale the projections to unit variance.
-    tol : float, default=1e-10
-        Residual tolerance of the certificate.
-    max_iter : int or None, default=None
-        Update limit (None: the solver's default).
+    svd_solver : {"auto", "full", "covariance_eigh", "arpack", "randomized"}, default="auto"
+        scikit-learn's solver choice. Every value gives the exact answer here: ``"full"`` and
+        ``"covariance_eigh"`` take LAPACK on the Gram matrix (``solver="eigh"``), the others
+        fastlae's ``"auto"``. Used only while ``solver`` is ``"auto"``.
+    tol : float, default=0.0
+        Residual tolerance of the certificate (see :func:`fastlae.pca`); 0.0, scikit-learn's
+        default ("as precise as the solver can"), means fastlae's default, 1e-10.
+    iterated_power : int >= 0 or "auto", default="auto"
+    n_oversamples : int >= 1, default=10
+    power_iteration_normalizer : {"auto", "QR", "LU", "none"}, default="auto"
+        scikit-learn's randomized-SVD settings: validated as scikit-learn does and otherwise
+        without effect, since fastlae's answer is exact.
     random_state : None, int or numpy.random.Generator, default=None
         Seeds the initial weights (None: a fixed seed).
+    solver : {"auto", "gd", "oja", "als", "als_tied", "eigh"}, default="auto"
+        fastlae's solver, see :func:`fastlae.pca`.
+    lam : float or None, default=None
+        L2 penalty of the autoencoder, see :func:`fastlae.pca`.
+    max_iter : int or None, default=None
+        Update limit (None: the solver's default).
     n_threads : int or None, default=None
         Threads for this fit (restored afterwards).
 
@@ -91,15 +117,22 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     (500, 5)
     """
 
-    def __init__(self, n_components=None, *, solver="auto", lam=None, whiten=False, tol=1e-10,
-                 max_iter=None, random_state=None, n_threads=None):
+    def __init__(self, n_components=None, *, copy=True, whiten=False, svd_solver="auto",
+                 tol=0.0, iterated_power="auto", n_oversamples=10,
+                 power_iteration_normalizer="auto", random_state=None, solver="auto", lam=None,
+                 max_iter=None, n_threads=None):
         self.n_components = n_components
+        self.copy = copy
+        self.whiten = whiten
+        self.svd_solver = svd_solver
+        self.tol = tol
+        self.iterated_power = iterated_power
+        self.n_oversamples = n_oversamples
+        self.power_iteration_normalizer = power_iteration_normalizer
+        self.random_state = random_state
         self.solver = solver
         self.lam = lam
-        self.whiten = whiten
-        self.tol = tol
         self.max_iter = max_iter
-        self.random_state = random_state
         self.n_threads = n_threads
 
     def __sklearn_tags__(self):
@@ -108,19 +141,56 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def _k(self, n, d):
-        """Number of components to compute, and the fraction to cut at (or None)."""
+        """Number of components to compute, and how to cut: None, a float fraction or "mle".
+
+        The range of an integer follows scikit-learn's for the same ``svd_solver``: 0 is a
+        valid number of components except for "arpack" and "randomized", and None means
+        ``min(n_samples, n_features) - 1`` for "arpack" (scikit-learn's ARPACK cannot compute
+        them all; fastlae can, so ``n_components=min(n_samples, n_features)`` is accepted).
+        """
         nc, top = self.n_components, min(n, d)
+        low = 1 if self.svd_solver in ("arpack", "randomized") else 0
+        invalid = E.N_COMPONENTS.format(value=nc, low=low, max=top, svd_solver=self.svd_solver)
         if nc is None:
-            return top, None
+            return (top - 1 if self.svd_solver == "arpack" and top > 1 else top), None
+        if isinstance(nc, str):
+            if nc != "mle":   # the only string accepted
+                raise TypeError(invalid)
+            if n < d:
+                raise ValueError(E.MLE_WIDE.format(n=n, d=d))
+            return top, "mle"
         if isinstance(nc, numbers.Real) and not isinstance(nc, numbers.Integral):
             if not 0.0 < nc < 1.0:
-                raise ValueError(E.N_COMPONENTS.format(value=nc, max=top))
+                raise ValueError(invalid)
             return top, float(nc)
         if isinstance(nc, (bool, np.bool_)) or not isinstance(nc, numbers.Integral):
-            raise TypeError(E.N_COMPONENTS.format(value=nc, max=top))
-        if not 1 <= nc <= top:
-            raise ValueError(E.N_COMPONENTS.format(value=nc, max=top))
+            raise TypeError(invalid)
+        if not low <= nc <= top:
+            raise ValueError(invalid)
         return int(nc), None
+
+    def _check_sklearn_params(self):
+        """Validate scikit-learn's own parameters; returns ``(solver, tol)`` for fastlae."""
+        if self.svd_solver not in SVD_SOLVERS:
+            raise ValueError(E.SK_CHOICE.format(name="svd_solver", value=self.svd_solver,
+                                                allowed=list(SVD_SOLVERS)))
+        if self.power_iteration_normalizer not in NORMALIZERS:
+            raise ValueError(E.SK_CHOICE.format(name="power_iteration_normalizer",
+                                                value=self.power_iteration_normalizer,
+                                                allowed=list(NORMALIZERS)))
+        if not (self.iterated_power == "auto" or _is_int(self.iterated_power, 0)):
+            raise ValueError(E.SK_ITERATED_POWER.format(value=self.iterated_power))
+        if not _is_int(self.n_oversamples, 1):
+            raise ValueError(E.SK_OVERSAMPLES.format(value=self.n_oversamples))
+        if not isinstance(self.copy, (bool, np.bool_)):
+            raise TypeError(E.SK_BOOL.format(name="copy", value=self.copy))
+        if not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool) \
+                or not self.tol >= 0:
+            raise ValueError(E.SK_TOL.format(value=self.tol))
+        solver = self.solver
+        if solver == "auto" and self.svd_solver in ("full", "covariance_eigh"):
+            solver = "eigh"
+        return solver, (float(self.tol) if self.tol > 0 else DEFAULT_TOL)
 
     def fit(self, X, y=None):
         """Fit the model to X.
@@ -134,15 +204,28 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
+        solver, tol = self._check_sklearn_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
         n, d = X.shape
-        k, fraction = self._k(n, d)
-        r = pca(X, k, solver=self.solver, lam=self.lam, tol=self.tol, max_iter=self.max_iter,
-                random_state=self.random_state, n_threads=self.n_threads)
+        k, cut = self._k(n, d)
+        if cut == "mle":
+            solver = "eigh"   # Minka's criterion needs the whole spectrum
+        if k == 0:
+            return self._fit_none(X)
+        with warnings.catch_warnings():
+            if cut is not None or self.n_components is None:
+                # the whole spectrum is computed to choose from: zero-variance components of
+                # rank-deficient data are expected there, as in scikit-learn
+                warnings.simplefilter("ignore", E.RankWarning)
+            r = pca(X, k, solver=solver, lam=self.lam, tol=tol, max_iter=self.max_iter,
+                    random_state=self.random_state, n_threads=self.n_threads)
         keep = k
-        if fraction is not None:
+        if cut == "mle":
+            keep = max(1, _infer_dimension(np.asarray(r.explained_variance, dtype=np.float64),
+                                           n))
+        elif cut is not None:
             ratio = np.cumsum(np.asarray(r.explained_variance_ratio, dtype=np.float64))
-            keep = int(np.searchsorted(ratio, fraction, side="right")) + 1
+            keep = int(np.searchsorted(ratio, cut, side="right")) + 1
             keep = min(keep, k)
         top = min(n, d)
         total = r.total_variance
@@ -159,6 +242,23 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = r.n_iter
         self.converged_ = r.converged
         self.residuals_ = r.residuals[:keep]
+        return self
+
+    def _fit_none(self, X):
+        """``n_components=0``: the mean, and all the variance as noise (scikit-learn's
+        probabilistic model with no components)."""
+        n, d = X.shape
+        self.mean_ = X.mean(axis=0)
+        Xc = X - self.mean_
+        total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / max(n - 1, 1)
+        self.n_samples_ = n
+        self.n_components_ = 0
+        self.components_ = np.empty((0, d), dtype=X.dtype)
+        for name in ("explained_variance_", "explained_variance_ratio_", "singular_values_",
+                     "residuals_"):
+            setattr(self, name, np.empty(0, dtype=X.dtype))
+        self.noise_variance_ = total / min(n, d)
+        self.solver_, self.n_iter_, self.converged_ = "none", 0, True
         return self
 
     @property
@@ -228,7 +328,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_features = self.components_.shape[1]
-        if self.n_components_ == 0:  # pragma: no cover - n_components_ >= 1 here
+        if self.n_components_ == 0:
             return np.eye(n_features) / self.noise_variance_
         if np.isclose(self.noise_variance_, 0.0, atol=0.0):
             return linalg.inv(self.get_covariance())
@@ -271,3 +371,41 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def score(self, X, y=None):
         """Average log-likelihood of the samples under the probabilistic PCA model."""
         return float(np.mean(self.score_samples(X)))
+
+
+def _assess_dimension(spectrum, rank, n_samples):
+    """Log-likelihood of a rank-``rank`` model of data with eigenvalues ``spectrum`` (Minka,
+    "Automatic choice of dimensionality for PCA", NIPS 2000), as scikit-learn computes it
+    (BSD-3-Clause), so that ``n_components="mle"`` picks the same dimension."""
+    from math import lgamma, log, pi
+
+    d = spectrum.shape[0]
+    if not 1 <= rank < d:
+        raise ValueError(E.MLE_RANK.format(rank=rank, d=d))
+    eps = 1e-15
+    if spectrum[rank - 1] < eps:
+        return -np.inf
+    pu = -rank * log(2.0)
+    for i in range(1, rank + 1):
+        pu += lgamma((d - i + 1) / 2.0) - log(pi) * (d - i + 1) / 2.0
+    pl = -np.sum(np.log(spectrum[:rank])) * n_samples / 2.0
+    v = max(eps, np.sum(spectrum[rank:]) / (d - rank))
+    pv = -log(v) * n_samples * (d - rank) / 2.0
+    m = d * rank - rank * (rank + 1.0) / 2.0
+    pp = log(2.0 * pi) * (m + rank) / 2.0
+    tail = spectrum.copy()
+    tail[rank:] = v
+    pa = 0.0
+    for i in range(rank):
+        j = np.arange(i + 1, d)
+        pa += np.sum(np.log((spectrum[i] - spectrum[j]) * (1.0 / tail[j] - 1.0 / tail[i]))
+                     + log(n_samples))
+    return pu + pl + pv + pp - pa / 2.0 - rank * log(n_samples) / 2.0
+
+
+def _infer_dimension(spectrum, n_samples):
+    """The rank in ``[1, len(spectrum) - 1]`` of largest :func:`_assess_dimension`."""
+    ll = np.full(spectrum.shape[0], -np.inf)
+    for rank in range(1, spectrum.shape[0]):
+        ll[rank] = _assess_dimension(spectrum, rank, n_samples)
+    return int(np.argmax(ll))

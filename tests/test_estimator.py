@@ -137,7 +137,7 @@ def test_fastlae_attributes():
     assert est.n_samples_ == X.shape[0]
 
 
-@pytest.mark.parametrize("bad, exc", [(0, ValueError), (1.5, ValueError), (5, ValueError),
+@pytest.mark.parametrize("bad, exc", [(-1, ValueError), (1.5, ValueError), (5, ValueError),
                                       ("two", TypeError), (True, TypeError)])
 def test_bad_n_components(bad, exc):
     with pytest.raises(exc, match="n_components="):
@@ -154,3 +154,76 @@ def test_import_fastlae_does_not_import_sklearn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert fastlae.PCA is PCA
+
+
+def test_every_sklearn_argument_is_accepted():
+    """Code written for sklearn.decomposition.PCA runs unchanged, with the same answer."""
+    X = load_wine().data
+    names = sorted(SkPCA().get_params())
+    assert set(names) <= set(PCA().get_params())
+    for svd_solver in ("auto", "full", "covariance_eigh", "arpack", "randomized"):
+        kwargs = dict(n_components=3, copy=False, whiten=True, svd_solver=svd_solver, tol=0.0,
+                      iterated_power=4, n_oversamples=5, power_iteration_normalizer="QR",
+                      random_state=np.random.RandomState(0))
+        ours = PCA(**kwargs).fit(X)
+        theirs = SkPCA(**{**kwargs, "random_state": 0}).fit(X)
+        np.testing.assert_allclose(ours.explained_variance_, theirs.explained_variance_,
+                                   rtol=1e-7)
+        np.testing.assert_allclose(np.abs(ours.transform(X)), np.abs(theirs.transform(X)),
+                                   rtol=1e-5, atol=1e-8)
+        assert ours.solver_ == ("eigh" if svd_solver in ("full", "covariance_eigh")
+                                else ours.solver_)
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("svd_solver", "lapack", "svd_solver='lapack' is not one of"),
+    ("power_iteration_normalizer", "qr", "power_iteration_normalizer='qr' is not one of"),
+    ("iterated_power", -1, "iterated_power must be 'auto' or an integer >= 0"),
+    ("n_oversamples", 0, "n_oversamples must be an integer >= 1"),
+    ("tol", -1.0, "tol must be a finite number >= 0"),
+])
+def test_bad_sklearn_arguments(name, value, match):
+    with pytest.raises(ValueError, match=match):
+        PCA(2, **{name: value}).fit(load_iris().data)
+
+
+@pytest.mark.parametrize("name, X", [(n, x) for n, x in _datasets() if x.shape[0] >= x.shape[1]])
+def test_mle_matches_sklearn(name, X):
+    ours = PCA("mle").fit(X)
+    theirs = SkPCA("mle", svd_solver="full").fit(X)
+    assert ours.n_components_ == theirs.n_components_
+    np.testing.assert_allclose(ours.explained_variance_, theirs.explained_variance_, rtol=1e-7)
+    assert ours.noise_variance_ == pytest.approx(theirs.noise_variance_, rel=1e-7)
+
+
+def test_zero_components_and_arpack_none():
+    X = load_diabetes().data
+    ours, theirs = PCA(0).fit(X), SkPCA(0).fit(X)
+    assert ours.components_.shape == theirs.components_.shape == (0, X.shape[1])
+    assert ours.noise_variance_ == pytest.approx(theirs.noise_variance_, rel=1e-10)
+    assert ours.score(X) == pytest.approx(theirs.score(X), rel=1e-10)
+    assert PCA(svd_solver="arpack").fit(X).n_components_ == \
+        SkPCA(svd_solver="arpack").fit(X).n_components_ == X.shape[1] - 1
+    with pytest.raises(ValueError, match="must be between 1 and"):
+        PCA(0, svd_solver="randomized").fit(X)
+
+
+def test_small_fits_take_the_short_path():
+    """Problems whose exact solve is cheaper than starting a worker thread run inline on
+    LAPACK (what makes GridSearchCV over PCA as fast as with scikit-learn's)."""
+    import threading
+
+    seen = []
+    original = threading.Thread.start
+
+    def start(self):
+        seen.append(self)
+        return original(self)
+
+    X = load_digits().data
+    threading.Thread.start = start
+    try:
+        est = PCA(10).fit(X)
+    finally:
+        threading.Thread.start = original
+    assert est.solver_ == "eigh" and seen == []

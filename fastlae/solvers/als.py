@@ -9,7 +9,6 @@ import numpy as np
 from scipy.linalg import lapack
 
 from .._kernels import als as K
-from .._kernels.monitor import new_history
 from ._common import Trained, decoder_basis, random_orthonormal
 
 ITERATIVE = True
@@ -56,7 +55,7 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
         W2 = _apply_q(c, tau, init[1], trans=True)
         W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(init[0].T), trans=True).T)
     W1, W2, n_iter, res, status = K.run(d, e, W1, W2, lam, k, tol, wtol, max_iter, CHECK_EVERY,
-                                        op.stop, patience, new_history())
+                                        op.stop, patience, op.history("als"))
     W2 = _apply_q(c, tau, W2)
     W1 = np.ascontiguousarray(_apply_q(c, tau, np.ascontiguousarray(W1.T)).T)
     return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2, status=status)

@@ -5,7 +5,7 @@ pass over the data in matrix-free mode) plus an r x r Cholesky solve, and the k-
 converges like ``(s_{r+1}^2 / s_k^2)`` per update, so a latent wider than k pays for itself.
 """
 from .._kernels import als_tied as K
-from .._kernels.monitor import DONE, new_history
+from .._kernels.monitor import DONE
 from .._kernels.ritz import check
 from ._common import Trained, decoder_basis, random_orthonormal
 
@@ -27,10 +27,10 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
         # uncentered passes while the residual is well above their rounding, then centered ones
         W, GW, n_iter, res, status = K.run(op.kernel_op(), W, lam, k, tol,
                                            UNCENTERED_FLOOR * error, wtol, max_iter,
-                                           CHECK_EVERY, momentum, patience, new_history())
+                                           CHECK_EVERY, momentum, patience, op.history("als_tied"))
         if status != DONE or res <= tol * min(1.0, check(W, GW, k)[3]):   # no floor met
             return Trained(decoder_basis(W), n_iter, res, lam, W.T.copy(), W, GW, status)
     W, GW, more, res, status = K.run(op.kernel_op(centered=True), W, lam, k,
                                      tol, 0.0, wtol, max_iter - n_iter, CHECK_EVERY, momentum,
-                                     patience, new_history())
+                                     patience, op.history("als_tied"))
     return Trained(decoder_basis(W), n_iter + more, res, lam, W.T.copy(), W, GW, status)

@@ -8,7 +8,6 @@ penalty is :func:`~fastlae.solvers._common.descent_lam`.
 import numpy as np
 
 from .._kernels import gd as K
-from .._kernels.monitor import new_history
 from ._common import Trained, decoder_basis, descent_lam, power_ritz, random_orthonormal
 
 ITERATIVE = True
@@ -27,5 +26,5 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
     alpha = 1.0 / (2.0 * theta[0] + lam)
     W1, W2, n_iter, res, status, _ = K.run(op.kernel_op(), W1, W2, lam, alpha,
                                            k, tol, wtol, max_iter, CHECK_EVERY, patience,
-                                           new_history())
+                                           op.history("gd"))
     return Trained(decoder_basis(W2), n_iter, res, lam, W1, W2, status=status)

@@ -6,7 +6,6 @@ backtracking guard as ``"gd"``.
 import numpy as np
 
 from .._kernels import oja as K
-from .._kernels.monitor import new_history
 from ._common import Trained, decoder_basis, descent_lam, power_ritz, random_orthonormal
 
 ITERATIVE = True
@@ -20,6 +19,6 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
     lam = descent_lam(lam, theta, k, lam_floor)
     alpha = 1.0 / (3.0 * theta[0] + 2.0 * lam)
     W, n_iter, res, status, _ = K.run(op.kernel_op(), W, lam, alpha, k, tol,
-                                      wtol, max_iter, CHECK_EVERY, patience, new_history())
+                                      wtol, max_iter, CHECK_EVERY, patience, op.history("oja"))
     return Trained(decoder_basis(W), n_iter, res, lam, np.ascontiguousarray(W.T), W,
                    status=status)

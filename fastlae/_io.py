@@ -1,0 +1,173 @@
+"""Files the command line reads and writes: ``.npy``, ``.npz``, delimited text, stdin.
+
+Delimited text is read as people have it: an optional header row (detected when the first
+row holds a field that is not a number, or forced with ``header=True/False``; a first
+column with an empty header, pandas' index, is left out), any of ``,`` ``;`` tab or space as
+delimiter (detected from the first lines unless given; ``.tsv`` means tab). Outputs are
+written next to their final name and renamed into place, with the permissions any file the
+user writes gets (the umask), so that a failed run leaves no half-written file.
+"""
+import csv
+import io
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from . import _errors as E
+
+READABLE = (".npy", ".npz", ".csv", ".tsv")
+WRITABLE = (".npz", ".npy", ".csv", ".tsv")
+_DELIMITERS = ",;\t "
+
+
+def read_matrix(path, delimiter=None, header=None):
+    """Read X from ``path`` (``"-"``: stdin).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    names : list of str or None
+        The column names of a header row.
+    """
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        if data.startswith(b"\x93NUMPY"):
+            return _npy(io.BytesIO(data), "<stdin>"), None
+        if data.startswith(b"PK"):
+            return _npz(io.BytesIO(data), "<stdin>"), None
+        return _text(data.decode("utf-8-sig"), "<stdin>", delimiter, header, ".csv")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in READABLE:
+        raise ValueError(E.INPUT_FORMAT.format(path=path, suffix=suffix))
+    try:
+        if suffix == ".npy":
+            return _npy(path, path), None
+        if suffix == ".npz":
+            return _npz(path, path), None
+        with open(path, encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except OSError as err:
+        raise ValueError(E.INPUT_FILE.format(path=path, err=err)) from None
+    return _text(text, path, delimiter, header, suffix)
+
+
+def _npy(source, name):
+    try:
+        return np.load(source, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(E.INPUT_FILE.format(path=name, err=err)) from None
+
+
+def _npz(source, name):
+    try:
+        with np.load(source, allow_pickle=False) as z:
+            keys = list(z.keys())
+            if "X" in keys:
+                return z["X"]
+            if len(keys) != 1:
+                raise ValueError(E.NPZ_KEYS.format(path=name, keys=keys))
+            return z[keys[0]]
+    except (OSError, EOFError) as err:
+        raise ValueError(E.INPUT_FILE.format(path=name, err=err)) from None
+    except ValueError as err:
+        if str(err).startswith(f"{name!r} holds"):
+            raise
+        raise ValueError(E.INPUT_FILE.format(path=name, err=err)) from None
+
+
+def _is_number(field):
+    try:
+        float(field)
+        return True
+    except ValueError:
+        return False
+
+
+def _text(text, name, delimiter, header, suffix):
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError(E.INPUT_FILE.format(path=name, err="no data"))
+    if delimiter is None:
+        if suffix == ".tsv":
+            delimiter = "\t"
+        else:
+            try:
+                delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), _DELIMITERS).delimiter
+            except csv.Error:
+                delimiter = ","
+    rows = list(csv.reader(lines, delimiter=delimiter, skipinitialspace=True))
+    first = rows[0]
+    if header is None:
+        header = any(field.strip() and not _is_number(field) for field in first)
+    names = [field.strip() for field in first] if header else None
+    body = rows[1:] if header else rows
+    if header and names[0] == "" and len(names) > 1:   # pandas' unnamed index column
+        names = names[1:]
+        body = [row[1:] for row in body]
+        first = first[1:]
+    width = len(first)
+    for i, row in enumerate(body):
+        if len(row) != width:
+            raise ValueError(E.INPUT_ROW.format(path=name, row=i + 1 + bool(header),
+                                                got=len(row), want=width))
+    try:
+        X = np.array(body, dtype=np.float64).reshape(len(body), width)
+    except ValueError as err:
+        raise ValueError(E.INPUT_FILE.format(path=name, err=err)) from None
+    return X, names
+
+
+def check_output(path, what="-o"):
+    """Fail before any work when ``path`` cannot be written: unknown suffix, missing folder."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in WRITABLE:
+        raise ValueError(E.OUTPUT_FORMAT.format(option=what, path=path, suffix=suffix))
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(E.OUTPUT_DIR.format(option=what, path=path, directory=directory))
+    if not os.access(directory, os.W_OK):
+        raise ValueError(E.OUTPUT_DENIED.format(option=what, path=path, directory=directory))
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(path, write):
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it into place with
+    the mode a new file of the user's gets (``0o666`` less the umask)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(path)[1], dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_arrays(path, arrays, table, names=None):
+    """Write ``arrays`` (name -> array) to ``.npz``, or ``table`` (2-D) to ``.npy`` or
+    delimited text with the column ``names`` as a header row."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".npz":
+        write_atomic(path, lambda fh: np.savez(fh, **arrays))
+    elif suffix == ".npy":
+        write_atomic(path, lambda fh: np.save(fh, table))
+    else:
+        delimiter = "\t" if suffix == ".tsv" else ","
+
+        def write(fh):
+            if names is not None:
+                text = io.StringIO()
+                csv.writer(text, delimiter=delimiter, lineterminator="\n").writerow(names)
+                fh.write(text.getvalue().encode())
+            np.savetxt(fh, np.atleast_2d(table), fmt="%.17g", delimiter=delimiter)
+
+        write_atomic(path, write)

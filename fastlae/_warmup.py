@@ -1,0 +1,54 @@
+"""Compiling the kernels ahead of time, and telling whether a first call will compile.
+
+Numba compiles each kernel once per machine and caches it (``cache=True``); the first call of
+a fresh installation waits for that. :func:`warmup` runs small problems through every path
+(float32 and float64, both memory orders, both Gram matrices, every solver, formed and
+matrix-free operators) so that a container image or a CI cache can hold the result.
+"""
+import os
+import time
+import warnings
+
+import numpy as np
+
+
+def cold():
+    """Whether the cache lacks kernels of the default path (a first call would compile)."""
+    from ._kernels import als_tied, passes, ritz
+
+    for kernel in (passes.center_block_ones, als_tied.run, ritz.rayleigh_ritz):
+        cache = getattr(kernel, "_cache", None)
+        index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+        if index is None or not os.path.exists(index):
+            return True
+    return False
+
+
+def warmup():
+    """Compile (or load) every kernel the public entry points use; returns the seconds taken."""
+    from . import api, pca
+    from .datasets import decaying
+    from .solvers import Plan
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for dtype in (np.float64, np.float32):
+            for n, d in ((3000, 60), (60, 400)):   # the feature and the sample Gram
+                X = decaying(n, d, dtype=dtype)
+                for order in ("C", "F"):
+                    Xo = np.asarray(X, order=order)
+                    for solver in ("auto", "eigh", "als_tied", "als", "gd", "oja"):
+                        pca(Xo, 3, solver=solver, max_iter=50 if solver in ("gd", "oja")
+                            else None)
+                    original = api.choose   # the budgeted and matrix-free paths
+                    try:
+                        for free in (False, True):
+                            api.choose = lambda *a, free=free: Plan("als_tied", free, 60, 1e9)
+                            pca(Xo, 3)
+                    finally:
+                        api.choose = original
+        from .training import train
+
+        train(decaying(40, 6), 2, 0.5, epochs=2)
+    return time.perf_counter() - t0
