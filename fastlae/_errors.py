@@ -20,12 +20,9 @@ class RankWarning(UserWarning):
 X_NOT_ARRAY = "X must be a 2-D array of real numbers; np.asarray(X) failed: {err}"
 X_DTYPE = ("X must hold real numbers (bool, integer or floating point), got dtype {dtype}; "
            "complex, object and string arrays are not supported")
-X_PATH = ("X is a path ({path!r}), not an array: load it first, e.g. np.load({path!r}) for a "
-          ".npy file, or run the command line: fastlae pca {path} -k K -o out.npz")
-X_ITERATOR = ("X is an iterator ({type}), not an array: fastlae.pca needs the whole matrix; if "
-              "it yields row blocks that fit in memory together, pass np.vstack(list(blocks))")
-X_SPARSE = ("X is a scipy.sparse matrix ({type} of shape {shape}); fastlae.pca needs a dense "
-            "array: pass X.toarray() if n_samples * n_features * 8 bytes fit in memory")
+X_PATH = ("X is a path ({path!r}) to a file fastlae.pca does not read: it reads .npy files block "
+          "by block; load other formats first (np.load, pandas.read_csv) or run the command "
+          "line: fastlae pca {path} -k K -o out.npz")
 X_NDIM = "X must be a 2-D array of shape (n_samples, n_features), got an array with ndim={ndim}"
 X_EMPTY = "X must have at least one sample and one feature, got shape {shape}"
 X_NONFINITE = "X contains {what}; fastlae needs finite values (remove or impute them first)"
@@ -60,6 +57,7 @@ RANK_ZERO = ("X has no variance above the rounding level of the Gram matrix (eve
 MLE_WIDE = ("n_components='mle' is only supported if n_samples >= n_features (Minka's "
             "criterion), got {n} samples and {d} features")
 MLE_RANK = "the tested rank should be in [1, n_features - 1] = [1, {d}), got {rank}"
+PARTIAL_ZERO = "partial_fit needs n_components >= 1 (n_components=0 fits no components)"
 SK_CHOICE = "{name}={value!r} is not one of {allowed}"
 SK_ITERATED_POWER = "iterated_power must be 'auto' or an integer >= 0, got {value!r}"
 SK_OVERSAMPLES = "n_oversamples must be an integer >= 1, got {value!r}"
@@ -95,5 +93,22 @@ OUTPUT_DIR = "cannot write {option} {path!r}: the directory {directory!r} does n
 OUTPUT_DENIED = "cannot write {option} {path!r}: the directory {directory!r} is not writable"
 COMPILING = ("fastlae: compiling kernels for this machine, once: ~20 s (fastlae warmup does it "
              "ahead of time)")
+BLOCK_NOT_ARRAY = "block {index} of the stream is not a 2-D array: np.asarray failed: {err}"
+BLOCK_DTYPE = ("block {index} of the stream has dtype {dtype}; blocks must hold real numbers (bool, "
+               "integer or floating point)")
+BLOCK_NDIM = ("block {index} of the stream has shape {shape}; every block must be 2-D (rows, "
+              "n_features): reshape a single row with row[None, :]")
+BLOCK_WIDTH = ("block {index} of the stream has {got} columns, the blocks before it {d}: every "
+               "block must hold the same features")
+BLOCK_MIX = ("block {index} of the stream has dtype {dtype}, the blocks before it {first}: give "
+             "every block the same dtype (e.g. block.astype(np.float64))")
+BLOCK_NONFINITE = ("block {index} of the stream contains {what}; fastlae needs finite values "
+                   "(remove or impute them first)")
+SPARSE_WIDE = ("a sparse X with {d} features needs a dense {d} x {d} Gram matrix ({gb:.1f} GB), "
+               "above fastlae's limit of {limit:.1f} GB for sparse input; reduce the features "
+               "(e.g. drop the rarest) or pass row blocks densified one at a time")
+DASK_UNKNOWN = ("the dask array has unknown chunk sizes (shape {shape}); call "
+                "X.compute_chunk_sizes() first")
+STREAM_EMPTY = "the stream yielded no rows: X needs at least one sample"
 NPZ_KEYS = ("{path!r} holds several arrays {keys}; fastlae reads the one named 'X' or a file "
             "with a single array")

@@ -171,3 +171,15 @@ def write_arrays(path, arrays, table, names=None):
             np.savetxt(fh, np.atleast_2d(table), fmt="%.17g", delimiter=delimiter)
 
         write_atomic(path, write)
+
+
+def project(X, mean, components, rows=1 << 16):
+    """``(X - mean) @ components.T`` in float64, by blocks of rows; ``X`` may be an array or
+    the path of a ``.npy`` file (memory-mapped: the scores are n x k, X is never loaded)."""
+    if isinstance(X, str):
+        X = np.load(X, mmap_mode="r", allow_pickle=False)
+    W = np.asarray(components, dtype=np.float64).T
+    out = np.empty((X.shape[0], W.shape[1]))
+    for r0 in range(0, X.shape[0], rows):
+        out[r0:r0 + rows] = (np.asarray(X[r0:r0 + rows], dtype=np.float64) - mean) @ W
+    return out

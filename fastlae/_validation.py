@@ -3,11 +3,8 @@
 The kernels receive what these functions return (C-contiguous float32/float64 arrays, plain
 ints and floats) and never validate anything themselves.
 """
-import collections.abc
 import numbers
 import operator
-import os
-import types
 
 import numpy as np
 
@@ -65,10 +62,6 @@ def check_X(X):
 
 def _reject_unsupported(X):
     """Name what was passed, and what to pass instead, for inputs a dense array cannot be."""
-    if isinstance(X, (str, bytes, os.PathLike)):
-        raise TypeError(E.X_PATH.format(path=os.fsdecode(X)))
-    if isinstance(X, (collections.abc.Iterator, types.GeneratorType)):
-        raise TypeError(E.X_ITERATOR.format(type=type(X).__name__))
     if type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(E.X_SPARSE.format(type=type(X).__name__, shape=getattr(X, "shape", "?")))
 

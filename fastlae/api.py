@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import _errors as E
+from . import _dask, _sparse, _stream
 from . import _validation as V
 from ._certify import certify
 from ._data import Data
@@ -72,6 +73,12 @@ class PCAResult:
         Power of two the data were divided by before training.
     gram : str
         ``"features"`` or ``"samples"``: which Gram matrix the solver trained on.
+    certificate : str
+        What the residuals were measured against: ``"data"`` (products with the centered X,
+        the matrix-free path and sources read block by block that can be read again) or
+        ``"gram"`` (the formed Gram matrix; its own rounding, about ``n eps ||X||^2``, is not
+        seen). A one-shot stream can only certify its accumulated Gram: pass a callable
+        returning the blocks for a certificate against the data.
     timings : dict
         Seconds spent in ``"gram"`` (data passes that form the Gram or its statistics),
         ``"solve"`` and ``"certify"``.
@@ -94,6 +101,7 @@ class PCAResult:
     decoder: object = None
     scale: float = 1.0
     gram: str = "features"
+    certificate: str = "gram"
     timings: dict = field(default_factory=dict)
 
     def __repr__(self):
@@ -132,8 +140,17 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
 
     Parameters
     ----------
-    X : array_like of shape (n_samples, n_features)
-        Rows are points. Never modified; bool and integer data are treated as float64.
+    X : array_like of shape (n_samples, n_features), or row blocks of it
+        Rows are points; never modified. In memory: a NumPy array, anything ``np.asarray``
+        takes, a pandas frame. Integers of up to 16 bits and bool become float32, wider
+        integers float64. Read block by block, in memory of one block plus O(n_features^2)
+        (:mod:`fastlae._stream`): a path to a ``.npy`` file, an ``np.memmap`` (or
+        ``np.load(..., mmap_mode="r")``), any iterable of 2-D row blocks (a generator, a
+        list of arrays; read once), or a callable returning such an iterable (called once
+        per pass, so that the certificate can read the data again). A ``scipy.sparse`` matrix
+        or array (CSR, CSC, COO, ...) is centered implicitly, never densified
+        (:mod:`fastlae._sparse`; up to 16384 features). A ``dask.array`` has its Gram formed
+        chunk by chunk on the workers and merged on the cluster (:mod:`fastlae._dask`).
     k : int
         Number of components, ``1 <= k <= min(n_samples, n_features)``.
     solver : {"auto", "gd", "oja", "als", "als_tied", "eigh"}, default="auto"
@@ -206,25 +223,53 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     >>> np.allclose(r.explained_variance, w, rtol=1e-12)
     True
     """
-    A, feat_axis, out_dtype = V.check_X(X)
-    n, d = A.shape if feat_axis == 1 else A.shape[::-1]
-    max_k = min(n, d)
-    k = V.check_k(k, max_k)
+    distributed, sparse = _dask.is_dask(X), _sparse.is_sparse(X)
+    source = None if sparse or distributed else _stream.source_of(X)
+    if distributed:
+        A, out_dtype = _dask.check_dask(X)
+        n, d = A.shape
+        k = V.check_k(k, min(n, d))
+        n_latent = V.check_n_latent(n_latent, k, min(n, d))
+    elif sparse:
+        A, out_dtype = _sparse.check_sparse(X)
+        n, d = A.shape
+        k = V.check_k(k, min(n, d))
+        n_latent = V.check_n_latent(n_latent, k, min(n, d))
+    elif source is None:
+        A, feat_axis, out_dtype = V.check_X(_stream.memmap_of_path(X))
+        n, d = A.shape if feat_axis == 1 else A.shape[::-1]
+        k = V.check_k(k, min(n, d))
+        n_latent = V.check_n_latent(n_latent, k, min(n, d))
+    else:   # the shape is known once the blocks are read: the ranges are checked then
+        k = V.check_k(k, None)
+        if n_latent is not None:
+            V.check_n_latent(n_latent, k, None)
     solver = V.check_solver(solver, SOLVERS)
     lam_user = V.check_lam(lam)
     tol = V.check_tol(tol)
     max_iter = V.check_max_iter(max_iter)
-    n_latent = V.check_n_latent(n_latent, k, max_k)
     rng = V.check_random_state(random_state)
     n_threads = V.check_n_threads(n_threads)
 
     box = {}
 
     def work(stop, in_caller):
-        box["data"] = Data(A, feat_axis, stop, in_caller)
-        return _pca(box["data"], k, solver, lam_user, tol, max_iter, n_latent, rng, out_dtype)
+        if distributed or sparse:
+            kind = _dask.DaskData if distributed else _sparse.SparseData
+            box["data"] = data = kind(A, stop, out_dtype)
+            k_, latent, dtype = k, n_latent, out_dtype
+        elif source is None:
+            box["data"] = data = Data(A, feat_axis, stop, in_caller)
+            k_, latent, dtype = k, n_latent, out_dtype
+        else:
+            data = _stream.accumulate(source, stop, box)
+            k_ = V.check_k(k, min(data.n, data.d))
+            latent = V.check_n_latent(n_latent, k_, min(data.n, data.d))
+            dtype = data.out_dtype
+        return _pca(data, k_, solver, lam_user, tol, max_iter, latent, rng, dtype)
 
-    line = Progress(f"fastlae.pca {n} x {d}, k={k}:", enabled=None if progress else False)
+    shape = f"{n} x {d}" if source is None else f"{source.name}"
+    line = Progress(f"fastlae.pca {shape}, k={k}:", enabled=None if progress else False)
 
     def tick():
         if "data" in box:
@@ -232,7 +277,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
 
     with blas_limit(n_threads):
         try:
-            short = estimated_seconds(n, d, k)["eigh"] < INLINE_SECONDS
+            short = source is None and not (sparse or distributed) and estimated_seconds(n, d, k)["eigh"] < INLINE_SECONDS
             if short and solver in ("auto", "eigh"):
                 # a call this short runs in the caller's thread: starting a worker (so that
                 # Ctrl-C can interrupt a long call) would cost more than the call; "auto"
@@ -246,6 +291,28 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     _report(result, box["data"], k, verbose)
     for message, category in warned:
         warnings.warn(message, category, stacklevel=2)
+    return result
+
+
+def pca_of_sum(acc, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None,
+               random_state=None, n_threads=None):
+    """:func:`pca` of the rows summed in ``acc`` (a :class:`fastlae._stream.GramSum`), for
+    :meth:`fastlae.PCA.partial_fit`; certified against the accumulated Gram."""
+    k = V.check_k(k, min(acc.n, acc.d))
+    solver = V.check_solver(solver, SOLVERS)
+    lam_user, tol = V.check_lam(lam), V.check_tol(tol)
+    max_iter = V.check_max_iter(max_iter)
+    rng = V.check_random_state(random_state)
+    dtype = acc.dtype
+
+    def work(stop, in_caller):
+        data = _stream.StreamData(acc, _stream.Source(), stop, dtype)
+        return _pca(data, k, solver, lam_user, tol, max_iter, None, rng, dtype)
+
+    with blas_limit(V.check_n_threads(n_threads)):
+        result, warned = interruptible(work)
+    for message, category in warned:
+        warnings.warn(message, category, stacklevel=3)
     return result
 
 
@@ -267,7 +334,8 @@ def _report(r, data, k, verbose):
     if not (verbose or LOG.isEnabledFor(logging.INFO)):
         return
     t = r.timings
-    lines = [f"X {data.n} x {data.d} {data.A.dtype}, k={k}: the {r.gram} Gram "
+    dtype = data.dtype if isinstance(data, _stream.StreamData) else data.A.dtype
+    lines = [f"X {data.n} x {data.d} {dtype}, k={k}: the {r.gram} Gram "
              f"({'applied from X' if r.matrix_free else 'formed'}), solver {r.solver}, "
              f"{r.n_iter} updates",
              f"gram {t.get('gram', 0):.3f} s, solve {t.get('solve', 0):.3f} s, certify "
@@ -284,16 +352,18 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
     """The body of :func:`pca` on validated input; returns ``(PCAResult, warnings)``."""
     warned = []
     t0 = time.perf_counter()
-    plan = choose(data.n, data.d, k, solver_name)
+    streamed = isinstance(data, _stream.StreamData)   # its Gram is formed already
+    plan = choose(data.n, data.d, k, solver_name, formed=streamed)
     name, module = plan.solver, REGISTRY[plan.solver]
     if plan.matrix_free:
         op = Operator(data)
         op.use_uncentered(tol)
         trace = op.trace()
     else:
-        C, trace = form_gram(data)
+        C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
         op = Operator(data, C)
-    V.check_finite(data.A, data.mean)
+    if not streamed:
+        V.check_finite(data.A, data.mean)
     t1 = time.perf_counter()
 
     s2 = data.scale ** 2
@@ -337,6 +407,13 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
                 break
             check_tol *= 1e-2
             init, lam_run = (trained.W1, trained.W2), trained.lam
+    certificate = "data" if op.matrix_free else "gram"
+    if streamed:   # a source that can be read again certifies against the data
+        t_cert -= time.perf_counter()
+        again = data.data_residuals(vecs, theta)
+        t_cert += time.perf_counter()
+        if again is not None:
+            res, certificate = again, "data"
     t3 = time.perf_counter()
 
     converged = bool(res.max() <= tol)
@@ -389,7 +466,8 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
         decoder=trained.W2,
         scale=data.scale,
         gram=data.gram,
-        timings={"gram": t1 - t0 + t_gram_again, "solve": t3 - t1 - t_gram_again - t_cert,
+        certificate=certificate,
+        timings={"gram": t1 - t0 + t_gram_again + getattr(data, "seconds", 0.0), "solve": t3 - t1 - t_gram_again - t_cert,
                  "certify": t_cert},
     )
     return result, warned

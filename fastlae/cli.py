@@ -74,7 +74,10 @@ def cmd_pca(args):
     _io.check_output(args.output, "-o")
     if args.transform:
         _io.check_output(args.transform, "--transform")
-    X, names = _io.read_matrix(args.input, delimiter=args.delimiter, header=args.header)
+    if args.input.lower().endswith(".npy"):   # read block by block, never loaded whole
+        X, names = args.input, None
+    else:
+        X, names = _io.read_matrix(args.input, delimiter=args.delimiter, header=args.header)
     _compile_notice(args)
     r = pca(X, args.k, solver=args.solver, tol=args.tol, random_state=args.seed,
             progress=not args.quiet, verbose=args.verbose)
@@ -90,7 +93,7 @@ def cmd_pca(args):
     _io.write_arrays(args.output, arrays, r.components if args.output.endswith(".npy")
                      else table, header)
     if args.transform:
-        scores = (np.asarray(X, dtype=np.float64) - r.mean) @ r.components.T.astype(np.float64)
+        scores = _io.project(X, r.mean, r.components)
         pcs = [f"PC{i + 1}" for i in range(args.k)]
         _io.write_arrays(args.transform, {"scores": scores}, scores, pcs)
     if not args.quiet:

@@ -9,17 +9,19 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.extmath import fast_logdet
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _errors as E
-from .api import pca
+from .api import pca, pca_of_sum
 
 SVD_SOLVERS = ("auto", "full", "covariance_eigh", "arpack", "randomized")
 NORMALIZERS = ("auto", "QR", "LU", "none")
 DEFAULT_TOL = 1e-10
+SPARSE = ["csr", "csc"]   # scipy.sparse input: fit and transform center it implicitly
 
 
 def _is_int(value, low):
@@ -205,20 +207,67 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self
         """
         solver, tol = self._check_sklearn_params()
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
+                          accept_sparse=SPARSE)
+        self.__dict__.pop("_gram_sum", None)   # fit starts afresh; partial_fit sums from here
         n, d = X.shape
         k, cut = self._k(n, d)
-        if cut == "mle":
-            solver = "eigh"   # Minka's criterion needs the whole spectrum
         if k == 0:
             return self._fit_none(X)
+        return self._store(lambda k, solver: pca(
+            X, k, solver=solver, lam=self.lam, tol=tol, max_iter=self.max_iter,
+            random_state=self.random_state, n_threads=self.n_threads), n, d, k, cut, solver)
+
+    def partial_fit(self, X, y=None):
+        """Add the rows of X to those seen so far and fit the model to all of them, exactly.
+
+        scikit-learn's incremental convention (``IncrementalPCA``): call ``partial_fit`` on
+        successive batches; after each call the fitted attributes are those ``fit`` would give
+        on all rows so far. Unlike ``IncrementalPCA``'s, the answer is exact: the batches'
+        counts, means and centered Gram matrices are merged exactly (memory O(n_features^2),
+        see :mod:`fastlae._stream`) and each call solves on the merged Gram, certified against
+        it. ``fit`` discards the sums.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_batch, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        from ._stream import GramSum
+
+        solver, tol = self._check_sklearn_params()
+        first = "_gram_sum" not in self.__dict__
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
+                          reset=first)
+        if first:
+            self._gram_sum = GramSum(X.shape[1])
+            self._gram_sum.dtype = X.dtype
+        acc = self._gram_sum
+        if X.dtype != acc.dtype:   # a float64 batch after float32 ones: the sums are float64
+            acc.dtype = np.dtype(np.float64)
+        acc.add(np.ascontiguousarray(X))
+        n, d = acc.n, acc.d
+        k, cut = self._k(n, d)
+        if k == 0:
+            raise ValueError(E.PARTIAL_ZERO)
+        return self._store(lambda k, solver: pca_of_sum(
+            acc, k, solver=solver, lam=self.lam, tol=tol, max_iter=self.max_iter,
+            random_state=self.random_state, n_threads=self.n_threads), n, d, k, cut, solver)
+
+    def _store(self, run, n, d, k, cut, solver):
+        """Run ``run(k, solver)`` (a :class:`fastlae.PCAResult`) and set the fitted attributes."""
+        if cut == "mle":
+            solver = "eigh"   # Minka's criterion needs the whole spectrum
         with warnings.catch_warnings():
             if cut is not None or self.n_components is None:
                 # the whole spectrum is computed to choose from: zero-variance components of
                 # rank-deficient data are expected there, as in scikit-learn
                 warnings.simplefilter("ignore", E.RankWarning)
-            r = pca(X, k, solver=solver, lam=self.lam, tol=tol, max_iter=self.max_iter,
-                    random_state=self.random_state, n_threads=self.n_threads)
+            r = run(k, solver)
         keep = k
         if cut == "mle":
             keep = max(1, _infer_dimension(np.asarray(r.explained_variance, dtype=np.float64),
@@ -248,9 +297,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """``n_components=0``: the mean, and all the variance as noise (scikit-learn's
         probabilistic model with no components)."""
         n, d = X.shape
-        self.mean_ = X.mean(axis=0)
-        Xc = X - self.mean_
-        total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / max(n - 1, 1)
+        if sp.issparse(X):
+            self.mean_ = np.asarray(X.mean(axis=0)).ravel().astype(X.dtype)
+            m = self.mean_.astype(np.float64)
+            total = (float(X.multiply(X).sum(dtype=np.float64)) - n * float(m @ m)) / max(n - 1, 1)
+        else:
+            self.mean_ = X.mean(axis=0)
+            Xc = X - self.mean_
+            total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / max(n - 1, 1)
         self.n_samples_ = n
         self.n_components_ = 0
         self.components_ = np.empty((0, d), dtype=X.dtype)
@@ -277,8 +331,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples, n_components_)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        Xt = (X - self.mean_) @ self.components_.T
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                          accept_sparse=SPARSE)
+        if sp.issparse(X):   # centered implicitly: (X - mean) W = X W - mean W
+            Xt = np.asarray(X @ self.components_.T) - self.mean_ @ self.components_.T
+        else:
+            Xt = (X - self.mean_) @ self.components_.T
         if self.whiten:
             scale = np.sqrt(self.explained_variance_)
             scale[scale < np.finfo(scale.dtype).eps] = np.finfo(scale.dtype).eps

@@ -16,8 +16,9 @@ from fastlae import estimator  # noqa: E402
 
 # test name (or name[parameters] prefix) -> why fastlae differs from scikit-learn there
 DIFFERENT = {
-    "test_pca_sparse": "scipy.sparse input is not supported: fastlae.PCA asks for a dense array",
-    "test_sparse_pca": "scipy.sparse input is not supported: fastlae.PCA asks for a dense array",
+    "test_sparse_pca_solver_error": (
+        "scikit-learn refuses sparse input with svd_solver 'full' and 'randomized'; fastlae "
+        "centers it implicitly whatever svd_solver says"),
     "test_pca_validation[arpack": (
         "scikit-learn's ARPACK cannot compute min(n_samples, n_features) components and "
         "refuses; fastlae computes them"),

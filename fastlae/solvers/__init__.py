@@ -100,7 +100,7 @@ def budgets(n, d, k):
     return int(waste / cost["pass"]), int(waste / cost["update"])
 
 
-def choose(n, d, k, explicit):
+def choose(n, d, k, explicit, formed=False):
     """The :class:`Plan` for a call.
 
     ``solver="auto"`` takes the cheapest of :func:`estimated_seconds` among the paths whose
@@ -112,7 +112,8 @@ def choose(n, d, k, explicit):
     eigh from there (a flat spectrum), and in any case at its budget: ``"auto"`` never costs
     more than about ``1 + WASTE`` times the exact path. ``r.solver`` and ``r.matrix_free`` report what ran.
     An explicitly named solver runs on the formed Gram to its ``max_iter``, except
-    ``als_tied``, which takes the cheaper of its two modes.
+    ``als_tied``, which takes the cheaper of its two modes. With ``formed`` (a Gram
+    accumulated from row blocks) every plan works on the formed Gram.
     """
     cost = estimated_seconds(n, d, k)
     if explicit == "auto":
@@ -122,12 +123,12 @@ def choose(n, d, k, explicit):
         if gram_budget >= UPDATES:
             options.append((cost["als_tied"], Plan("als_tied", False, gram_budget,
                                                    solve / cost["update"])))
-        if free_budget >= UPDATES:
+        if free_budget >= UPDATES and not formed:
             options.append((cost["free"], Plan("als_tied", True, free_budget,
                                                cost["eigh"] / cost["pass"])))
         if not options or cost["eigh"] < EIGH_MARGIN * min(c for c, _ in options):
             return Plan("eigh")
         return min(options, key=lambda o: o[0])[1]
     if explicit == "als_tied":
-        return Plan("als_tied", cost["free"] < cost["als_tied"])
+        return Plan("als_tied", not formed and cost["free"] < cost["als_tied"])
     return Plan(explicit)

@@ -1,0 +1,405 @@
+"""Data that arrive in row blocks: chunk streams, ``.npy`` files, memory maps, partial fits.
+
+The feature Gram ``Xc.T @ Xc`` is a sum over samples, so one pass over row blocks forms it
+exactly, in O(n_features^2) memory whatever the number of rows. Each block contributes its row
+count, its mean and the Gram of its rows centered around that mean (one SYRK); :class:`GramSum`
+merges them with the running sums by the pairwise update of Chan, Golub and LeVeque::
+
+    C = C_a + C_b + (n_a n_b / (n_a + n_b)) (mean_b - mean_a)(mean_b - mean_a)^T
+
+which never subtracts two large sums, so a large mean, or means that drift from block to
+block, cost no precision. Magnitudes are kept in range by a power-of-two scale (exact), raised
+as larger blocks arrive. :class:`StreamData` then stands where :class:`fastlae._data.Data`
+stands for an array: the solvers and the certificate work on the formed Gram.
+
+A source that can be read again (a callable returning the blocks, a file, a memory map) gets
+a second pass for the certificate: the residuals are then those of the data, ``||Xc.T (Xc v)
+- theta v||``, not only of the accumulated Gram (``PCAResult.certificate``).
+"""
+import collections.abc
+import mmap
+import os
+import time
+
+import numpy as np
+
+from . import _errors as E
+from ._blas import syrk_update
+from ._data import block_length
+
+# Values per block read from files and memory maps (32 MB of float64).
+FILE_BLOCK_ELEMENTS = 1 << 22
+_EMPTY_A = np.empty((0, 1))
+
+
+def _pow2_at_least(x):
+    return 1.0 if not x > 0.0 else float(2.0 ** np.frexp(x)[1])
+
+
+class GramSum:
+    """Running count, mean and centered feature Gram of row blocks.
+
+    Everything is kept relative to a shift, the first block's mean (as rounded): blocks are
+    shifted, centered around their own mean (corrected by the sum of the centered rows, so
+    the block's Gram is around its exact mean) and merged by the pairwise update. A mean far
+    from zero then costs no digits: only deviations from the shift are ever summed.
+
+    Attributes
+    ----------
+    n : int
+        Rows so far.
+    shift : ndarray of shape (d,), float64, or None before the first row
+    offset : ndarray of shape (d,), float64
+        ``mean - shift``.
+    C : ndarray of shape (d, d), float64, F-ordered
+        ``sum (x - mean)(x - mean)^T / scale**2``, upper triangle (see :meth:`gram`).
+    scale : float
+        A power of two at or above the largest centered magnitude seen.
+    """
+
+    def __init__(self, d):
+        self.d = d
+        self.n = 0
+        self.shift = None
+        self.offset = np.zeros(d)
+        self.C = np.zeros((d, d), order="F")
+        self.scale = 1.0
+        self.dtype = None
+
+    @property
+    def mean(self):
+        return self.offset.copy() if self.shift is None else self.shift + self.offset
+
+    def _rescale(self, scale):
+        if scale > self.scale:
+            self.C *= (self.scale / scale) ** 2
+            self.scale = scale
+
+    def add(self, B):
+        """Add the rows of ``B`` (C-contiguous float32/float64 of shape (rows, d), finite)."""
+        nb = B.shape[0]
+        if self.shift is None:
+            self.shift = B.mean(axis=0, dtype=np.float64)
+        Bc = np.subtract(B, self.shift, dtype=np.float64)
+        mu = Bc.mean(axis=0)
+        Bc -= mu
+        fix = Bc.sum(axis=0) / nb     # what rounding left of the block's mean
+        self._rescale(_pow2_at_least(float(np.max(np.abs(Bc), initial=0.0))))
+        Bc *= 1.0 / self.scale
+        syrk_update(Bc, self.C, 1)
+        f = fix * (1.0 / self.scale)
+        self.C -= nb * np.outer(f, f)
+        self._merge_means(nb, mu + fix)
+
+    def merge(self, other):
+        """Add another :class:`GramSum` (of other rows of the same features) into this one."""
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            self.__dict__.update({k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                  for k, v in other.__dict__.items()})
+            return self
+        self._rescale(other.scale)
+        self.C += other.C * (other.scale / self.scale) ** 2
+        # the other's mean relative to this shift: shifts of nearby means subtract exactly
+        self._merge_means(other.n, (other.shift - self.shift) + other.offset)
+        return self
+
+    def _merge_means(self, nb, mu):
+        """Merge ``nb`` rows of mean ``shift + mu`` (their Gram already added)."""
+        if self.n:
+            delta = (mu - self.offset) * (1.0 / self.scale)
+            w = self.n * nb / (self.n + nb)
+            # where the mean moved further than the scale, rescale before the update
+            big = float(np.max(np.abs(delta))) * np.sqrt(w)
+            if big > 1.0:
+                self._rescale(self.scale * _pow2_at_least(big))
+                delta = (mu - self.offset) * (1.0 / self.scale)
+            self.C += w * np.outer(delta, delta)
+            self.offset = self.offset + (mu - self.offset) * (nb / (self.n + nb))
+        else:
+            self.offset = np.array(mu, dtype=np.float64)
+        self.n += nb
+
+    def gram(self):
+        """The symmetric scaled Gram (C-contiguous)."""
+        C = np.triu(self.C)
+        C += np.triu(C, 1).T
+        return np.ascontiguousarray(C)
+
+
+def check_block(B, index, d, dtype):
+    """A row block as a C-contiguous float32/float64 array, or an error naming the block."""
+    try:
+        arr = np.asarray(B)
+    except (ValueError, TypeError) as err:
+        raise ValueError(E.BLOCK_NOT_ARRAY.format(index=index, err=err)) from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(E.BLOCK_DTYPE.format(index=index, dtype=arr.dtype))
+    if arr.ndim != 2:
+        raise ValueError(E.BLOCK_NDIM.format(index=index, shape=arr.shape))
+    if d is not None and arr.shape[1] != d:
+        raise ValueError(E.BLOCK_WIDTH.format(index=index, got=arr.shape[1], d=d))
+    if dtype is not None and arr.dtype != dtype:
+        raise TypeError(E.BLOCK_MIX.format(index=index, dtype=arr.dtype, first=dtype))
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(np.float32 if arr.dtype.itemsize <= 2 else np.float64)
+    elif arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float32 if arr.dtype == np.float16 else np.float64)
+    arr = np.ascontiguousarray(arr)
+    if arr.size:
+        low, high = float(arr.min()), float(arr.max())
+        if not (np.isfinite(low) and np.isfinite(high)):
+            what = "NaN" if np.isnan(arr).any() else "infinity"
+            raise ValueError(E.BLOCK_NONFINITE.format(index=index, what=what))
+    return arr
+
+
+# ------------------------------------------------------------------------------------ sources
+
+class Source:
+    """Row blocks of X. ``blocks()`` yields them (again, when ``replayable``); ``rows`` is
+    the number of rows when known (for a progress bar)."""
+
+    replayable = False
+    rows = None
+    name = "stream"
+
+    def blocks(self):
+        raise NotImplementedError
+
+
+class OneShot(Source):
+    """Any iterable of row blocks, read once."""
+
+    def __init__(self, iterable):
+        self._it = iter(iterable)
+        self._used = False
+
+    def blocks(self):
+        if self._used:
+            raise RuntimeError("a one-shot stream is read once")   # pragma: no cover
+        self._used = True
+        return self._it
+
+
+class Replay(Source):
+    """A callable that returns a fresh iterable of the same row blocks at each call."""
+
+    replayable = True
+
+    def __init__(self, make):
+        self._make = make
+
+    def blocks(self):
+        return iter(self._make())
+
+
+class MemmapRows(Source):
+    """Row blocks of a C-ordered memory map (``np.memmap``, ``np.load(mmap_mode="r")``), copied
+    one at a time; pages already read are released, so resident memory stays one block."""
+
+    replayable = True
+    name = "memory map"
+
+    def __init__(self, X):
+        self.X = X
+        self.rows = X.shape[0]
+        self.step = block_length(X.shape[1], FILE_BLOCK_ELEMENTS)
+
+    def blocks(self):
+        X = self.X
+        handle = getattr(X, "_mmap", None)
+        for r0 in range(0, X.shape[0], self.step):
+            yield np.array(X[r0:r0 + self.step])
+            _release(handle)
+
+
+def _release(handle):
+    """Drop the pages of a memory map from this process's resident set (they stay in the page
+    cache): reading a file through a map would otherwise keep all of it resident."""
+    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            handle.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):   # closed map or a platform that refuses: harmless
+            pass
+
+
+class NpyFile(Source):
+    """Row blocks of a C-ordered ``.npy`` file, read with ``readinto`` into one buffer."""
+
+    replayable = True
+    name = "file"
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            with open(path, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read(fh)
+                self.offset = fh.tell()
+        except (OSError, ValueError) as err:
+            raise ValueError(E.INPUT_FILE.format(path=path, err=err)) from None
+        if len(shape) != 2:
+            raise ValueError(E.X_NDIM.format(ndim=len(shape)))
+        if dtype.kind not in "biuf" or dtype.hasobject:
+            raise TypeError(E.X_DTYPE.format(dtype=dtype))
+        self.shape, self.fortran, self.dtype = shape, fortran, dtype
+        self.rows = shape[0]
+        self.step = block_length(shape[1], FILE_BLOCK_ELEMENTS)
+
+    def blocks(self):
+        n, d = self.shape
+        buf = np.empty((self.step, d), dtype=self.dtype)
+        with open(self.path, "rb", buffering=0) as fh:
+            fh.seek(self.offset)
+            for r0 in range(0, n, self.step):
+                rows = min(self.step, n - r0)
+                view = buf[:rows]
+                raw, got = memoryview(view).cast("B"), 0
+                while got < view.nbytes:
+                    more = fh.readinto(raw[got:])
+                    if not more:
+                        raise ValueError(E.INPUT_FILE.format(
+                            path=self.path, err="the file is shorter than its header says"))
+                    got += more
+                yield view
+
+
+def source_of(X):
+    """The :class:`Source` for ``X``, or None when ``X`` is an in-memory array-like."""
+    if isinstance(X, (str, bytes, os.PathLike)):
+        path = os.fsdecode(X)
+        if os.path.splitext(path)[1].lower() != ".npy":
+            raise TypeError(E.X_PATH.format(path=path))
+        src = NpyFile(path)
+        if src.fortran:   # rows are strided on disk: map it and let the array path read it
+            return None
+        return src
+    if isinstance(X, np.memmap):
+        return MemmapRows(X) if X.ndim == 2 and X.flags.c_contiguous and X.size else None
+    if isinstance(X, np.ndarray) or hasattr(X, "__array__") or _is_sparse_or_frame(X):
+        return None
+    if callable(X):
+        return Replay(X)
+    if isinstance(X, (list, tuple)):
+        if X and all(isinstance(b, np.ndarray) and b.ndim == 2 for b in X):
+            return Replay(lambda: X)
+        return None
+    if isinstance(X, collections.abc.Iterable):
+        return OneShot(X)
+    return None
+
+
+def _is_sparse_or_frame(X):
+    module = type(X).__module__
+    return module.startswith(("scipy.sparse", "pandas", "dask"))
+
+
+def memmap_of_path(X):
+    """``X`` as a read-only memory map when it is a path to a Fortran-ordered ``.npy`` file."""
+    if isinstance(X, (str, bytes, os.PathLike)):
+        return np.load(os.fsdecode(X), mmap_mode="r", allow_pickle=False)
+    return X
+
+
+# ------------------------------------------------------------------------------- the passes
+
+class StreamData:
+    """What the solvers and the certificate see of a source whose Gram was accumulated: the
+    attributes of :class:`fastlae._data.Data` for a formed feature Gram, and no array."""
+
+    gram = "features"
+    gram_axis = feat_axis = 1
+    matrix_free = False
+    total = None
+    seconds = 0.0   # of the pass that formed the Gram (reported as PCAResult.timings["gram"])
+
+    def __init__(self, acc, source, stop, dtype):
+        self.n, self.d = acc.n, acc.d
+        self.m = self.d
+        self.mean = acc.mean
+        self.scale = acc.scale
+        self.inv = 1.0 / acc.scale
+        self.C = acc.gram()
+        self.A = _EMPTY_A   # typed placeholder for the kernels' operator; never read
+        self.dtype = dtype
+        self.source = source
+        self.stop = stop
+        self.in_caller = lambda fn: fn()
+        self.activity = ["solving", 0, 0]
+        self.hist = None
+
+    def check_stop(self):
+        from ._threads import Cancelled
+
+        if self.stop[0]:
+            raise Cancelled
+
+    def data_residuals(self, vecs, theta):
+        """``||Xc.T (Xc v) - theta v|| / theta_1`` (scaled) by one more pass over the source,
+        or None when it cannot be read again."""
+        if not self.source.replayable:
+            return None
+        CV = np.zeros_like(vecs)
+        for B in _rows(self, self.source, "certificate pass"):
+            Bc = np.subtract(B, self.mean, dtype=np.float64)
+            Bc *= self.inv
+            CV += Bc.T @ (Bc @ vecs)
+        top = theta[0] if theta[0] > 0 else 1.0
+        return np.linalg.norm(CV - vecs * theta, axis=0) / top
+
+
+def _rows(data, source, what, with_dtype=False):
+    """The validated blocks of ``source``, with progress in ``data.activity`` (and each
+    block's original dtype with ``with_dtype``)."""
+    t0, done, d, dtype = time.perf_counter(), 0, None, None
+    total = source.rows or 0
+    for index, block in enumerate(source.blocks()):
+        data.check_stop()
+        original = np.asarray(block).dtype if hasattr(block, "dtype") else None
+        B = check_block(block, index, d, dtype)
+        if d is None:
+            d, dtype = B.shape[1], original if original is not None else B.dtype
+        done += B.shape[0]
+        rate = done / max(time.perf_counter() - t0, 1e-9)
+        data.activity = [f"{what}: {done:,} rows, {rate:,.0f} rows/s", done, total]
+        yield (B, original if original is not None else B.dtype) if with_dtype else B
+
+
+class _Pass:
+    """The bits of :class:`StreamData` that :func:`_rows` needs before the Gram exists."""
+
+    def __init__(self, stop):
+        self.stop = stop
+        self.activity = ["reading", 0, 0]
+        self.hist = None
+
+    check_stop = StreamData.check_stop
+
+
+def accumulate(source, stop, progress_box=None):
+    """One pass over ``source``: the :class:`StreamData` of its accumulated Gram."""
+    t0 = time.perf_counter()
+    state = _Pass(stop)
+    if progress_box is not None:
+        progress_box["data"] = state
+    acc, dtype, out_dtype = None, None, None
+    for B, original in _rows(state, source, "Gram pass", True):
+        if acc is None:
+            acc, dtype = GramSum(B.shape[1]), B.dtype
+            out_dtype = np.dtype(np.float64) if original.kind in "biu" else B.dtype
+        if B.shape[0]:
+            acc.add(B)
+    if acc is None or acc.n == 0:
+        raise ValueError(E.STREAM_EMPTY)
+    if not np.all(np.isfinite(acc.C)):
+        raise ValueError(E.X_OVERFLOW.format(maxabs=float(acc.scale)))
+    out = StreamData(acc, source, stop, dtype)
+    out.out_dtype = out_dtype
+    out.seconds = time.perf_counter() - t0
+    if progress_box is not None:
+        progress_box["data"] = out
+    return out

@@ -1,0 +1,254 @@
+"""Data beyond one array in memory: chunk streams, .npy files and memory maps, partial fits,
+scipy.sparse and dask arrays. Each path gives the in-memory answer on the same data."""
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastlae
+from fastlae import datasets
+from fastlae._stream import GramSum
+from naive import reference, sin_angle
+
+K = 5
+
+
+def _blocks(X, seed=0, low=1, high=400):
+    """Row blocks of X of random lengths (some of one row)."""
+    rng = np.random.default_rng(seed)
+    i = 0
+    while i < len(X):
+        b = int(rng.integers(low, high))
+        yield X[i:i + b]
+        i += b
+
+
+def _agrees(r, X, k=K, sine=True):
+    w, V, _, _ = reference(X, k)
+    assert r.converged
+    np.testing.assert_allclose(r.explained_variance * (len(X) - 1), w, rtol=0, atol=1e-12 * w[0])
+    np.testing.assert_allclose(r.mean, X.mean(axis=0), rtol=1e-13, atol=1e-13 * np.abs(X).max())
+    if sine:
+        assert sin_angle(V, r.components) < 1e-10
+
+
+def _separated(X, k=K):
+    w = np.linalg.eigvalsh(np.cov(X.T))[::-1]
+    return w[k - 1] - w[k] > 1e-6 * w[0] and w[k - 1] > 1e-10 * w[0]
+
+
+@pytest.mark.parametrize("name", sorted(datasets.ZOO))
+def test_streams_match_memory_across_the_zoo(name):
+    X = np.asarray(datasets.zoo(name, 1500, 40, K, random_state=3), dtype=np.float64)
+    sine = _separated(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastlae.RankWarning)
+        one_shot = fastlae.pca(_blocks(X), K)
+        replay = fastlae.pca(lambda: _blocks(X, seed=1), K)
+    assert one_shot.certificate == "gram" and replay.certificate == "data"
+    if name != "rank_below_k":   # there the trailing components are an arbitrary completion
+        _agrees(one_shot, X, sine=sine)
+        _agrees(replay, X, sine=sine)
+
+
+@pytest.mark.parametrize("offset, drift", [(1e6, 0.0), (0.0, 30.0), (-3e4, 5.0), (1e6, 10.0)])
+def test_large_and_drifting_means_cost_no_precision(offset, drift):
+    rng = np.random.default_rng(5)
+    X = datasets.with_spectrum(3000, 30, np.geomspace(100, 1, 30), random_state=rng)
+    X += offset + drift * np.linspace(0, 1, 3000)[:, None] * rng.standard_normal(30)
+    r = fastlae.pca(_blocks(X, high=900), K)
+    _agrees(r, X)
+
+
+def test_blocks_of_any_kind():
+    X = datasets.decaying(2000, 25, random_state=2)
+    ref = fastlae.pca(X, K)
+    chunks = [X[:700], X[700:701], X[701:1500], X[1500:]]
+    for src in (chunks, tuple(chunks), iter(chunks), (c.tolist() for c in chunks),
+                lambda: chunks, map(np.asfortranarray, chunks)):
+        r = fastlae.pca(src, K)
+        np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
+    assert fastlae.pca(chunks, K).certificate == "data"   # a list can be read again
+    r32 = fastlae.pca([c.astype(np.float32) for c in chunks], K)
+    assert r32.components.dtype == np.float32
+    ri = fastlae.pca([np.round(c * 100).astype(np.int32) for c in chunks], K)
+    assert ri.components.dtype == np.float64
+
+
+@pytest.mark.parametrize("blocks, exc, match", [
+    ([np.ones((3, 4)), np.ones((3, 5))], ValueError, "block 1 of the stream has 5 columns"),
+    ([np.ones((3, 4)), np.ones((3, 4), np.float32)], TypeError,
+     "block 1 of the stream has dtype float32, the blocks before it float64"),
+    ([np.ones((3, 4)), np.ones((2, 4)), np.full((3, 4), np.nan)], ValueError,
+     "block 2 of the stream contains NaN"),
+    ([np.full((3, 4), np.inf)], ValueError, "block 0 of the stream contains infinity"),
+    ([np.ones((3, 4)), np.ones(4)], ValueError, r"block 1 of the stream has shape \(4,\)"),
+    ([np.ones((3, 4)), np.array([["a"] * 4])], TypeError, "block 1 of the stream has dtype <U1"),
+    ([], ValueError, "the stream yielded no rows"),
+    ([np.ones((0, 4))], ValueError, "the stream yielded no rows"),
+    ([np.ones((2, 4))], ValueError, r"k=5 is out of range"),
+])
+def test_bad_blocks_are_named(blocks, exc, match):
+    with pytest.raises(exc, match=match):
+        fastlae.pca(iter(blocks), K)
+
+
+def test_npy_files_and_memory_maps(tmp_path):
+    X = datasets.decaying(3000, 30, random_state=4) + 7.0
+    ref = fastlae.pca(X, K)
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    fortran = tmp_path / "f.npy"
+    np.save(fortran, np.asfortranarray(X))
+    for source in (str(path), path, np.load(path, mmap_mode="r"), str(fortran),
+                   np.memmap(tmp_path / "raw.bin", dtype=np.float64, mode="w+", shape=X.shape)):
+        if isinstance(source, np.memmap) and str(source.filename).endswith("raw.bin"):
+            source[:] = X
+            source.flush()
+        r = fastlae.pca(source, K)
+        np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
+        assert sin_angle(ref.components.T, r.components) < 1e-10
+    assert fastlae.pca(str(path), K).certificate == "data"
+    with pytest.raises(TypeError, match=r"a path \('.*x.csv'\) to a file fastlae.pca does not"):
+        fastlae.pca(str(tmp_path / "x.csv"), K)
+    with pytest.raises(ValueError, match="cannot read"):
+        fastlae.pca(str(tmp_path / "missing.npy"), K)
+    (tmp_path / "short.npy").write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(ValueError, match="shorter than its header says"):
+        fastlae.pca(str(tmp_path / "short.npy"), K)
+
+
+def test_gram_sum_merges_exactly():
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((1000, 12)) * 1e-3 + 1e4
+    parts = [GramSum(12) for _ in range(3)]
+    for part, rows in zip(parts, np.array_split(X, 3)):
+        for block in np.array_split(rows, 4):
+            part.add(block)
+    total = parts[0].merge(parts[1]).merge(parts[2])
+    Xc = X - X.mean(axis=0)
+    C = total.gram() * total.scale ** 2
+    assert total.n == 1000
+    np.testing.assert_allclose(total.mean, X.mean(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(C, Xc.T @ Xc, rtol=0, atol=1e-12 * np.abs(Xc.T @ Xc).max())
+
+
+def test_partial_fit_is_exact():
+    pytest.importorskip("sklearn")
+    from fastlae import PCA
+
+    X = datasets.zoo("cluster_at_k", 900, 30, K, random_state=1) + 3.0
+    for n_components in (K, 0.8, None):
+        inc = PCA(n_components)
+        for block in _blocks(X, high=200, low=40):
+            inc.partial_fit(block)
+        full = PCA(n_components).fit(X)
+        assert inc.n_components_ == full.n_components_ and inc.n_samples_ == 900
+        np.testing.assert_allclose(inc.explained_variance_, full.explained_variance_,
+                                   rtol=1e-10)
+        np.testing.assert_allclose(inc.mean_, full.mean_, rtol=0, atol=1e-14 * np.abs(X).max())
+        assert inc.noise_variance_ == pytest.approx(full.noise_variance_, rel=1e-10)
+    Z = PCA(3).partial_fit(X[:100]).partial_fit(X[100:]).transform(X)
+    np.testing.assert_allclose(np.abs(Z), np.abs(PCA(3).fit(X).transform(X)), atol=1e-8)
+    fitted = PCA(3).fit(X[:50])
+    fitted.partial_fit(X[50:60])   # fit discards the sums: partial_fit starts afresh
+    assert fitted.n_samples_ == 10
+    with pytest.raises(ValueError, match="X has 29 features"):
+        PCA(3).partial_fit(X[:100]).partial_fit(X[100:, :29])
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "csr_array", "lil"])
+def test_sparse_is_centered_implicitly(fmt):
+    rng = np.random.default_rng(8)
+    X = sp.random(3000, 80, density=0.02, format="csr", random_state=8,
+                  data_rvs=lambda m: rng.poisson(2.0, m) + 1.0)
+    S = sp.csr_array(X) if fmt == "csr_array" else X.asformat(fmt)
+    r = fastlae.pca(S, K)
+    assert r.certificate == "data"
+    _agrees(r, X.toarray(), sine=_separated(X.toarray()))
+
+
+def test_sparse_dtypes_and_errors(monkeypatch):
+    X = sp.random(500, 30, density=0.05, format="csr", random_state=1)
+    r32 = fastlae.pca(X.astype(np.float32), 3)
+    assert r32.components.dtype == np.float32
+    np.testing.assert_allclose(r32.explained_variance, fastlae.pca(X, 3).explained_variance,
+                               rtol=1e-6)
+    ints = (X * 10).astype(np.int64)
+    np.testing.assert_allclose(fastlae.pca(ints, 3).explained_variance,
+                               fastlae.pca(ints.toarray(), 3).explained_variance, rtol=1e-12)
+    bad = X.copy()
+    bad.data[3] = np.nan
+    with pytest.raises(ValueError, match="contains NaN"):
+        fastlae.pca(bad, 3)
+    monkeypatch.setattr("fastlae._sparse.GRAM_BYTES_MAX", 1000)
+    with pytest.raises(ValueError, match="needs a dense 30 x 30 Gram"):
+        fastlae.pca(X, 3)
+
+
+def test_sparse_estimator():
+    pytest.importorskip("sklearn")
+    from fastlae import PCA
+
+    X = sp.random(400, 25, density=0.1, format="csr", random_state=2) * 5
+    est, dense = PCA(4).fit(X), PCA(4).fit(X.toarray())
+    np.testing.assert_allclose(est.explained_variance_, dense.explained_variance_, rtol=1e-10)
+    np.testing.assert_allclose(np.abs(est.transform(X)), np.abs(dense.transform(X.toarray())),
+                               atol=1e-10)
+
+
+def test_dask_arrays_local_scheduler():
+    da = pytest.importorskip("dask.array")
+    X = datasets.decaying(6000, 40, random_state=6) + 100.0
+    ref = fastlae.pca(X, K)
+    for chunks in ((1000, 40), (777, 13), (6000, 40)):
+        r = fastlae.pca(da.from_array(X, chunks=chunks), K)
+        assert r.certificate == "data"
+        np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
+        assert sin_angle(ref.components.T, r.components) < 1e-10
+    bad = X.copy()
+    bad[4321, 7] = np.inf
+    with pytest.raises(ValueError, match="block 4 of the stream contains infinity"):
+        fastlae.pca(da.from_array(bad, chunks=(1000, 40)), K)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_with_two_worker_processes():
+    distributed = pytest.importorskip("dask.distributed")
+    da = pytest.importorskip("dask.array")
+    X = datasets.decaying(20000, 50, random_state=9) + 3.0
+    ref = fastlae.pca(X, K)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        D = da.from_array(X, chunks=(2500, 50)).persist()   # the chunks live on the workers
+        r = fastlae.pca(D, K)
+        assert len(client.scheduler_info()["workers"]) == 2
+    np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
+    assert sin_angle(ref.components.T, r.components) < 1e-10 and r.converged
+
+
+@pytest.mark.slow
+def test_a_stream_runs_in_one_block_of_memory(tmp_path):
+    """A 400 MB stream of 4 MB blocks, d=500: the resident peak grows by far less than the
+    stream (the Gram is 2 MB)."""
+    code = """
+import resource, numpy as np, fastlae
+rng = np.random.default_rng(0)
+fastlae.pca(rng.standard_normal((2000, 500)), 3)   # kernels loaded, BLAS threads up
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def blocks():
+    for i in range(100):   # 100 x 1000 x 500 float64 = 400 MB
+        yield rng.standard_normal((1000, 500))
+r = fastlae.pca(blocks(), 3)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(r.converged, (peak - base) / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    converged, growth_mb = out.stdout.split()
+    assert converged == "True" and float(growth_mb) < 60
