@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import _errors as E
-from ._stream import GramSum, Source, StreamData, check_block
+from ._stream import _EMPTY_A, GramSum, Source, StreamData, check_block
 
 
 def is_dask(X):
@@ -38,8 +38,8 @@ def check_dask(X):
     return X, out_dtype
 
 
-def _chunk_sum(block, index, d, dtype):
-    acc = GramSum(d)
+def _chunk_sum(block, index, d, dtype, full=True):
+    acc = GramSum(d, full=full)
     B = check_block(block, index, d, dtype)
     if B.shape[0]:
         acc.add(B)
@@ -90,11 +90,15 @@ class DaskData(StreamData):
         self.blocks = blocks
         self.seconds = time.perf_counter() - t0
 
-    def data_residuals(self, vecs, theta):
+    def data_residuals_products(self, V):
+        """``Xc.T (Xc V)`` (scaled), summed over the chunks on the cluster."""
         import dask
 
-        parts = [dask.delayed(_cert_part)(b, self.mean, self.inv, vecs) for b in self.blocks]
-        CV = _tree(parts, _add).compute()
+        parts = [dask.delayed(_cert_part)(b, self.mean, self.inv, V) for b in self.blocks]
+        return _tree(parts, _add).compute()
+
+    def data_residuals(self, vecs, theta):
+        CV = self.data_residuals_products(vecs)
         top = theta[0] if theta[0] > 0 else 1.0
         return np.linalg.norm(CV - vecs * theta, axis=0) / top
 
@@ -102,3 +106,44 @@ class DaskData(StreamData):
 class _DaskSource(Source):
     replayable = True
     name = "dask array"
+
+
+class DaskWide(DaskData):
+    """A dask array with more than ``GRAM_FEATURES_MAX`` features: the statistics summed on the
+    cluster, then the Gram applied by distributed passes (:mod:`fastlae.solvers.by_passes`)."""
+
+    by_passes = True
+
+    def __init__(self, X, stop, out_dtype):
+        import dask
+
+        t0 = time.perf_counter()
+        self.blocks = list(X.to_delayed()[:, 0])
+        d = X.shape[1]
+        parts = [dask.delayed(_chunk_sum)(b, i, d, X.dtype, False)
+                 for i, b in enumerate(self.blocks)]
+        acc = _tree(parts, _merge).compute()
+        if not np.all(np.isfinite(acc.C)):
+            raise ValueError(E.X_OVERFLOW.format(maxabs=float(acc.scale)))
+        self.n, self.d, self.m = acc.n, d, d
+        self.mean, self.scale, self.inv = acc.mean, acc.scale, 1.0 / acc.scale
+        self.trace = float(np.sum(acc.C))
+        self.A, self.C = _EMPTY_A, None
+        self.dtype, self.out_dtype, self.stop = np.dtype(X.dtype), out_dtype, stop
+        self.source = _DaskSource()
+        self.in_caller = lambda fn: fn()
+        self.activity, self.hist = ["solving", 0, 0], None
+        self.seconds = time.perf_counter() - t0
+
+    def apply(self, Q):
+        return super().data_residuals_products(Q)
+
+    def data_residuals(self, vecs, theta):
+        return None   # the solver's last pass certified against the data already
+
+
+def data_class(X):
+    """:class:`DaskData` (formed Gram) or, for more features, :class:`DaskWide`."""
+    import fastlae._stream as stream   # read at call time: tests lower the limit
+
+    return DaskWide if X.shape[1] > stream.GRAM_FEATURES_MAX else DaskData

@@ -29,6 +29,7 @@ X_NONFINITE = "X contains {what}; fastlae needs finite values (remove or impute 
 X_OVERFLOW = ("X holds values so large (max |x| = {maxabs:.3g}) that their sum overflows float64; "
               "divide X by a constant first")
 K_TYPE = "k must be an integer, got {value!r} of type {type}"
+K_POSITIVE = "k={value!r} is out of range: the number of components must be at least 1"
 K_RANGE = "k={value} is out of range: it must be in [1, min(n_samples, n_features)] = [1, {max}]"
 SOLVER = "solver={value!r} is not one of {allowed}"
 TOL = "tol must be a finite number > 0, got {value!r}"
@@ -104,11 +105,10 @@ BLOCK_MIX = ("block {index} of the stream has dtype {dtype}, the blocks before i
              "every block the same dtype (e.g. block.astype(np.float64))")
 BLOCK_NONFINITE = ("block {index} of the stream contains {what}; fastlae needs finite values "
                    "(remove or impute them first)")
-SPARSE_WIDE = ("a sparse X with {d} features needs a dense {d} x {d} Gram matrix ({gb:.1f} GB), "
-               "above fastlae's limit of {limit:.1f} GB for sparse input; reduce the features "
-               "(e.g. drop the rarest) or pass row blocks densified one at a time")
-DASK_UNKNOWN = ("the dask array has unknown chunk sizes (shape {shape}); call "
-                "X.compute_chunk_sizes() first")
+STREAM_WIDE = ("the stream has {d} features, too many for a formed {d} x {d} Gram (fastlae forms "
+               "it up to {max} features), and it can be read only once: pass a callable that "
+               "returns the blocks again (pca(lambda: read_blocks(), k)), a .npy path or a "
+               "memory map, and fastlae solves by passes over the data")
 STREAM_EMPTY = "the stream yielded no rows: X needs at least one sample"
 NPZ_KEYS = ("{path!r} holds several arrays {keys}; fastlae reads the one named 'X' or a file "
             "with a single array")

@@ -4,7 +4,9 @@ The feature Gram of the centered data is ``Xc.T @ Xc = X.T @ X - n m m^T`` (``m`
 means): one sparse product and a rank-one correction, in O(n_features^2) dense memory. The
 correction cancels digits only where ``n m_j^2`` is large against the column's centered sum of
 squares; the certificate catches that, since it is computed with sparse products from X
-itself: ``Xc.T (Xc V) = X.T (X V) - n m (m^T V)``.
+itself: ``Xc.T (Xc V) = X.T (X V) - n m (m^T V)``. With more than
+:data:`fastlae._stream.GRAM_FEATURES_MAX` features no Gram is formed: :class:`SparseWide`
+applies it by those products (:mod:`fastlae.solvers.by_passes`).
 """
 import time
 
@@ -12,10 +14,8 @@ import numpy as np
 
 from . import _errors as E
 from ._data import SAFE_MAX, SAFE_MIN
-from ._stream import Source, StreamData, _pow2_at_least
+from ._stream import _EMPTY_A, GRAM_FEATURES_MAX, Source, StreamData, _pow2_at_least
 
-# The largest dense feature Gram this path forms (bytes).
-GRAM_BYTES_MAX = 1 << 31
 
 
 def is_sparse(X):
@@ -31,9 +31,6 @@ def check_sparse(X):
         raise ValueError(E.X_EMPTY.format(shape=X.shape))
     if X.dtype.kind not in "biuf":
         raise TypeError(E.X_DTYPE.format(dtype=X.dtype))
-    if d * d * 8 > GRAM_BYTES_MAX:
-        raise ValueError(E.SPARSE_WIDE.format(d=d, gb=d * d * 8 / 1e9,
-                                              limit=GRAM_BYTES_MAX / 1e9))
     X = X.tocsr()
     out_dtype = np.dtype(np.float64) if X.dtype.kind in "biu" else X.dtype
     if X.dtype not in (np.float32, np.float64):
@@ -77,6 +74,44 @@ class SparseData(StreamData):
         return np.linalg.norm(CV - vecs * theta, axis=0) / top
 
 
+class SparseWide(SparseData):
+    """A sparse X with more than ``GRAM_FEATURES_MAX`` features: no Gram is formed; the
+    solver applies it by sparse products (:mod:`fastlae.solvers.by_passes`), memory
+    O(n_features r) beyond X."""
+
+    by_passes = True
+
+    def __init__(self, X, stop, out_dtype):
+        t0 = time.perf_counter()
+        n, d = X.shape
+        Xs = X if X.dtype == np.float64 else X.astype(np.float64)
+        mean = np.asarray(Xs.mean(axis=0)).ravel()
+        biggest = float(np.max(np.abs(Xs.data), initial=0.0)) if Xs.nnz else 0.0
+        scale = _pow2_at_least(2.0 * biggest)
+        if not SAFE_MIN <= biggest <= SAFE_MAX and biggest > 0.0:
+            Xs, self.pre = Xs * (1.0 / scale), 1.0
+        else:
+            self.pre = 1.0 / scale
+        ms = mean * (1.0 / scale)
+        sq = np.asarray(Xs.multiply(Xs).sum(axis=0)).ravel() * self.pre ** 2
+        self.trace = float(np.sum(np.maximum(sq - n * ms * ms, 0.0)))
+        self.n, self.d, self.m = n, d, d
+        self.mean, self.scale, self.inv = mean, scale, 1.0 / scale
+        self.A, self.C, self.Xs = _EMPTY_A, None, Xs
+        self.dtype, self.out_dtype, self.stop = X.dtype, out_dtype, stop
+        self.source = _SparseSource()
+        self.in_caller = lambda fn: fn()
+        self.activity, self.hist = ["solving", 0, 0], None
+        self.seconds = time.perf_counter() - t0
+
+    def apply(self, Q):
+        ms = self.mean * self.inv
+        return (self.Xs.T @ (self.Xs @ Q)) * self.pre ** 2 - self.n * np.outer(ms, ms @ Q)
+
+    def data_residuals(self, vecs, theta):
+        return None   # the solver's last product certified against the data already
+
+
 class _SparseSource(Source):
     replayable = True
     name = "sparse"
@@ -92,3 +127,10 @@ class _Sum:
     def gram(self):
         G = self._G
         return np.ascontiguousarray(0.5 * (G + G.T))
+
+
+def data_class(X):
+    """:class:`SparseData` (formed Gram) or, for more features, :class:`SparseWide`."""
+    import fastlae._stream as stream   # read at call time: tests lower the limit
+
+    return SparseWide if X.shape[1] > stream.GRAM_FEATURES_MAX else SparseData

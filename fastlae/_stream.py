@@ -29,6 +29,9 @@ from ._data import block_length
 
 # Values per block read from files and memory maps (32 MB of float64).
 FILE_BLOCK_ELEMENTS = 1 << 22
+# Above this many features the d x d Gram (8 d^2 bytes: 2 GiB here) is not formed: a source
+# that can be read again is solved by passes (memory O(d r + block)), a one-shot stream refused.
+GRAM_FEATURES_MAX = 16384
 _EMPTY_A = np.empty((0, 1))
 
 
@@ -57,12 +60,13 @@ class GramSum:
         A power of two at or above the largest centered magnitude seen.
     """
 
-    def __init__(self, d):
+    def __init__(self, d, full=True):
         self.d = d
         self.n = 0
         self.shift = None
         self.offset = np.zeros(d)
-        self.C = np.zeros((d, d), order="F")
+        # full=False keeps only the diagonal (the statistics pass of data too wide for a Gram)
+        self.C = np.zeros((d, d), order="F") if full else np.zeros(d)
         self.scale = 1.0
         self.dtype = None
 
@@ -86,9 +90,13 @@ class GramSum:
         fix = Bc.sum(axis=0) / nb     # what rounding left of the block's mean
         self._rescale(_pow2_at_least(float(np.max(np.abs(Bc), initial=0.0))))
         Bc *= 1.0 / self.scale
-        syrk_update(Bc, self.C, 1)
         f = fix * (1.0 / self.scale)
-        self.C -= nb * np.outer(f, f)
+        if self.C.ndim == 2:
+            syrk_update(Bc, self.C, 1)
+            self.C -= nb * np.outer(f, f)
+        else:
+            self.C += np.einsum("ij,ij->j", Bc, Bc)
+            self.C -= nb * f * f
         self._merge_means(nb, mu + fix)
 
     def merge(self, other):
@@ -115,7 +123,7 @@ class GramSum:
             if big > 1.0:
                 self._rescale(self.scale * _pow2_at_least(big))
                 delta = (mu - self.offset) * (1.0 / self.scale)
-            self.C += w * np.outer(delta, delta)
+            self.C += w * (np.outer(delta, delta) if self.C.ndim == 2 else delta * delta)
             self.offset = self.offset + (mu - self.offset) * (nb / (self.n + nb))
         else:
             self.offset = np.array(mu, dtype=np.float64)
@@ -163,6 +171,7 @@ class Source:
 
     replayable = False
     rows = None
+    shape = None   # (n_samples, n_features) where known before reading
     name = "stream"
 
     def blocks(self):
@@ -204,7 +213,7 @@ class MemmapRows(Source):
 
     def __init__(self, X):
         self.X = X
-        self.rows = X.shape[0]
+        self.rows, self.shape = X.shape[0], X.shape
         self.step = block_length(X.shape[1], FILE_BLOCK_ELEMENTS)
 
     def blocks(self):
@@ -246,6 +255,8 @@ class NpyFile(Source):
             raise ValueError(E.X_NDIM.format(ndim=len(shape)))
         if dtype.kind not in "biuf" or dtype.hasobject:
             raise TypeError(E.X_DTYPE.format(dtype=dtype))
+        if shape[0] == 0 or shape[1] == 0:
+            raise ValueError(E.X_EMPTY.format(shape=shape))
         self.shape, self.fortran, self.dtype = shape, fortran, dtype
         self.rows = shape[0]
         self.step = block_length(shape[1], FILE_BLOCK_ELEMENTS)
@@ -369,6 +380,35 @@ def _rows(data, source, what, with_dtype=False):
         yield (B, original if original is not None else B.dtype) if with_dtype else B
 
 
+class PassData(StreamData):
+    """A source too wide for a formed Gram: the statistics of one pass, and the Gram applied
+    by further passes (:mod:`fastlae.solvers.by_passes`)."""
+
+    by_passes = True
+
+    def __init__(self, acc, source, stop, dtype):
+        self.n, self.d = acc.n, acc.d
+        self.m = self.d
+        self.mean, self.scale, self.inv = acc.mean, acc.scale, 1.0 / acc.scale
+        self.trace = float(np.sum(acc.C))
+        self.A, self.C = _EMPTY_A, None
+        self.dtype, self.source, self.stop = dtype, source, stop
+        self.in_caller = lambda fn: fn()
+        self.activity, self.hist = ["solving", 0, 0], None
+
+    def apply(self, Q):
+        """``Xc.T (Xc Q)`` (scaled) by one pass; Q is d x r."""
+        out = np.zeros((self.d, Q.shape[1]))
+        for B in _rows(self, self.source, "pass"):
+            Bc = np.subtract(B, self.mean, dtype=np.float64)
+            Bc *= self.inv
+            out += Bc.T @ (Bc @ Q)
+        return out
+
+    def data_residuals(self, vecs, theta):
+        return None   # the solver's last pass certified against the data already
+
+
 class _Pass:
     """The bits of :class:`StreamData` that :func:`_rows` needs before the Gram exists."""
 
@@ -381,7 +421,9 @@ class _Pass:
 
 
 def accumulate(source, stop, progress_box=None):
-    """One pass over ``source``: the :class:`StreamData` of its accumulated Gram."""
+    """One pass over ``source``: the :class:`StreamData` of its accumulated Gram, or for
+    data with more than ``GRAM_FEATURES_MAX`` features (a source that can be read again) the
+    :class:`PassData` of a statistics pass."""
     t0 = time.perf_counter()
     state = _Pass(stop)
     if progress_box is not None:
@@ -389,7 +431,10 @@ def accumulate(source, stop, progress_box=None):
     acc, dtype, out_dtype = None, None, None
     for B, original in _rows(state, source, "Gram pass", True):
         if acc is None:
-            acc, dtype = GramSum(B.shape[1]), B.dtype
+            wide = B.shape[1] > GRAM_FEATURES_MAX
+            if wide and not source.replayable:
+                raise ValueError(E.STREAM_WIDE.format(d=B.shape[1], max=GRAM_FEATURES_MAX))
+            acc, dtype = GramSum(B.shape[1], full=not wide), B.dtype
             out_dtype = np.dtype(np.float64) if original.kind in "biu" else B.dtype
         if B.shape[0]:
             acc.add(B)
@@ -397,7 +442,7 @@ def accumulate(source, stop, progress_box=None):
         raise ValueError(E.STREAM_EMPTY)
     if not np.all(np.isfinite(acc.C)):
         raise ValueError(E.X_OVERFLOW.format(maxabs=float(acc.scale)))
-    out = StreamData(acc, source, stop, dtype)
+    out = (StreamData if acc.C.ndim == 2 else PassData)(acc, source, stop, dtype)
     out.out_dtype = out_dtype
     out.seconds = time.perf_counter() - t0
     if progress_box is not None:

@@ -32,7 +32,6 @@ def check_X(X):
     if isinstance(X, np.ndarray):
         arr = X
     else:
-        _reject_unsupported(X)
         try:
             arr = _from_pandas(X) if _is_pandas(X) else np.asarray(X)
         except (ValueError, TypeError) as err:  # ragged lists and the like
@@ -58,12 +57,6 @@ def check_X(X):
     if arr.flags.f_contiguous:
         return arr.T, 0, out_dtype
     return np.ascontiguousarray(arr), 1, out_dtype
-
-
-def _reject_unsupported(X):
-    """Name what was passed, and what to pass instead, for inputs a dense array cannot be."""
-    if type(X).__module__.startswith("scipy.sparse"):
-        raise TypeError(E.X_SPARSE.format(type=type(X).__name__, shape=getattr(X, "shape", "?")))
 
 
 def _is_pandas(X):
@@ -116,7 +109,9 @@ def check_int(value, message, low=1, high=None, type_message=None, **fmt):
 
 
 def check_k(k, max_k):
-    return check_int(k, E.K_RANGE, 1, max_k, type_message=E.K_TYPE, max=max_k)
+    """``k`` as an int in ``[1, max_k]`` (``max_k`` None: not yet known, only ``k >= 1``)."""
+    return check_int(k, E.K_RANGE if max_k is not None else E.K_POSITIVE, 1, max_k,
+                     type_message=E.K_TYPE, max=max_k)
 
 
 def check_solver(solver, allowed):

@@ -19,7 +19,8 @@ from ._progress import Progress
 from ._kernels.monitor import GAVE_UP
 from ._kernels.ritz import component_errors
 from ._threads import blas_limit, interruptible
-from .solvers import REGISTRY, SOLVERS, Trained, choose, default_latent, estimated_seconds
+from .solvers import REGISTRY, SOLVERS, Trained, by_passes, choose, default_latent, \
+    estimated_seconds
 
 # Calls modelled to take less than this run in the caller's thread (see pca).
 INLINE_SECONDS = 0.01
@@ -149,7 +150,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         list of arrays; read once), or a callable returning such an iterable (called once
         per pass, so that the certificate can read the data again). A ``scipy.sparse`` matrix
         or array (CSR, CSC, COO, ...) is centered implicitly, never densified
-        (:mod:`fastlae._sparse`; up to 16384 features). A ``dask.array`` has its Gram formed
+        (:mod:`fastlae._sparse`). A ``dask.array`` has its Gram formed
         chunk by chunk on the workers and merged on the cluster (:mod:`fastlae._dask`).
     k : int
         Number of components, ``1 <= k <= min(n_samples, n_features)``.
@@ -240,10 +241,11 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         n, d = A.shape if feat_axis == 1 else A.shape[::-1]
         k = V.check_k(k, min(n, d))
         n_latent = V.check_n_latent(n_latent, k, min(n, d))
-    else:   # the shape is known once the blocks are read: the ranges are checked then
-        k = V.check_k(k, None)
+    else:   # unless a file header gave the shape, the ranges are checked after the pass
+        top = min(source.shape) if source.shape is not None else None
+        k = V.check_k(k, top)
         if n_latent is not None:
-            V.check_n_latent(n_latent, k, None)
+            V.check_n_latent(n_latent, k, top)
     solver = V.check_solver(solver, SOLVERS)
     lam_user = V.check_lam(lam)
     tol = V.check_tol(tol)
@@ -255,7 +257,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
 
     def work(stop, in_caller):
         if distributed or sparse:
-            kind = _dask.DaskData if distributed else _sparse.SparseData
+            kind = (_dask if distributed else _sparse).data_class(A)
             box["data"] = data = kind(A, stop, out_dtype)
             k_, latent, dtype = k, n_latent, out_dtype
         elif source is None:
@@ -352,63 +354,77 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
     """The body of :func:`pca` on validated input; returns ``(PCAResult, warnings)``."""
     warned = []
     t0 = time.perf_counter()
-    streamed = isinstance(data, _stream.StreamData)   # its Gram is formed already
-    plan = choose(data.n, data.d, k, solver_name, formed=streamed)
-    name, module = plan.solver, REGISTRY[plan.solver]
-    if plan.matrix_free:
-        op = Operator(data)
-        op.use_uncentered(tol)
-        trace = op.trace()
+    if getattr(data, "by_passes", False):   # too wide for a formed Gram
+        trace = data.trace
+        t1 = time.perf_counter()
+        s2 = data.scale ** 2
+        lam_floor = data.m * np.finfo(float).eps * trace
+        lam_run = lam_user / s2 if lam_user is not None else lam_floor
+        r = n_latent if n_latent is not None else by_passes.default_latent(k, data.m)
+        budget = max_iter if max_iter is not None else by_passes.DEFAULT_MAX_ITER
+        name, module = "als_tied", by_passes
+        trained, theta, vecs, res, ritz = by_passes.solve(data, k, r, lam_run, tol, budget, rng)
+        n_iter, t_gram_again, t_cert = trained.n_iter, 0.0, 0.0
+        op = SimpleNamespace(m=data.m, matrix_free=True)
     else:
-        C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
-        op = Operator(data, C)
-    if not streamed:
-        V.check_finite(data.A, data.mean)
-    t1 = time.perf_counter()
+        streamed = isinstance(data, _stream.StreamData)   # its Gram is formed already
+        plan = choose(data.n, data.d, k, solver_name, formed=True) if streamed else \
+            choose(data.n, data.d, k, solver_name)
+        name, module = plan.solver, REGISTRY[plan.solver]
+        if plan.matrix_free:
+            op = Operator(data)
+            op.use_uncentered(tol)
+            trace = op.trace()
+        else:
+            C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
+            op = Operator(data, C)
+        if not streamed:
+            V.check_finite(data.A, data.mean)
+        t1 = time.perf_counter()
 
-    s2 = data.scale ** 2
-    lam_floor = data.m * np.finfo(float).eps * trace
-    lam_scaled = (lam_user / s2) if lam_user is not None else None
-    r = n_latent if n_latent is not None and module.ITERATIVE else \
-        default_latent(name, k, data.m)
-    budget = plan.budget if plan.budget is not None else \
-        max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
+        s2 = data.scale ** 2
+        lam_floor = data.m * np.finfo(float).eps * trace
+        lam_scaled = (lam_user / s2) if lam_user is not None else None
+        r = n_latent if n_latent is not None and module.ITERATIVE else \
+            default_latent(name, k, data.m)
+        budget = plan.budget if plan.budget is not None else \
+            max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
 
-    # With an explicit lam the user studies the trained autoencoder: train it to a stationary
-    # point too (relative weight update <= tol), not only until the components are certified.
-    wtol = tol if lam_user is not None else 0.0
-    n_iter = 0
-    t_gram_again = t_cert = 0.0
-    if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
-        trained = Trained(np.eye(data.d)[:, :k], 0, 0.0, 0.0 if lam_scaled is None else lam_scaled)
-        op = _Zero(data, op.matrix_free)
-        theta, vecs, res, ritz = certify(op, trained, k)
-    else:
-        # The solver's own check works on quantities it already had; if the exact certificate
-        # disagrees, continue from where it stopped with a stricter internal tolerance.
-        check_tol, init, lam_run = tol, None, lam_scaled
-        while True:
-            trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol, budget - n_iter,
-                                   rng, init=init, patience=plan.patience)
-            data.check_stop()
-            n_iter += trained.n_iter
-            if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
-                if op.matrix_free:
-                    t_gram_again = time.perf_counter()
-                    op = Operator(data, form_gram(data)[0])
-                    t_gram_again = time.perf_counter() - t_gram_again
-                name, module = "eigh", REGISTRY["eigh"]
-                trained = module.solve(op, k, k, lam_run, lam_floor, tol, wtol, 1, rng)
-            t_cert -= time.perf_counter()
+        # With an explicit lam the user studies the trained autoencoder: train it to a stationary
+        # point too (relative weight update <= tol), not only until the components are certified.
+        wtol = tol if lam_user is not None else 0.0
+        n_iter = 0
+        t_gram_again = t_cert = 0.0
+        if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
+            trained = Trained(np.eye(data.d)[:, :k], 0, 0.0, 0.0 if lam_scaled is None else lam_scaled)
+            op = _Zero(data, op.matrix_free)
             theta, vecs, res, ritz = certify(op, trained, k)
-            t_cert += time.perf_counter()
-            if not module.ITERATIVE or res.max() <= tol or n_iter >= budget \
-                    or check_tol <= 1e-16:
-                break
-            check_tol *= 1e-2
-            init, lam_run = (trained.W1, trained.W2), trained.lam
+        else:
+            # The solver's own check works on quantities it already had; if the exact certificate
+            # disagrees, continue from where it stopped with a stricter internal tolerance.
+            check_tol, init, lam_run = tol, None, lam_scaled
+            while True:
+                trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol, budget - n_iter,
+                                       rng, init=init, patience=plan.patience)
+                data.check_stop()
+                n_iter += trained.n_iter
+                if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
+                    if op.matrix_free:
+                        t_gram_again = time.perf_counter()
+                        op = Operator(data, form_gram(data)[0])
+                        t_gram_again = time.perf_counter() - t_gram_again
+                    name, module = "eigh", REGISTRY["eigh"]
+                    trained = module.solve(op, k, k, lam_run, lam_floor, tol, wtol, 1, rng)
+                t_cert -= time.perf_counter()
+                theta, vecs, res, ritz = certify(op, trained, k)
+                t_cert += time.perf_counter()
+                if not module.ITERATIVE or res.max() <= tol or n_iter >= budget \
+                        or check_tol <= 1e-16:
+                    break
+                check_tol *= 1e-2
+                init, lam_run = (trained.W1, trained.W2), trained.lam
     certificate = "data" if op.matrix_free else "gram"
-    if streamed:   # a source that can be read again certifies against the data
+    if isinstance(data, _stream.StreamData):   # a source that can be read again certifies against the data
         t_cert -= time.perf_counter()
         again = data.data_residuals(vecs, theta)
         t_cert += time.perf_counter()

@@ -172,7 +172,7 @@ def test_sparse_is_centered_implicitly(fmt):
     _agrees(r, X.toarray(), sine=_separated(X.toarray()))
 
 
-def test_sparse_dtypes_and_errors(monkeypatch):
+def test_sparse_dtypes_and_errors():
     X = sp.random(500, 30, density=0.05, format="csr", random_state=1)
     r32 = fastlae.pca(X.astype(np.float32), 3)
     assert r32.components.dtype == np.float32
@@ -185,9 +185,10 @@ def test_sparse_dtypes_and_errors(monkeypatch):
     bad.data[3] = np.nan
     with pytest.raises(ValueError, match="contains NaN"):
         fastlae.pca(bad, 3)
-    monkeypatch.setattr("fastlae._sparse.GRAM_BYTES_MAX", 1000)
-    with pytest.raises(ValueError, match="needs a dense 30 x 30 Gram"):
-        fastlae.pca(X, 3)
+    with pytest.raises(TypeError, match="dtype complex128"):
+        fastlae.pca(X.astype(np.complex128), 3)
+    with pytest.raises(ValueError, match=r"k=31 is out of range"):
+        fastlae.pca(X, 31)
 
 
 def test_sparse_estimator():
@@ -252,3 +253,39 @@ print(r.converged, (peak - base) / 1024)
                          timeout=300, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     converged, growth_mb = out.stdout.split()
     assert converged == "True" and float(growth_mb) < 60
+
+
+@pytest.fixture
+def narrow_gram(monkeypatch):
+    """Treat more than 60 features as too wide for a formed Gram (the 16384 of real use)."""
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)
+
+
+def test_wide_sources_are_solved_by_passes(narrow_gram, tmp_path):
+    X = datasets.decaying(2500, 150, random_state=11) + 2.0
+    ref = fastlae.pca(X, K)   # in memory: the limit applies to sources only
+    path = tmp_path / "w.npy"
+    np.save(path, X)
+    for source in (lambda: _blocks(X, seed=2, high=600), str(path), np.load(path, mmap_mode="r"),
+                   sp.csr_matrix(X)):
+        r = fastlae.pca(source, K)
+        assert r.matrix_free and r.solver == "als_tied" and r.certificate == "data"
+        assert r.n_iter > 1 and r.converged
+        _agrees(r, X)
+    with pytest.raises(ValueError, match="can be read only once: pass a callable"):
+        fastlae.pca(_blocks(X), K)
+
+
+def test_wide_dask_by_passes(narrow_gram):
+    da = pytest.importorskip("dask.array")
+    X = datasets.decaying(2000, 120, random_state=12) - 4.0
+    r = fastlae.pca(da.from_array(X, chunks=(500, 120)), K)
+    assert r.matrix_free and r.certificate == "data"
+    _agrees(r, X)
+
+
+def test_by_passes_reports_what_it_could_not_reach(narrow_gram):
+    X = datasets.zoo("gaussian", 800, 100, K, random_state=1)
+    with pytest.warns(fastlae.ConvergenceWarning, match="max_iter=3"):
+        r = fastlae.pca(sp.csr_matrix(X), K, max_iter=3)
+    assert r.n_iter == 3 and not r.converged
