@@ -97,7 +97,7 @@ class DaskData(StreamData):
         parts = [dask.delayed(_cert_part)(b, self.mean, self.inv, V) for b in self.blocks]
         return _tree(parts, _add).compute()
 
-    def data_residuals(self, vecs, theta):
+    def data_residuals(self, vecs, theta, tol):
         CV = self.data_residuals_products(vecs)
         top = theta[0] if theta[0] > 0 else 1.0
         return np.linalg.norm(CV - vecs * theta, axis=0) / top
@@ -135,10 +135,10 @@ class DaskWide(DaskData):
         self.activity, self.hist = ["solving", 0, 0], None
         self.seconds = time.perf_counter() - t0
 
-    def apply(self, Q):
+    def apply(self, Q, tol):
         return super().data_residuals_products(Q)
 
-    def data_residuals(self, vecs, theta):
+    def data_residuals(self, vecs, theta, tol):
         return None   # the solver's last pass certified against the data already
 
 

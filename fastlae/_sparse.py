@@ -67,7 +67,7 @@ class SparseData(StreamData):
         self.Xs = Xs
         self.seconds = time.perf_counter() - t0
 
-    def data_residuals(self, vecs, theta):
+    def data_residuals(self, vecs, theta, tol):
         ms = self.mean * self.inv
         CV = (self.Xs.T @ (self.Xs @ vecs)) * self.pre ** 2 - self.n * np.outer(ms, ms @ vecs)
         top = theta[0] if theta[0] > 0 else 1.0
@@ -104,11 +104,11 @@ class SparseWide(SparseData):
         self.activity, self.hist = ["solving", 0, 0], None
         self.seconds = time.perf_counter() - t0
 
-    def apply(self, Q):
+    def apply(self, Q, tol):
         ms = self.mean * self.inv
         return (self.Xs.T @ (self.Xs @ Q)) * self.pre ** 2 - self.n * np.outer(ms, ms @ Q)
 
-    def data_residuals(self, vecs, theta):
+    def data_residuals(self, vecs, theta, tol):
         return None   # the solver's last product certified against the data already
 
 

@@ -24,11 +24,17 @@ import time
 import numpy as np
 
 from . import _errors as E
+from scipy.linalg.blas import dsyr as _syr
+
 from ._blas import syrk_update
+from ._kernels.passes import center_block_exact
+from ._operator import UNCENTERED
 from ._data import block_length
 
-# Values per block read from files and memory maps (32 MB of float64).
+# Values per block read from files and memory maps (32 MB of float64), and per chunk that
+# GramSum centers and multiplies at a time (4 MB: in cache).
 FILE_BLOCK_ELEMENTS = 1 << 22
+CHUNK_ELEMENTS = 1 << 19
 # Above this many features the d x d Gram (8 d^2 bytes: 2 GiB here) is not formed: a source
 # that can be read again is solved by passes (memory O(d r + block)), a one-shot stream refused.
 GRAM_FEATURES_MAX = 16384
@@ -43,9 +49,9 @@ class GramSum:
     """Running count, mean and centered feature Gram of row blocks.
 
     Everything is kept relative to a shift, the first block's mean (as rounded): blocks are
-    shifted, centered around their own mean (corrected by the sum of the centered rows, so
-    the block's Gram is around its exact mean) and merged by the pairwise update. A mean far
-    from zero then costs no digits: only deviations from the shift are ever summed.
+    shifted, centered around their own mean (exact to rounding, since the shifted values are
+    small) and merged by the pairwise update. A mean far from zero then costs no digits: only
+    deviations from the shift are ever summed.
 
     Attributes
     ----------
@@ -69,6 +75,12 @@ class GramSum:
         self.C = np.zeros((d, d), order="F") if full else np.zeros(d)
         self.scale = 1.0
         self.dtype = None
+        self._buf = None
+
+    def __getstate__(self):   # sent to and from dask workers without the scratch buffer
+        state = dict(self.__dict__)
+        state["_buf"] = None
+        return state
 
     @property
     def mean(self):
@@ -80,24 +92,38 @@ class GramSum:
             self.scale = scale
 
     def add(self, B):
-        """Add the rows of ``B`` (C-contiguous float32/float64 of shape (rows, d), finite)."""
-        nb = B.shape[0]
+        """Add the rows of ``B`` (C-contiguous float32/float64 of shape (rows, d), finite), in
+        chunks of about ``CHUNK_ELEMENTS`` values, so that centering and SYRK work in cache."""
+        step = max(1, CHUNK_ELEMENTS // B.shape[1])
+        for r0 in range(0, B.shape[0], step):
+            self._add(B[r0:r0 + step])
+
+    def _add(self, B):
+        nb, d = B.shape
         if self.shift is None:
             self.shift = B.mean(axis=0, dtype=np.float64)
-        Bc = np.subtract(B, self.shift, dtype=np.float64)
-        mu = Bc.mean(axis=0)
-        Bc -= mu
-        fix = Bc.sum(axis=0) / nb     # what rounding left of the block's mean
-        self._rescale(_pow2_at_least(float(np.max(np.abs(Bc), initial=0.0))))
-        Bc *= 1.0 / self.scale
-        f = fix * (1.0 / self.scale)
+        if self._buf is None or self._buf.shape[1] < B.size:   # reused: no page faults
+            self._buf = np.empty((2, B.size))
+        Bs = self._buf[0, : B.size].reshape(B.shape)
+        Bc = self._buf[1, : B.size].reshape(B.shape)
+        np.subtract(B, self.shift, out=Bs, dtype=np.float64)   # small numbers from here
+        mu = np.empty(d)
+        # the block's exact mean (of the shifted values: no digits lost) into mu, and the
+        # block centered around it and scaled into Bc, in two passes
+        big = center_block_exact(Bs, 0, nb, 0, d, mu, 1, 1.0 / self.scale, Bc)
+        if 2.0 * big > self.scale:   # |b - mu| <= 2 max|b|: keep the squares in range
+            old = self.scale
+            self._rescale(_pow2_at_least(2.0 * big))
+            Bc *= old / self.scale
         if self.C.ndim == 2:
             syrk_update(Bc, self.C, 1)
-            self.C -= nb * np.outer(f, f)
         else:
             self.C += np.einsum("ij,ij->j", Bc, Bc)
-            self.C -= nb * f * f
-        self._merge_means(nb, mu + fix)
+        self._merge_means(nb, mu)
+
+    def _rank_one(self, v, w):
+        """``C += w v v^T`` on the upper triangle (BLAS syr)."""
+        self.C = _syr(w, v, lower=0, a=self.C, overwrite_a=1)
 
     def merge(self, other):
         """Add another :class:`GramSum` (of other rows of the same features) into this one."""
@@ -123,7 +149,10 @@ class GramSum:
             if big > 1.0:
                 self._rescale(self.scale * _pow2_at_least(big))
                 delta = (mu - self.offset) * (1.0 / self.scale)
-            self.C += w * (np.outer(delta, delta) if self.C.ndim == 2 else delta * delta)
+            if self.C.ndim == 2:
+                self._rank_one(delta, w)
+            else:
+                self.C += w * delta * delta
             self.offset = self.offset + (mu - self.offset) * (nb / (self.n + nb))
         else:
             self.offset = np.array(mu, dtype=np.float64)
@@ -349,18 +378,41 @@ class StreamData:
         if self.stop[0]:
             raise Cancelled
 
-    def data_residuals(self, vecs, theta):
+    def data_residuals(self, vecs, theta, tol):
         """``||Xc.T (Xc v) - theta v|| / theta_1`` (scaled) by one more pass over the source,
         or None when it cannot be read again."""
         if not self.source.replayable:
             return None
-        CV = np.zeros_like(vecs)
-        for B in _rows(self, self.source, "certificate pass"):
-            Bc = np.subtract(B, self.mean, dtype=np.float64)
-            Bc *= self.inv
-            CV += Bc.T @ (Bc @ vecs)
+        CV = self.times(vecs, tol, "certificate pass")
         top = theta[0] if theta[0] > 0 else 1.0
         return np.linalg.norm(CV - vecs * theta, axis=0) / top
+
+    def times(self, V, tol, what="pass"):
+        """``Xc.T (Xc V)`` (scaled) by one pass over the source.
+
+        Where the mean is small enough against the spread for ``tol`` (the bound of
+        :meth:`fastlae._operator.Operator.use_uncentered`, with ``lambda_1 >= trace / m``),
+        no centered copy of a block is made: ``T = B V - 1 (m^T V)`` and ``B^T T - m (1^T
+        T)`` read each block twice and round like the centered products within
+        ``eps sqrt(1 + n |m|^2 / lambda_1)``; otherwise each block is centered first.
+        """
+        ms = self.mean * self.inv
+        trace = self.trace if self.C is None else float(np.trace(self.C))
+        ratio = self.m * self.n * float(ms @ ms) / trace if trace > 0 else np.inf
+        uncentered = np.finfo(float).eps * np.sqrt(1.0 + ratio) <= UNCENTERED * tol
+        out = np.zeros((self.d, V.shape[1]))
+        mV = self.mean @ V
+        for B in _rows(self, self.source, what):
+            if uncentered:
+                T = B @ V
+                T -= mV
+                out += B.T @ T
+                out -= np.outer(self.mean, T.sum(axis=0))
+            else:
+                Bc = np.subtract(B, self.mean, dtype=np.float64)
+                out += Bc.T @ (Bc @ V)
+        out *= self.inv * self.inv
+        return out
 
 
 def _rows(data, source, what, with_dtype=False):
@@ -396,16 +448,11 @@ class PassData(StreamData):
         self.in_caller = lambda fn: fn()
         self.activity, self.hist = ["solving", 0, 0], None
 
-    def apply(self, Q):
+    def apply(self, Q, tol):
         """``Xc.T (Xc Q)`` (scaled) by one pass; Q is d x r."""
-        out = np.zeros((self.d, Q.shape[1]))
-        for B in _rows(self, self.source, "pass"):
-            Bc = np.subtract(B, self.mean, dtype=np.float64)
-            Bc *= self.inv
-            out += Bc.T @ (Bc @ Q)
-        return out
+        return self.times(Q, tol)
 
-    def data_residuals(self, vecs, theta):
+    def data_residuals(self, vecs, theta, tol):
         return None   # the solver's last pass certified against the data already
 
 

@@ -426,7 +426,7 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
     certificate = "data" if op.matrix_free else "gram"
     if isinstance(data, _stream.StreamData):   # a source that can be read again certifies against the data
         t_cert -= time.perf_counter()
-        again = data.data_residuals(vecs, theta)
+        again = data.data_residuals(vecs, theta, tol)
         t_cert += time.perf_counter()
         if again is not None:
             res, certificate = again, "data"

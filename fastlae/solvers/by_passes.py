@@ -34,7 +34,7 @@ def solve(data, k, r, lam, tol, max_iter, rng):
     it = 0
     while True:
         data.check_stop()
-        GQ = data.apply(Q)
+        GQ = data.apply(Q, tol)
         it += 1
         H = Q.T @ GQ
         theta, Z = eigh(0.5 * (H + H.T))
