@@ -18,6 +18,7 @@ a second pass for the certificate: the residuals are then those of the data, ``|
 """
 import collections.abc
 import mmap
+from concurrent.futures import ThreadPoolExecutor
 import os
 import time
 
@@ -26,7 +27,7 @@ import numpy as np
 from . import _errors as E
 from scipy.linalg.blas import dsyr as _syr
 
-from ._blas import syrk_update
+from ._blas import blas_threads, limit_to_one, restore, syrk_update
 from ._kernels.passes import center_block_exact
 from ._operator import UNCENTERED
 from ._data import block_length
@@ -35,6 +36,8 @@ from ._data import block_length
 # GramSum centers and multiplies at a time (4 MB: in cache).
 FILE_BLOCK_ELEMENTS = 1 << 22
 CHUNK_ELEMENTS = 1 << 19
+# Rows per thread below which a block is summed by one thread (see _Workers).
+SPLIT_ROWS = 256
 # Above this many features the d x d Gram (8 d^2 bytes: 2 GiB here) is not formed: a source
 # that can be read again is solved by passes (memory O(d r + block)), a one-shot stream refused.
 GRAM_FEATURES_MAX = 16384
@@ -467,24 +470,70 @@ class _Pass:
     check_stop = StreamData.check_stop
 
 
-def accumulate(source, stop, progress_box=None):
+class _Workers:
+    """Sums of row blocks on every BLAS thread: each block's rows are split into one slice per
+    thread, each thread adds its slice to its own :class:`GramSum` (single-threaded SYRK, the
+    GIL released), and the sums are merged in a fixed order at the end, so the result does
+    not depend on thread timing. Blocks too small to split go to the first sum whole."""
+
+    def __init__(self, d, full, in_caller):
+        self.parts = [GramSum(d, full)]
+        self.pool, self.in_caller = None, in_caller
+        threads = blas_threads()
+        if threads > 1 and in_caller(limit_to_one):
+            self.parts += [GramSum(d, full) for _ in range(threads - 1)]
+            self.pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="fastlae-stream")
+
+    def add(self, B):
+        T, (rows, d) = len(self.parts), B.shape
+        if T == 1 or rows < T * SPLIT_ROWS:
+            self.parts[0].add(B)
+            return
+        step = -(-rows // T)
+        jobs = [self.pool.submit(self.parts[t].add, B[t * step:(t + 1) * step])
+                for t in range(1, T) if t * step < rows]
+        self.parts[0].add(B[:step])
+        for job in jobs:
+            job.result()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.in_caller(restore)
+            self.pool = None
+
+    def total(self):
+        acc = self.parts[0]
+        for part in self.parts[1:]:
+            acc.merge(part)
+        return acc
+
+
+def accumulate(source, stop, progress_box=None, in_caller=None):
     """One pass over ``source``: the :class:`StreamData` of its accumulated Gram, or for
     data with more than ``GRAM_FEATURES_MAX`` features (a source that can be read again) the
-    :class:`PassData` of a statistics pass."""
+    :class:`PassData` of a statistics pass. ``in_caller`` runs a function in the thread that
+    may set BLAS limits (see :func:`fastlae._threads.interruptible`)."""
     t0 = time.perf_counter()
+    in_caller = (lambda fn: fn()) if in_caller is None else in_caller
     state = _Pass(stop)
     if progress_box is not None:
         progress_box["data"] = state
-    acc, dtype, out_dtype = None, None, None
-    for B, original in _rows(state, source, "Gram pass", True):
-        if acc is None:
-            wide = B.shape[1] > GRAM_FEATURES_MAX
-            if wide and not source.replayable:
-                raise ValueError(E.STREAM_WIDE.format(d=B.shape[1], max=GRAM_FEATURES_MAX))
-            acc, dtype = GramSum(B.shape[1], full=not wide), B.dtype
-            out_dtype = np.dtype(np.float64) if original.kind in "biu" else B.dtype
-        if B.shape[0]:
-            acc.add(B)
+    workers, dtype, out_dtype = None, None, None
+    try:
+        for B, original in _rows(state, source, "Gram pass", True):
+            if workers is None:
+                wide = B.shape[1] > GRAM_FEATURES_MAX
+                if wide and not source.replayable:
+                    raise ValueError(E.STREAM_WIDE.format(d=B.shape[1], max=GRAM_FEATURES_MAX))
+                workers, dtype = _Workers(B.shape[1], not wide, in_caller), B.dtype
+                out_dtype = np.dtype(np.float64) if original.kind in "biu" else B.dtype
+            if B.shape[0]:
+                workers.add(B)
+    finally:
+        if workers is not None:
+            workers.close()
+    acc = None if workers is None else workers.total()
     if acc is None or acc.n == 0:
         raise ValueError(E.STREAM_EMPTY)
     if not np.all(np.isfinite(acc.C)):

@@ -264,7 +264,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
             box["data"] = data = Data(A, feat_axis, stop, in_caller)
             k_, latent, dtype = k, n_latent, out_dtype
         else:
-            data = _stream.accumulate(source, stop, box)
+            data = _stream.accumulate(source, stop, box, in_caller)
             k_ = V.check_k(k, min(data.n, data.d))
             latent = V.check_n_latent(n_latent, k_, min(data.n, data.d))
             dtype = data.out_dtype

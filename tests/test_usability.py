@@ -124,3 +124,15 @@ def test_progress_of_a_real_call(monkeypatch):
     with pytest.warns(fastlae.ConvergenceWarning):
         fastlae.pca(Y, 20, solver="gd", tol=1e-300, max_iter=3000)   # progress=False
     assert sys.stderr.getvalue() == ""
+
+
+def test_progress_of_a_stream(monkeypatch, tmp_path):
+    """Reading a file shows the rows read, the rate and the bar (the rows are known)."""
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    monkeypatch.setattr("fastlae._threads.TICK", 0.0)   # draw at every poll
+    monkeypatch.setattr("fastlae._stream.FILE_BLOCK_ELEMENTS", 1 << 14)
+    np.save(tmp_path / "x.npy", np.random.default_rng(3).standard_normal((40000, 30)))
+    fastlae.pca(str(tmp_path / "x.npy"), 3, progress=True)
+    text = term.getvalue()
+    assert "fastlae.pca file, k=3:" in text and "rows/s" in text and "/40000" in text
