@@ -95,8 +95,8 @@ OUTPUT_DENIED = "cannot write {option} {path!r}: the directory {directory!r} is 
 COMPILING = ("fastlae: compiling kernels for this machine, once: ~20 s (fastlae warmup does it "
              "ahead of time)")
 BLOCK_NOT_ARRAY = "block {index} of the stream is not a 2-D array: np.asarray failed: {err}"
-BLOCK_DTYPE = ("block {index} of the stream has dtype {dtype}; blocks must hold real numbers (bool, "
-               "integer or floating point)")
+BLOCK_DTYPE = ("block {index} of the stream has dtype {dtype}; blocks must hold real numbers "
+               "(bool, integer or floating point)")
 BLOCK_NDIM = ("block {index} of the stream has shape {shape}; every block must be 2-D (rows, "
               "n_features): reshape a single row with row[None, :]")
 BLOCK_WIDTH = ("block {index} of the stream has {got} columns, the blocks before it {d}: every "

@@ -44,7 +44,7 @@ def warmup():
                     original = api.choose   # the budgeted and matrix-free paths
                     try:
                         for free in (False, True):
-                            api.choose = lambda *a, free=free, **kw: Plan("als_tied", free, 60, 1e9)
+                            api.choose = lambda *a, free=free: Plan("als_tied", free, 60, 1e9)
                             pca(Xo, 3)
                     finally:
                         api.choose = original

@@ -279,7 +279,8 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
 
     with blas_limit(n_threads):
         try:
-            short = source is None and not (sparse or distributed) and estimated_seconds(n, d, k)["eigh"] < INLINE_SECONDS
+            short = source is None and not (sparse or distributed) \
+                and estimated_seconds(n, d, k)["eigh"] < INLINE_SECONDS
             if short and solver in ("auto", "eigh"):
                 # a call this short runs in the caller's thread: starting a worker (so that
                 # Ctrl-C can interrupt a long call) would cost more than the call; "auto"
@@ -396,7 +397,8 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
         n_iter = 0
         t_gram_again = t_cert = 0.0
         if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
-            trained = Trained(np.eye(data.d)[:, :k], 0, 0.0, 0.0 if lam_scaled is None else lam_scaled)
+            trained = Trained(np.eye(data.d)[:, :k], 0, 0.0,
+                              0.0 if lam_scaled is None else lam_scaled)
             op = _Zero(data, op.matrix_free)
             theta, vecs, res, ritz = certify(op, trained, k)
         else:
@@ -404,8 +406,8 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
             # disagrees, continue from where it stopped with a stricter internal tolerance.
             check_tol, init, lam_run = tol, None, lam_scaled
             while True:
-                trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol, budget - n_iter,
-                                       rng, init=init, patience=plan.patience)
+                trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol,
+                                       budget - n_iter, rng, init=init, patience=plan.patience)
                 data.check_stop()
                 n_iter += trained.n_iter
                 if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
@@ -424,7 +426,7 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
                 check_tol *= 1e-2
                 init, lam_run = (trained.W1, trained.W2), trained.lam
     certificate = "data" if op.matrix_free else "gram"
-    if isinstance(data, _stream.StreamData):   # a source that can be read again certifies against the data
+    if isinstance(data, _stream.StreamData):   # a source read again certifies against the data
         t_cert -= time.perf_counter()
         again = data.data_residuals(vecs, theta, tol)
         t_cert += time.perf_counter()
@@ -483,7 +485,8 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
         scale=data.scale,
         gram=data.gram,
         certificate=certificate,
-        timings={"gram": t1 - t0 + t_gram_again + getattr(data, "seconds", 0.0), "solve": t3 - t1 - t_gram_again - t_cert,
+        timings={"gram": t1 - t0 + t_gram_again + getattr(data, "seconds", 0.0),
+                 "solve": t3 - t1 - t_gram_again - t_cert,
                  "certify": t_cert},
     )
     return result, warned

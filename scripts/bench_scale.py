@@ -3,7 +3,7 @@
 Usage::
 
     python scripts/bench_scale.py                 # all four parts (about 5 minutes on 2 cores)
-    python scripts/bench_scale.py --part sparse   # one of: stream, file, sparse, dask
+    python scripts/bench_scale.py --part sparse   # one of: stream, file, sparse, wide, dask
 
 Each measurement runs in a fresh interpreter, whose peak resident memory (``ru_maxrss``) is
 reported next to the size of the data it went through.
@@ -15,6 +15,8 @@ reported next to the size of the data it went through.
 * ``sparse``: a 300000 x 3000 CSR matrix at 0.5% density: ``fastlae.pca`` against scikit-learn's
   ``PCA(svd_solver="arpack")`` (centered) and ``TruncatedSVD`` (not centered: another answer,
   timed for reference), with the subspace sine to ARPACK's.
+* ``wide``: a 200000 x 40000 CSR matrix (too wide for a formed Gram: solved by passes) against
+  ``PCA(svd_solver="arpack")``.
 * ``dask``: a ``dask.distributed.LocalCluster`` with 2 worker processes, the array's chunks on
   the workers: ``fastlae.pca(dask_array, 10)`` against the in-memory call on the same data.
 """
@@ -58,7 +60,8 @@ out = {"gb": blocks * rows * d * 8 / 1e9, "seconds": t_stream, "peak_mb": peak_s
        "floor_seconds": t_floor, "converged": r.converged, "certificate": r.certificate}
 if ARGS.get("compare"):
     X = np.concatenate(list(stream()))
-    t = time.perf_counter(); m = fastlae.pca(X, 10); out["in_memory_seconds"] = time.perf_counter() - t
+    t = time.perf_counter(); m = fastlae.pca(X, 10)
+    out["in_memory_seconds"] = time.perf_counter() - t
     t = time.perf_counter(); X.T @ X; out["bare_seconds"] = time.perf_counter() - t
     out["eig_err"] = float(np.max(np.abs(r.explained_variance - m.explained_variance))
                            / m.explained_variance[0])
@@ -206,6 +209,46 @@ def part_sparse():
           f"converged {res['fastlae']['converged']}")
 
 
+WIDE = """
+import scipy.sparse as sp
+rng = np.random.default_rng(1)
+n, d, density = 200000, 40000, 0.0005   # too wide for a formed Gram: solved by passes
+nnz = int(n * d * density)
+X = sp.coo_matrix((rng.poisson(2.0, nnz) + 1.0, (rng.integers(0, n, nnz),
+                   rng.integers(0, d, nnz))), shape=(n, d)).tocsr()
+X = (X @ sp.diags(1.0 / np.arange(1, d + 1) ** 0.75)).tocsr()
+reset_peak()
+before = peak_mb()
+t = time.perf_counter()
+if ARGS["which"] == "fastlae":
+    r = fastlae.pca(X, 10); comps = r.components
+    extra = {"passes": r.n_iter, "converged": r.converged, "matrix_free": r.matrix_free}
+else:
+    from sklearn.decomposition import PCA
+    comps = PCA(10, svd_solver="arpack", random_state=0).fit(X).components_; extra = {}
+seconds = time.perf_counter() - t
+np.save(ARGS["out"], comps)
+print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "before_mb": before, **extra}))
+"""
+
+
+def part_wide():
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        res = {w: run(WIDE, which=w, out=os.path.join(tmp, w + ".npy"))
+               for w in ("fastlae", "arpack")}
+        A = np.load(os.path.join(tmp, "fastlae.npy")).T
+        B = np.load(os.path.join(tmp, "arpack.npy")).T
+    f, a = res["fastlae"], res["arpack"]
+    print(f"wide:   200000 x 40000 CSR, 0.05% density: fastlae.pca {f['seconds']:.2f} s "
+          f"({f['passes']} passes, matrix-free {f['matrix_free']}, converged {f['converged']}, "
+          f"{f['peak_mb'] - f['before_mb']:.0f} MB above X), PCA(svd_solver='arpack') "
+          f"{a['seconds']:.2f} s ({a['peak_mb'] - a['before_mb']:.0f} MB above X): "
+          f"{f['seconds'] / a['seconds']:.2f}x; subspace sine "
+          f"{np.linalg.norm(A - B @ (B.T @ A), 2):.1e}")
+
+
 def part_dask():
     r = run(DASK)
     print(f"dask:   400000 x 300 on a LocalCluster of 2 worker processes: "
@@ -214,7 +257,8 @@ def part_dask():
           f"{r['eig_err']:.1e}, sine {r['sine']:.1e}, converged {r['converged']}")
 
 
-PARTS = {"stream": part_stream, "file": part_file, "sparse": part_sparse, "dask": part_dask}
+PARTS = {"stream": part_stream, "file": part_file, "sparse": part_sparse, "wide": part_wide,
+         "dask": part_dask}
 
 
 def main(argv=None):
