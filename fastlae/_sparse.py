@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _errors as E
 from ._data import SAFE_MAX, SAFE_MIN
-from ._stream import _EMPTY_A, GRAM_FEATURES_MAX, Source, StreamData, _pow2_at_least
+from ._stream import _EMPTY_A, Source, StreamData, _pow2_at_least
 
 
 

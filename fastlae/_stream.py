@@ -485,7 +485,7 @@ class _Workers:
             self.pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="fastlae-stream")
 
     def add(self, B):
-        T, (rows, d) = len(self.parts), B.shape
+        T, rows = len(self.parts), B.shape[0]
         if T == 1 or rows < T * SPLIT_ROWS:
             self.parts[0].add(B)
             return

@@ -351,88 +351,124 @@ def _report(r, data, k, verbose):
             print(f"fastlae: {text}", file=sys.stderr)
 
 
+@dataclass
+class _Solved:
+    """What a solve hands to :func:`_pca`'s result: the solver that ran, its trained weights,
+    the certified Ritz pairs and the seconds of its parts."""
+
+    name: str
+    module: object
+    matrix_free: bool
+    trained: Trained
+    theta: np.ndarray
+    vecs: np.ndarray
+    res: np.ndarray
+    ritz: np.ndarray
+    n_iter: int
+    budget: int
+    trace: float
+    m: int
+    certificate: str
+    t_gram: float = 0.0
+    t_cert: float = 0.0
+
+
+def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
+    """Data too wide for a formed Gram: :mod:`fastlae.solvers.by_passes`."""
+    lam_floor = data.m * np.finfo(float).eps * data.trace
+    lam = lam_user / data.scale ** 2 if lam_user is not None else lam_floor
+    r = n_latent if n_latent is not None else by_passes.default_latent(k, data.m)
+    budget = max_iter if max_iter is not None else by_passes.DEFAULT_MAX_ITER
+    trained, theta, vecs, res, ritz = by_passes.solve(data, k, r, lam, tol, budget, rng)
+    return _Solved("als_tied", by_passes, True, trained, theta, vecs, res, ritz, trained.n_iter,
+                   budget, data.trace, data.m, "data")
+
+
+def _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
+    """Plan, form the Gram (or not), train, certify: the in-memory and formed-Gram paths."""
+    t0 = time.perf_counter()
+    streamed = isinstance(data, _stream.StreamData)   # its Gram is formed already
+    plan = choose(data.n, data.d, k, solver_name, formed=True) if streamed else \
+        choose(data.n, data.d, k, solver_name)
+    name, module = plan.solver, REGISTRY[plan.solver]
+    if plan.matrix_free:
+        op = Operator(data)
+        op.use_uncentered(tol)
+        trace = op.trace()
+    else:
+        C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
+        op = Operator(data, C)
+    if not streamed:
+        V.check_finite(data.A, data.mean)
+    t_gram = time.perf_counter() - t0
+
+    lam_floor = data.m * np.finfo(float).eps * trace
+    lam_scaled = (lam_user / data.scale ** 2) if lam_user is not None else None
+    r = n_latent if n_latent is not None and module.ITERATIVE else \
+        default_latent(name, k, data.m)
+    budget = plan.budget if plan.budget is not None else \
+        max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
+
+    # With an explicit lam the user studies the trained autoencoder: train it to a stationary
+    # point too (relative weight update <= tol), not only until the components are certified.
+    wtol = tol if lam_user is not None else 0.0
+    n_iter = 0
+    t_cert = 0.0
+    if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
+        trained = Trained(np.eye(data.d)[:, :k], 0, 0.0,
+                          0.0 if lam_scaled is None else lam_scaled)
+        op = _Zero(data, op.matrix_free)
+        theta, vecs, res, ritz = certify(op, trained, k)
+    else:
+        # The solver's own check works on quantities it already had; if the exact certificate
+        # disagrees, continue from where it stopped with a stricter internal tolerance.
+        check_tol, init, lam_run = tol, None, lam_scaled
+        while True:
+            trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol,
+                                   budget - n_iter, rng, init=init, patience=plan.patience)
+            data.check_stop()
+            n_iter += trained.n_iter
+            if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
+                if op.matrix_free:
+                    t_again = time.perf_counter()
+                    op = Operator(data, form_gram(data)[0])
+                    t_gram += time.perf_counter() - t_again
+                name, module = "eigh", REGISTRY["eigh"]
+                trained = module.solve(op, k, k, lam_run, lam_floor, tol, wtol, 1, rng)
+            t_cert -= time.perf_counter()
+            theta, vecs, res, ritz = certify(op, trained, k)
+            t_cert += time.perf_counter()
+            if not module.ITERATIVE or res.max() <= tol or n_iter >= budget \
+                    or check_tol <= 1e-16:
+                break
+            check_tol *= 1e-2
+            init, lam_run = (trained.W1, trained.W2), trained.lam
+    certificate = "data" if op.matrix_free else "gram"
+    if streamed:   # a source that can be read again certifies against the data
+        t_again = time.perf_counter()
+        again = data.data_residuals(vecs, theta, tol)
+        t_cert += time.perf_counter() - t_again
+        if again is not None:
+            res, certificate = again, "data"
+    return _Solved(name, module, op.matrix_free, trained, theta, vecs, res, ritz, n_iter,
+                   budget, trace, op.m, certificate, t_gram, t_cert)
+
+
 def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype):
     """The body of :func:`pca` on validated input; returns ``(PCAResult, warnings)``."""
     warned = []
     t0 = time.perf_counter()
     if getattr(data, "by_passes", False):   # too wide for a formed Gram
-        trace = data.trace
-        t1 = time.perf_counter()
-        s2 = data.scale ** 2
-        lam_floor = data.m * np.finfo(float).eps * trace
-        lam_run = lam_user / s2 if lam_user is not None else lam_floor
-        r = n_latent if n_latent is not None else by_passes.default_latent(k, data.m)
-        budget = max_iter if max_iter is not None else by_passes.DEFAULT_MAX_ITER
-        name, module = "als_tied", by_passes
-        trained, theta, vecs, res, ritz = by_passes.solve(data, k, r, lam_run, tol, budget, rng)
-        n_iter, t_gram_again, t_cert = trained.n_iter, 0.0, 0.0
-        op = SimpleNamespace(m=data.m, matrix_free=True)
+        run = _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng)
     else:
-        streamed = isinstance(data, _stream.StreamData)   # its Gram is formed already
-        plan = choose(data.n, data.d, k, solver_name, formed=True) if streamed else \
-            choose(data.n, data.d, k, solver_name)
-        name, module = plan.solver, REGISTRY[plan.solver]
-        if plan.matrix_free:
-            op = Operator(data)
-            op.use_uncentered(tol)
-            trace = op.trace()
-        else:
-            C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
-            op = Operator(data, C)
-        if not streamed:
-            V.check_finite(data.A, data.mean)
-        t1 = time.perf_counter()
-
-        s2 = data.scale ** 2
-        lam_floor = data.m * np.finfo(float).eps * trace
-        lam_scaled = (lam_user / s2) if lam_user is not None else None
-        r = n_latent if n_latent is not None and module.ITERATIVE else \
-            default_latent(name, k, data.m)
-        budget = plan.budget if plan.budget is not None else \
-            max_iter if max_iter is not None else module.DEFAULT_MAX_ITER
-
-        # With an explicit lam the user studies the trained autoencoder: train it to a stationary
-        # point too (relative weight update <= tol), not only until the components are certified.
-        wtol = tol if lam_user is not None else 0.0
-        n_iter = 0
-        t_gram_again = t_cert = 0.0
-        if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
-            trained = Trained(np.eye(data.d)[:, :k], 0, 0.0,
-                              0.0 if lam_scaled is None else lam_scaled)
-            op = _Zero(data, op.matrix_free)
-            theta, vecs, res, ritz = certify(op, trained, k)
-        else:
-            # The solver's own check works on quantities it already had; if the exact certificate
-            # disagrees, continue from where it stopped with a stricter internal tolerance.
-            check_tol, init, lam_run = tol, None, lam_scaled
-            while True:
-                trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol,
-                                       budget - n_iter, rng, init=init, patience=plan.patience)
-                data.check_stop()
-                n_iter += trained.n_iter
-                if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
-                    if op.matrix_free:
-                        t_gram_again = time.perf_counter()
-                        op = Operator(data, form_gram(data)[0])
-                        t_gram_again = time.perf_counter() - t_gram_again
-                    name, module = "eigh", REGISTRY["eigh"]
-                    trained = module.solve(op, k, k, lam_run, lam_floor, tol, wtol, 1, rng)
-                t_cert -= time.perf_counter()
-                theta, vecs, res, ritz = certify(op, trained, k)
-                t_cert += time.perf_counter()
-                if not module.ITERATIVE or res.max() <= tol or n_iter >= budget \
-                        or check_tol <= 1e-16:
-                    break
-                check_tol *= 1e-2
-                init, lam_run = (trained.W1, trained.W2), trained.lam
-    certificate = "data" if op.matrix_free else "gram"
-    if isinstance(data, _stream.StreamData):   # a source read again certifies against the data
-        t_cert -= time.perf_counter()
-        again = data.data_residuals(vecs, theta, tol)
-        t_cert += time.perf_counter()
-        if again is not None:
-            res, certificate = again, "data"
-    t3 = time.perf_counter()
+        run = _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng)
+    seconds = time.perf_counter() - t0
+    name, module, trained, n_iter, budget = run.name, run.module, run.trained, run.n_iter, \
+        run.budget
+    theta, vecs, res, ritz = run.theta, run.vecs, run.res, run.ritz
+    s2 = data.scale ** 2
+    trace = run.trace
+    lam_floor = data.m * np.finfo(float).eps * trace
 
     converged = bool(res.max() <= tol)
     if module.ITERATIVE:
@@ -451,7 +487,7 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
         warned.append((text.format(rank=rank, k=k, first=rank + 1, floor=lam_floor * s2),
                        E.RankWarning))
         theta = np.where(theta > lam_floor, theta, 0.0)   # within their error: zero variance
-    errors = component_errors(res, ritz, ritz.shape[0] == op.m)
+    errors = component_errors(res, ritz, ritz.shape[0] == run.m)
 
     components = vecs.T
     # svd_flip(u_based_decision=False): largest-magnitude entry of each component positive
@@ -474,7 +510,7 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
         mean=data.mean.astype(dtype),
         total_variance=float(total / max(n - 1, 1)),
         solver=name,
-        matrix_free=op.matrix_free,
+        matrix_free=run.matrix_free,
         n_iter=n_iter,
         converged=converged,
         residuals=res,
@@ -484,9 +520,8 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
         decoder=trained.W2,
         scale=data.scale,
         gram=data.gram,
-        certificate=certificate,
-        timings={"gram": t1 - t0 + t_gram_again + getattr(data, "seconds", 0.0),
-                 "solve": t3 - t1 - t_gram_again - t_cert,
-                 "certify": t_cert},
+        certificate=run.certificate,
+        timings={"gram": run.t_gram + getattr(data, "seconds", 0.0),
+                 "solve": seconds - run.t_gram - run.t_cert, "certify": run.t_cert},
     )
     return result, warned
