@@ -83,8 +83,8 @@ class DaskData(StreamData):
         acc = _tree(parts, _merge).compute()
         if acc.n == 0:   # pragma: no cover - the shape check rejects empty arrays
             raise ValueError(E.STREAM_EMPTY)
-        if not np.all(np.isfinite(acc.C)):
-            raise ValueError(E.X_OVERFLOW.format(maxabs=float(acc.scale)))
+        if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))):
+            raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
         super().__init__(acc, _DaskSource(), stop, np.dtype(X.dtype))
         self.out_dtype = out_dtype
         self.blocks = blocks
@@ -123,8 +123,8 @@ class DaskWide(DaskData):
         parts = [dask.delayed(_chunk_sum)(b, i, d, X.dtype, False)
                  for i, b in enumerate(self.blocks)]
         acc = _tree(parts, _merge).compute()
-        if not np.all(np.isfinite(acc.C)):
-            raise ValueError(E.X_OVERFLOW.format(maxabs=float(acc.scale)))
+        if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))):
+            raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
         self.n, self.d, self.m = acc.n, d, d
         self.mean, self.scale, self.inv = acc.mean, acc.scale, 1.0 / acc.scale
         self.trace = float(np.sum(acc.C))

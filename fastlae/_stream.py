@@ -45,7 +45,10 @@ _EMPTY_A = np.empty((0, 1))
 
 
 def _pow2_at_least(x):
-    return 1.0 if not x > 0.0 else float(2.0 ** np.frexp(x)[1])
+    """The power of two at or above ``x`` (1 for 0; inf for inf, NaN for NaN)."""
+    if not x > 0.0:
+        return 1.0 if x == 0.0 else float(x)
+    return float(2.0 ** np.frexp(x)[1]) if np.isfinite(x) else float(x)
 
 
 class GramSum:
@@ -168,8 +171,9 @@ class GramSum:
         return np.ascontiguousarray(C)
 
 
-def check_block(B, index, d, dtype):
-    """A row block as a C-contiguous float32/float64 array, or an error naming the block."""
+def check_block(B, index, d, dtype, extent=None):
+    """A row block as a C-contiguous float32/float64 array, or an error naming the block.
+    ``extent``, a list, gets the block's largest ``|x|`` appended."""
     try:
         arr = np.asarray(B)
     except (ValueError, TypeError) as err:
@@ -189,6 +193,8 @@ def check_block(B, index, d, dtype):
     arr = np.ascontiguousarray(arr)
     if arr.size:
         low, high = float(arr.min()), float(arr.max())
+        if extent is not None:
+            extent.append(max(-low, high))
         if not (np.isfinite(low) and np.isfinite(high)):
             what = "NaN" if np.isnan(arr).any() else "infinity"
             raise ValueError(E.BLOCK_NONFINITE.format(index=index, what=what))
@@ -422,11 +428,13 @@ def _rows(data, source, what, with_dtype=False):
     """The validated blocks of ``source``, with progress in ``data.activity`` (and each
     block's original dtype with ``with_dtype``)."""
     t0, done, d, dtype = time.perf_counter(), 0, None, None
+    extent = data.extent = [0.0]
     total = source.rows or 0
     for index, block in enumerate(source.blocks()):
         data.check_stop()
         original = np.asarray(block).dtype if hasattr(block, "dtype") else None
-        B = check_block(block, index, d, dtype)
+        B = check_block(block, index, d, dtype, extent)
+        extent[:] = [max(extent)]   # the largest |x| so far
         if d is None:
             d, dtype = B.shape[1], original if original is not None else B.dtype
         done += B.shape[0]
@@ -536,8 +544,8 @@ def accumulate(source, stop, progress_box=None, in_caller=None):
     acc = None if workers is None else workers.total()
     if acc is None or acc.n == 0:
         raise ValueError(E.STREAM_EMPTY)
-    if not np.all(np.isfinite(acc.C)):
-        raise ValueError(E.X_OVERFLOW.format(maxabs=float(acc.scale)))
+    if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))):
+        raise ValueError(E.X_OVERFLOW.format(maxabs=state.extent[0]))
     out = (StreamData if acc.C.ndim == 2 else PassData)(acc, source, stop, dtype)
     out.out_dtype = out_dtype
     out.seconds = time.perf_counter() - t0

@@ -75,9 +75,20 @@ def cmd_pca(args):
     if args.transform:
         _io.check_output(args.transform, "--transform")
     if args.input.lower().endswith(".npy"):   # read block by block, never loaded whole
+        from ._stream import NpyFile
+
+        shape = NpyFile(args.input).shape   # a missing or broken file fails here
         X, names = args.input, None
     else:
         X, names = _io.read_matrix(args.input, delimiter=args.delimiter, header=args.header)
+        shape = np.shape(X)
+    # the arguments are checked before the compile notice and the work
+    from . import _validation as V
+
+    if len(shape) == 2:
+        V.check_k(args.k, min(shape))
+    V.check_tol(args.tol)
+    V.check_random_state(args.seed)
     _compile_notice(args)
     r = pca(X, args.k, solver=args.solver, tol=args.tol, random_state=args.seed,
             progress=not args.quiet, verbose=args.verbose)

@@ -38,6 +38,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Theorem of Kunin et al. (ICML 2019) the decoder's left singular vectors are the principal
     directions; the result carries a residual certificate (``residuals_``).
 
+    ``fit``, ``partial_fit`` (exact incremental fitting on batches of rows) and ``transform``
+    accept dense arrays, pandas frames and ``scipy.sparse`` CSR/CSC matrices (centered
+    implicitly, never densified).
+
     The probabilistic side (``score``, ``score_samples``, ``get_covariance``,
     ``get_precision``, ``noise_variance_``) is Tipping and Bishop's probabilistic PCA. Theorem 3.1
     of the paper is the bridge: the critical points of the sum-regularized LAE with

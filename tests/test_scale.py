@@ -88,6 +88,7 @@ def test_blocks_of_any_kind():
     ([np.full((3, 4), np.inf)], ValueError, "block 0 of the stream contains infinity"),
     ([np.ones((3, 4)), np.ones(4)], ValueError, r"block 1 of the stream has shape \(4,\)"),
     ([np.ones((3, 4)), np.array([["a"] * 4])], TypeError, "block 1 of the stream has dtype <U1"),
+    ([np.ones((3, 4)), np.full((4, 4), 1e308)], ValueError, r"max \|x\| = 1e\+308.*overflows"),
     ([], ValueError, "the stream yielded no rows"),
     ([np.ones((0, 4))], ValueError, "the stream yielded no rows"),
     ([np.ones((2, 4))], ValueError, r"k=5 is out of range"),
