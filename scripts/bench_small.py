@@ -7,7 +7,10 @@ Usage::
 Times, interleaved (medians), a fit on digits (1797 x 64, k=10), on iris (150 x 4, k=2), on
 wine (178 x 13, n_components=0.9) and a GridSearchCV over a StandardScaler + PCA + logistic
 regression pipeline on digits (5 folds x 4 values of n_components); prints each median and the
-ratio fastlae / scikit-learn.
+ratio fastlae / scikit-learn. Each call follows a pause of ``fastlae.bench.PAUSE``: NumPy and
+SciPy each bundle an OpenBLAS whose idle threads spin for a while after a call, and without the
+pause whichever library runs next pays for the other's spinning (both calls then take 2-4x
+their time alone).
 """
 import argparse
 import warnings
@@ -21,7 +24,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastlae import PCA
-from fastlae.bench import interleaved
+from fastlae.bench import PAUSE, interleaved
 
 
 def grid(cls, X, y):
@@ -47,7 +50,8 @@ def main(argv=None):
     for name, make in cases.items():
         make(PCA)(), make(SkPCA)()   # warm both (fastlae's kernels load from the cache)
         reps = max(3, args.reps // 3) if name.startswith("Grid") else args.reps
-        times, _ = interleaved({"fastlae": make(PCA), "sklearn": make(SkPCA)}, reps, pause=0.02)
+        times, _ = interleaved({"fastlae": make(PCA), "sklearn": make(SkPCA)}, reps,
+                               pause=PAUSE)
         ours, theirs = np.median(times["fastlae"]), np.median(times["sklearn"])
         print(f"{name:22s} fastlae {ours * 1e3:9.2f} ms   scikit-learn {theirs * 1e3:9.2f} ms   "
               f"ratio {ours / theirs:5.2f}")
