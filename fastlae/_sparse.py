@@ -41,25 +41,29 @@ def check_sparse(X):
     return X, out_dtype
 
 
+def _scaled(X):
+    """``(Xs, mean, scale, pre)``: X with float64 values (float32 data are multiplied in
+    float64: one copy of the non-zeros, never dense), its feature means, the power of two at
+    or above its centered magnitudes, and the factor products of Xs still need (``1 / scale``,
+    or 1 where Xs itself was scaled because squares would leave the normal range)."""
+    Xs = X if X.dtype == np.float64 else X.astype(np.float64)
+    mean = np.asarray(Xs.mean(axis=0)).ravel()
+    biggest = float(np.max(np.abs(Xs.data), initial=0.0)) if Xs.nnz else 0.0
+    scale = _pow2_at_least(2.0 * biggest)   # |x - m| <= 2 max|x|
+    if not SAFE_MIN <= biggest <= SAFE_MAX and biggest > 0.0:
+        return Xs * (1.0 / scale), mean, scale, 1.0
+    return Xs, mean, scale, 1.0 / scale
+
+
 class SparseData(StreamData):
     """The formed feature Gram of a sparse X, and the certificate by sparse products."""
 
     def __init__(self, X, stop, out_dtype):
         t0 = time.perf_counter()
         n, d = X.shape
-        # float32 data are multiplied in float64 (one copy of the non-zeros, never dense)
-        Xs = X if X.dtype == np.float64 else X.astype(np.float64)
-        mean = np.asarray(Xs.mean(axis=0)).ravel()
-        biggest = float(np.max(np.abs(Xs.data), initial=0.0)) if Xs.nnz else 0.0
-        scale = _pow2_at_least(2.0 * biggest)   # |x - m| <= 2 max|x|
-        if not SAFE_MIN <= biggest <= SAFE_MAX and biggest > 0.0:
-            Xs = Xs * (1.0 / scale)   # squares would leave the normal range: scale first
-            G = (Xs.T @ Xs).toarray()
-            self.pre = 1.0
-        else:
-            G = (Xs.T @ Xs).toarray()
-            G *= (1.0 / scale) ** 2
-            self.pre = 1.0 / scale
+        Xs, mean, scale, self.pre = _scaled(X)
+        G = (Xs.T @ Xs).toarray()
+        G *= self.pre ** 2
         ms = mean * (1.0 / scale)
         G -= n * np.outer(ms, ms)
         super().__init__(_Sum(n, d, mean, scale, G), _SparseSource(), stop, X.dtype)
@@ -67,11 +71,10 @@ class SparseData(StreamData):
         self.Xs = Xs
         self.seconds = time.perf_counter() - t0
 
-    def data_residuals(self, vecs, theta, tol):
+    def times(self, V, tol=None, what=None):
+        """``Xc.T (Xc V)`` (scaled) by two sparse products and the mean's rank-one term."""
         ms = self.mean * self.inv
-        CV = (self.Xs.T @ (self.Xs @ vecs)) * self.pre ** 2 - self.n * np.outer(ms, ms @ vecs)
-        top = theta[0] if theta[0] > 0 else 1.0
-        return np.linalg.norm(CV - vecs * theta, axis=0) / top
+        return (self.Xs.T @ (self.Xs @ V)) * self.pre ** 2 - self.n * np.outer(ms, ms @ V)
 
 
 class SparseWide(SparseData):
@@ -84,14 +87,7 @@ class SparseWide(SparseData):
     def __init__(self, X, stop, out_dtype):
         t0 = time.perf_counter()
         n, d = X.shape
-        Xs = X if X.dtype == np.float64 else X.astype(np.float64)
-        mean = np.asarray(Xs.mean(axis=0)).ravel()
-        biggest = float(np.max(np.abs(Xs.data), initial=0.0)) if Xs.nnz else 0.0
-        scale = _pow2_at_least(2.0 * biggest)
-        if not SAFE_MIN <= biggest <= SAFE_MAX and biggest > 0.0:
-            Xs, self.pre = Xs * (1.0 / scale), 1.0
-        else:
-            self.pre = 1.0 / scale
+        Xs, mean, scale, self.pre = _scaled(X)
         ms = mean * (1.0 / scale)
         sq = np.asarray(Xs.multiply(Xs).sum(axis=0)).ravel() * self.pre ** 2
         self.trace = float(np.sum(np.maximum(sq - n * ms * ms, 0.0)))
@@ -105,8 +101,7 @@ class SparseWide(SparseData):
         self.seconds = time.perf_counter() - t0
 
     def apply(self, Q, tol):
-        ms = self.mean * self.inv
-        return (self.Xs.T @ (self.Xs @ Q)) * self.pre ** 2 - self.n * np.outer(ms, ms @ Q)
+        return self.times(Q)
 
     def data_residuals(self, vecs, theta, tol):
         return None   # the solver's last product certified against the data already
