@@ -256,7 +256,8 @@ class MemmapRows(Source):
 
     def blocks(self):
         X = self.X
-        handle = getattr(X, "_mmap", None)
+        # only a read-only map is released: a copy-on-write map ("c") would lose its changes
+        handle = getattr(X, "_mmap", None) if getattr(X, "mode", None) == "r" else None
         for r0 in range(0, X.shape[0], self.step):
             yield np.array(X[r0:r0 + self.step])
             _release(handle)

@@ -226,19 +226,13 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     """
     distributed, sparse = _dask.is_dask(X), _sparse.is_sparse(X)
     source = None if sparse or distributed else _stream.source_of(X)
-    if distributed:
-        A, out_dtype = _dask.check_dask(X)
+    if distributed or sparse:
+        A, out_dtype = (_dask.check_dask if distributed else _sparse.check_sparse)(X)
         n, d = A.shape
-        k = V.check_k(k, min(n, d))
-        n_latent = V.check_n_latent(n_latent, k, min(n, d))
-    elif sparse:
-        A, out_dtype = _sparse.check_sparse(X)
-        n, d = A.shape
-        k = V.check_k(k, min(n, d))
-        n_latent = V.check_n_latent(n_latent, k, min(n, d))
     elif source is None:
         A, feat_axis, out_dtype = V.check_X(_stream.memmap_of_path(X))
         n, d = A.shape if feat_axis == 1 else A.shape[::-1]
+    if source is None:
         k = V.check_k(k, min(n, d))
         n_latent = V.check_n_latent(n_latent, k, min(n, d))
     else:   # unless a file header gave the shape, the ranges are checked after the pass

@@ -290,3 +290,16 @@ def test_by_passes_reports_what_it_could_not_reach(narrow_gram):
     with pytest.warns(fastlae.ConvergenceWarning, match="max_iter=3"):
         r = fastlae.pca(sp.csr_matrix(X), K, max_iter=3)
     assert r.n_iter == 3 and not r.converged
+
+
+def test_copy_on_write_maps_keep_their_changes(tmp_path):
+    X = datasets.decaying(5000, 20, random_state=13)
+    np.save(tmp_path / "x.npy", X)
+    m = np.load(tmp_path / "x.npy", mmap_mode="c")
+    m[0] = 100.0   # a private change: reading the map must not drop it
+    Y = X.copy()
+    Y[0] = 100.0
+    r = fastlae.pca(m, 3)
+    assert np.all(m[0] == 100.0)
+    np.testing.assert_allclose(r.explained_variance, fastlae.pca(Y, 3).explained_variance,
+                               rtol=1e-12)
