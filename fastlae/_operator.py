@@ -9,7 +9,7 @@ import numpy as np
 
 from ._data import SAFE_MAX, SAFE_MIN, block_length
 from ._kernels.monitor import new_history
-from ._kernels.operator import GramOperator, apply_data_t, apply_gram
+from ._kernels.operator import FormedGram, GramOperator, apply_data_t, apply_gram
 from ._kernels.passes import center_block
 
 # Elements (float64) per block of a matrix-free pass: with a centered copy of each block, and
@@ -105,12 +105,12 @@ class Operator:
         """
         data = self.data
         if not self.matrix_free:
-            block, buf = 1, _EMPTY_BUF   # the products are np.dot with C
-        elif self.uncentered_error is not None and not centered:
+            return FormedGram(self.C, data.stop)
+        if self.uncentered_error is not None and not centered:
             block, buf = block_length(data.A.shape[1], UNCENTERED_BLOCK_ELEMENTS), _EMPTY_BUF
         else:
             block, buf = self._buf(data.gram_axis)
-        return GramOperator(self.C, data.A, data.mean, data.feat_axis, data.inv, data.gram_axis,
+        return GramOperator(data.A, data.mean, data.feat_axis, data.inv, data.gram_axis,
                             block, buf, data.stop)
 
     def apply(self, V):
@@ -149,6 +149,6 @@ class Operator:
         data = self.data
         if data.gram == "features":
             return self.apply(V)
-        op = GramOperator(_EMPTY, data.A, data.mean, data.feat_axis, data.inv, data.feat_axis,
+        op = GramOperator(data.A, data.mean, data.feat_axis, data.inv, data.feat_axis,
                           *self._buf(data.feat_axis), data.stop)
         return apply_gram(op, np.ascontiguousarray(V))

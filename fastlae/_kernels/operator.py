@@ -1,18 +1,27 @@
 """The Gram operator the solvers iterate on, and the maps between the two Gram spaces.
 
-:class:`GramOperator` bundles what a product with the centered, scaled Gram needs; the solver
-kernels receive it whole and pass it to :func:`apply_gram`.
+The solver kernels receive an operator whole and pass it to :func:`apply_gram`:
+:class:`FormedGram` (the Gram matrix itself) or :class:`GramOperator` (what a matrix-free
+product with the centered, scaled Gram needs). They are different types, so Numba compiles a
+solver kernel separately for each, and a call on the formed Gram (the common case) never
+compiles the matrix-free products (about half of the first call's compilation).
 """
 from collections import namedtuple
 
 import numba as nb
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ._config import JIT
 from .passes import center_block
 
+FormedGram = namedtuple("FormedGram", [
+    "C",          # (m, m) float64 Gram matrix
+    "stop",       # (1,) int64 cancellation flag
+])
+
 GramOperator = namedtuple("GramOperator", [
-    "C",          # (m, m) float64 Gram matrix, or (0, 0): matrix-free, apply from A
     "A",          # the data as stored, C-contiguous float32/float64
     "mean",       # (n_features,) float64
     "feat_axis",  # the axis of A that holds the features
@@ -29,26 +38,46 @@ def _block_view(buf, rows, cols):
     return buf[: rows * cols].reshape((rows, cols))
 
 
-@nb.njit(**JIT)
 def apply_gram(op, V):
     """Return ``G @ V`` for the Gram matrix ``G`` of the centered, scaled data.
 
+    Callable from Python and from the kernels (where the operator's type picks the
+    implementation at compile time).
+
     Parameters
     ----------
-    op : GramOperator
-        With ``gram_axis == 1``, ``G = Ac.T @ Ac`` (Gram of the columns of ``A``, accumulated
-        over row blocks); with 0, ``G = Ac @ Ac.T`` (over column blocks). When ``op.stop``
-        becomes non-zero the pass stops early (the result is then meaningless; callers check
-        the flag). An empty ``op.buf`` applies the uncentered rows of A directly
-        (:func:`_apply_gram_uncentered`; features must be A's columns).
+    op : FormedGram or GramOperator
+        A :class:`GramOperator` with ``gram_axis == 1`` applies ``G = Ac.T @ Ac`` (Gram of the
+        columns of ``A``, accumulated over row blocks); with 0, ``G = Ac @ Ac.T`` (over column
+        blocks). When ``op.stop`` becomes non-zero the pass stops early (the result is then
+        meaningless; callers check the flag). An empty ``op.buf`` applies the uncentered rows
+        of A directly (:func:`_apply_gram_uncentered`; features must be A's columns).
     V : ndarray of shape (m, r), C-contiguous float64
 
     Returns
     -------
     ndarray of shape (m, r), float64
     """
-    if op.C.shape[0] > 0:
-        return np.dot(op.C, V)
+    if isinstance(op, FormedGram):
+        return _apply_formed(op, V)
+    return _apply_data(op, V)
+
+
+@overload(apply_gram, jit_options=JIT)
+def _apply_gram_typed(op, V):
+    if isinstance(op, types.BaseNamedTuple) and op.instance_class is FormedGram:
+        return lambda op, V: _apply_formed(op, V)
+    return lambda op, V: _apply_data(op, V)
+
+
+@nb.njit(**JIT)
+def _apply_formed(op, V):
+    return np.dot(op.C, V)
+
+
+@nb.njit(**JIT)
+def _apply_data(op, V):
+    """:func:`apply_gram` of a :class:`GramOperator`: blockwise from the data."""
     A, mean, feat_axis, inv, block, buf, stop = (op.A, op.mean, op.feat_axis, op.inv,
                                                  op.block, op.buf, op.stop)
     p, q = A.shape
