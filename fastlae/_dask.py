@@ -70,37 +70,36 @@ def _add(a, b):
     return a + b
 
 
+def _summed(X, full):
+    """The row chunks of X as delayed blocks, and their :class:`GramSum` merged on the cluster
+    (``full=False``: the diagonal only)."""
+    import dask
+
+    blocks = list(X.to_delayed()[:, 0])
+    parts = [dask.delayed(_chunk_sum)(b, i, X.shape[1], X.dtype, full)
+             for i, b in enumerate(blocks)]
+    acc = _tree(parts, _merge).compute()
+    if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))):
+        raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
+    return blocks, acc
+
+
 class DaskData(StreamData):
     """The Gram of a dask array, summed on the cluster; the certificate by a second pass."""
 
     def __init__(self, X, stop, out_dtype):
-        import dask
-
         t0 = time.perf_counter()
-        blocks = list(X.to_delayed()[:, 0])
-        d = X.shape[1]
-        parts = [dask.delayed(_chunk_sum)(b, i, d, X.dtype) for i, b in enumerate(blocks)]
-        acc = _tree(parts, _merge).compute()
-        if acc.n == 0:   # pragma: no cover - the shape check rejects empty arrays
-            raise ValueError(E.STREAM_EMPTY)
-        if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))):
-            raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
+        self.blocks, acc = _summed(X, True)
         super().__init__(acc, _DaskSource(), stop, np.dtype(X.dtype))
         self.out_dtype = out_dtype
-        self.blocks = blocks
         self.seconds = time.perf_counter() - t0
 
-    def data_residuals_products(self, V):
+    def times(self, V, tol=None, what=None):
         """``Xc.T (Xc V)`` (scaled), summed over the chunks on the cluster."""
         import dask
 
         parts = [dask.delayed(_cert_part)(b, self.mean, self.inv, V) for b in self.blocks]
         return _tree(parts, _add).compute()
-
-    def data_residuals(self, vecs, theta, tol):
-        CV = self.data_residuals_products(vecs)
-        top = theta[0] if theta[0] > 0 else 1.0
-        return np.linalg.norm(CV - vecs * theta, axis=0) / top
 
 
 class _DaskSource(Source):
@@ -115,17 +114,10 @@ class DaskWide(DaskData):
     by_passes = True
 
     def __init__(self, X, stop, out_dtype):
-        import dask
-
         t0 = time.perf_counter()
-        self.blocks = list(X.to_delayed()[:, 0])
-        d = X.shape[1]
-        parts = [dask.delayed(_chunk_sum)(b, i, d, X.dtype, False)
-                 for i, b in enumerate(self.blocks)]
-        acc = _tree(parts, _merge).compute()
-        if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))):
-            raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
-        self.n, self.d, self.m = acc.n, d, d
+        self.blocks, acc = _summed(X, False)
+        self.n, self.d = acc.n, acc.d
+        self.m = self.d
         self.mean, self.scale, self.inv = acc.mean, acc.scale, 1.0 / acc.scale
         self.trace = float(np.sum(acc.C))
         self.A, self.C = _EMPTY_A, None
@@ -136,7 +128,7 @@ class DaskWide(DaskData):
         self.seconds = time.perf_counter() - t0
 
     def apply(self, Q, tol):
-        return super().data_residuals_products(Q)
+        return self.times(Q)
 
     def data_residuals(self, vecs, theta, tol):
         return None   # the solver's last pass certified against the data already
