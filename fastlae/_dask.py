@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import _errors as E
-from ._stream import _EMPTY_A, GramSum, Source, StreamData, check_block
+from ._stream import GramSum, Source, StreamData, check_block, init_passes
 
 
 def is_dask(X):
@@ -116,15 +116,9 @@ class DaskWide(DaskData):
     def __init__(self, X, stop, out_dtype):
         t0 = time.perf_counter()
         self.blocks, acc = _summed(X, False)
-        self.n, self.d = acc.n, acc.d
-        self.m = self.d
-        self.mean, self.scale, self.inv = acc.mean, acc.scale, 1.0 / acc.scale
-        self.trace = float(np.sum(acc.C))
-        self.A, self.C = _EMPTY_A, None
-        self.dtype, self.out_dtype, self.stop = np.dtype(X.dtype), out_dtype, stop
-        self.source = _DaskSource()
-        self.in_caller = lambda fn: fn()
-        self.activity, self.hist = ["solving", 0, 0], None
+        init_passes(self, acc.n, acc.d, acc.mean, acc.scale, float(np.sum(acc.C)),
+                    _DaskSource(), stop, np.dtype(X.dtype))
+        self.out_dtype = out_dtype
         self.seconds = time.perf_counter() - t0
 
     def apply(self, Q, tol):

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _errors as E
 from ._data import SAFE_MAX, SAFE_MIN
-from ._stream import _EMPTY_A, Source, StreamData, _pow2_at_least
+from ._stream import Source, StreamData, _pow2_at_least, init_passes
 
 
 
@@ -90,14 +90,9 @@ class SparseWide(SparseData):
         Xs, mean, scale, self.pre = _scaled(X)
         ms = mean * (1.0 / scale)
         sq = np.asarray(Xs.multiply(Xs).sum(axis=0)).ravel() * self.pre ** 2
-        self.trace = float(np.sum(np.maximum(sq - n * ms * ms, 0.0)))
-        self.n, self.d, self.m = n, d, d
-        self.mean, self.scale, self.inv = mean, scale, 1.0 / scale
-        self.A, self.C, self.Xs = _EMPTY_A, None, Xs
-        self.dtype, self.out_dtype, self.stop = X.dtype, out_dtype, stop
-        self.source = _SparseSource()
-        self.in_caller = lambda fn: fn()
-        self.activity, self.hist = ["solving", 0, 0], None
+        init_passes(self, n, d, mean, scale, float(np.sum(np.maximum(sq - n * ms * ms, 0.0))),
+                    _SparseSource(), stop, X.dtype)
+        self.Xs, self.out_dtype = Xs, out_dtype
         self.seconds = time.perf_counter() - t0
 
     def apply(self, Q, tol):

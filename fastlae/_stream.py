@@ -101,8 +101,9 @@ class GramSum:
         """Add the rows of ``B`` (C-contiguous float32/float64 of shape (rows, d), finite), in
         chunks of about ``CHUNK_ELEMENTS`` values, so that centering and SYRK work in cache."""
         step = max(1, CHUNK_ELEMENTS // B.shape[1])
-        for r0 in range(0, B.shape[0], step):
-            self._add(B[r0:r0 + step])
+        with np.errstate(over="ignore", invalid="ignore"):   # overflow: see accumulate
+            for r0 in range(0, B.shape[0], step):
+                self._add(B[r0:r0 + step])
 
     def _add(self, B):
         nb, d = B.shape
@@ -444,6 +445,18 @@ def _rows(data, source, what, with_dtype=False):
         yield (B, original if original is not None else B.dtype) if with_dtype else B
 
 
+def init_passes(data, n, d, mean, scale, trace, source, stop, dtype):
+    """Set the attributes the solve by passes reads (on :class:`PassData` and the sparse and
+    dask objects of the same role)."""
+    data.n, data.d, data.m = n, d, d
+    data.mean, data.scale, data.inv = mean, scale, 1.0 / scale
+    data.trace = trace
+    data.A, data.C = _EMPTY_A, None
+    data.dtype, data.source, data.stop = dtype, source, stop
+    data.in_caller = lambda fn: fn()
+    data.activity, data.hist = ["solving", 0, 0], None
+
+
 class PassData(StreamData):
     """A source too wide for a formed Gram: the statistics of one pass, and the Gram applied
     by further passes (:mod:`fastlae.solvers.by_passes`)."""
@@ -451,14 +464,8 @@ class PassData(StreamData):
     by_passes = True
 
     def __init__(self, acc, source, stop, dtype):
-        self.n, self.d = acc.n, acc.d
-        self.m = self.d
-        self.mean, self.scale, self.inv = acc.mean, acc.scale, 1.0 / acc.scale
-        self.trace = float(np.sum(acc.C))
-        self.A, self.C = _EMPTY_A, None
-        self.dtype, self.source, self.stop = dtype, source, stop
-        self.in_caller = lambda fn: fn()
-        self.activity, self.hist = ["solving", 0, 0], None
+        init_passes(self, acc.n, acc.d, acc.mean, acc.scale, float(np.sum(acc.C)), source, stop,
+                    dtype)
 
     def apply(self, Q, tol):
         """``Xc.T (Xc Q)`` (scaled) by one pass; Q is d x r."""
