@@ -76,7 +76,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     power_iteration_normalizer : {"auto", "QR", "LU", "none"}, default="auto"
         scikit-learn's randomized-SVD settings: validated as scikit-learn does and otherwise
         without effect, since fastlae's answer is exact.
-    random_state : None, int or numpy.random.Generator, default=None
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState, default=None
         Seeds the initial weights (None: a fixed seed).
     solver : {"auto", "gd", "oja", "als", "als_tied", "eigh"}, default="auto"
         fastlae's solver, see :func:`fastlae.pca`.
