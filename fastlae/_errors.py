@@ -105,6 +105,12 @@ BLOCK_MIX = ("block {index} of the stream has dtype {dtype}, the blocks before i
              "every block the same dtype (e.g. block.astype(np.float64))")
 BLOCK_NONFINITE = ("block {index} of the stream contains {what}; fastlae needs finite values "
                    "(remove or impute them first)")
+SPARSE_MEAN = ("column {j} of the sparse X has a mean ({mean:.6g}) so large against its spread "
+               "(standard deviation {std:.3g}) that centering it implicitly would cancel about "
+               "{digits} digits: shift that column first, or pass X.toarray() (the dense path "
+               "centers around a shift)")
+DASK_UNKNOWN = ("the dask array has unknown chunk sizes (shape {shape}); call "
+                "X.compute_chunk_sizes() first")
 STREAM_WIDE = ("the stream has {d} features, too many for a formed {d} x {d} Gram (fastlae forms "
                "it up to {max} features), and it can be read only once: pass a callable that "
                "returns the blocks again (pca(lambda: read_blocks(), k)), a .npy path or a "

@@ -14,6 +14,10 @@ import numpy as np
 
 from . import _errors as E
 from ._data import SAFE_MAX, SAFE_MIN
+
+# The largest n mean^2 / (centered sum of squares) of a column that implicit centering takes:
+# it loses about log10 of it in digits (1e6: the Gram keeps 10 of 16).
+SPARSE_KAPPA_MAX = 1e6
 from ._stream import Source, StreamData, _pow2_at_least, init_passes
 
 
@@ -42,17 +46,31 @@ def check_sparse(X):
 
 
 def _scaled(X):
-    """``(Xs, mean, scale, pre)``: X with float64 values (float32 data are multiplied in
+    """``(Xs, mean, scale, pre, centered)``: X with float64 values (float32 data are multiplied in
     float64: one copy of the non-zeros, never dense), its feature means, the power of two at
     or above its centered magnitudes, and the factor products of Xs still need (``1 / scale``,
-    or 1 where Xs itself was scaled because squares would leave the normal range)."""
+    or 1 where Xs itself was scaled because squares would leave the normal range), and each
+    column's centered sum of squares (unscaled)."""
     Xs = X if X.dtype == np.float64 else X.astype(np.float64)
+    n, d = Xs.shape
     mean = np.asarray(Xs.mean(axis=0)).ravel()
+    # each column's centered sum of squares without cancellation: the non-zeros' deviations
+    # plus (n - nnz) zeros at distance |mean|; the rank-one correction -n m m^T cancels about
+    # log10(n m^2 / that) digits, refused above SPARSE_KAPPA_MAX
+    dev = Xs.data - mean[Xs.indices]
+    nnz = np.bincount(Xs.indices, minlength=d)
+    centered = np.bincount(Xs.indices, weights=dev * dev, minlength=d) + (n - nnz) * mean ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(mean != 0.0, n * mean ** 2 / centered, 0.0)
+    if np.any(kappa > SPARSE_KAPPA_MAX):
+        j = int(np.argmax(kappa))
+        raise ValueError(E.SPARSE_MEAN.format(j=j, mean=mean[j], std=np.sqrt(centered[j] / n),
+                                              digits=int(np.log10(kappa[j]))))
     biggest = float(np.max(np.abs(Xs.data), initial=0.0)) if Xs.nnz else 0.0
     scale = _pow2_at_least(2.0 * biggest)   # |x - m| <= 2 max|x|
     if not SAFE_MIN <= biggest <= SAFE_MAX and biggest > 0.0:
-        return Xs * (1.0 / scale), mean, scale, 1.0
-    return Xs, mean, scale, 1.0 / scale
+        return Xs * (1.0 / scale), mean, scale, 1.0, centered
+    return Xs, mean, scale, 1.0 / scale, centered
 
 
 class SparseData(StreamData):
@@ -61,7 +79,7 @@ class SparseData(StreamData):
     def __init__(self, X, stop, out_dtype):
         t0 = time.perf_counter()
         n, d = X.shape
-        Xs, mean, scale, self.pre = _scaled(X)
+        Xs, mean, scale, self.pre, _ = _scaled(X)
         G = (Xs.T @ Xs).toarray()
         G *= self.pre ** 2
         ms = mean * (1.0 / scale)
@@ -87,10 +105,8 @@ class SparseWide(SparseData):
     def __init__(self, X, stop, out_dtype):
         t0 = time.perf_counter()
         n, d = X.shape
-        Xs, mean, scale, self.pre = _scaled(X)
-        ms = mean * (1.0 / scale)
-        sq = np.asarray(Xs.multiply(Xs).sum(axis=0)).ravel() * self.pre ** 2
-        init_passes(self, n, d, mean, scale, float(np.sum(np.maximum(sq - n * ms * ms, 0.0))),
+        Xs, mean, scale, self.pre, centered = _scaled(X)
+        init_passes(self, n, d, mean, scale, float(np.sum(centered)) / scale ** 2,
                     _SparseSource(), stop, X.dtype)
         self.Xs, self.out_dtype = Xs, out_dtype
         self.seconds = time.perf_counter() - t0

@@ -373,7 +373,8 @@ def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
     lam = lam_user / data.scale ** 2 if lam_user is not None else lam_floor
     r = n_latent if n_latent is not None else by_passes.default_latent(k, data.m)
     budget = max_iter if max_iter is not None else by_passes.DEFAULT_MAX_ITER
-    trained, theta, vecs, res, ritz = by_passes.solve(data, k, r, lam, tol, budget, rng)
+    trained, theta, vecs, res, ritz = by_passes.solve(data, k, r, lam, tol, budget, rng,
+                                                      momentum=lam_user is None)
     return _Solved("als_tied", by_passes, True, trained, theta, vecs, res, ritz, trained.n_iter,
                    budget, data.trace, data.m, "data")
 

@@ -303,3 +303,47 @@ def test_copy_on_write_maps_keep_their_changes(tmp_path):
     assert np.all(m[0] == 100.0)
     np.testing.assert_allclose(r.explained_variance, fastlae.pca(Y, 3).explained_variance,
                                rtol=1e-12)
+
+
+def test_sparse_refuses_means_it_cannot_center():
+    X = np.asarray(datasets.zoo("large_mean", 500, 20, K, random_state=2), dtype=float)
+    with pytest.raises(ValueError, match=r"column \d+ of the sparse X has a mean .* about 1\d "
+                                         r"digits.*X.toarray\(\)"):
+        fastlae.pca(sp.csr_matrix(X), K)
+    fastlae.pca(sp.csr_matrix(X - 1e6), K)   # shifted, it centers fine
+
+
+@pytest.mark.parametrize("name", sorted(datasets.ZOO))
+def test_sparse_matches_dense_across_the_zoo(name):
+    X = np.asarray(datasets.zoo(name, 1200, 30, K, random_state=4), dtype=np.float64)
+    if name == "large_mean":
+        X = X - np.round(X.mean(axis=0))   # see test_sparse_refuses_means_it_cannot_center
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastlae.RankWarning)
+        r = fastlae.pca(sp.csr_matrix(X), K)
+    if name != "rank_below_k":
+        _agrees(r, X, sine=_separated(X))
+
+
+def test_dask_unknown_chunks():
+    da = pytest.importorskip("dask.array")
+    X = da.from_array(np.arange(60.0).reshape(20, 3), chunks=(5, 3))
+    Y = X[X[:, 0] > 10]   # unknown row counts
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        fastlae.pca(Y, 1)
+    Y.compute_chunk_sizes()
+    assert fastlae.pca(Y, 1).converged
+
+
+@pytest.mark.parametrize("name", sorted(datasets.ZOO))
+def test_by_passes_across_the_zoo(narrow_gram, name):
+    X = np.asarray(datasets.zoo(name, 1200, 100, K, random_state=5), dtype=np.float64)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        r = fastlae.pca(lambda: _blocks(X, seed=3, high=500), K)
+    assert r.matrix_free and r.certificate == "data"
+    if name == "flat_tail":   # a flat cluster across k and r: subspace iteration stalls
+        assert not r.converged
+        assert any(issubclass(w.category, fastlae.ConvergenceWarning) for w in seen)
+    elif name != "rank_below_k":
+        _agrees(r, X, sine=_separated(X))
