@@ -73,7 +73,10 @@ def check(W, GW, k):
     R = np.dot(GW, Y) - np.dot(W, Y) * theta[keep - nk:]
     worst = 0.0
     for j in range(nk):
-        worst = max(worst, np.sqrt(np.sum(R[:, j] ** 2)) / top)
+        acc = 0.0
+        for i in range(R.shape[0]):
+            acc += R[i, j] * R[i, j]
+        worst = max(worst, np.sqrt(acc) / top)
     theta_k = max(theta[keep - nk], 0.0)
     if keep > nk:
         gap = (theta_k - max(theta[keep - nk - 1], 0.0)) / top
@@ -88,10 +91,12 @@ def check(W, GW, k):
 def orthonormal(Y):
     """Q of the thin QR of ``Y`` (m x r), with the signs fixed by ``diag(R) >= 0``."""
     Q, R = np.linalg.qr(Y)
-    for j in range(R.shape[1]):
-        if R[j, j] < 0.0:
-            Q[:, j] = -Q[:, j]
-    return np.ascontiguousarray(Q)
+    m, r = Q.shape
+    out = np.empty((m, r))
+    for i in range(m):   # an element loop: a column-slice expression costs 2 s to compile
+        for j in range(r):
+            out[i, j] = -Q[i, j] if R[j, j] < 0.0 else Q[i, j]
+    return out
 
 
 @nb.njit(**JIT)
