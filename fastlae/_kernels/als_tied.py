@@ -22,7 +22,7 @@ import numba as nb
 from ._config import JIT
 from .monitor import GO_ON, relative_update, verdict
 from .operator import apply_gram
-from .ritz import check
+from .ritz import check, scale_columns, sym
 
 # Eigenvalues of W^T G W at most NULL * m times the largest are rounding noise (see run).
 NULL = 2.0 * np.finfo(np.float64).eps
@@ -70,7 +70,7 @@ def run(op, W, lam, k, tol, floor, wtol, max_iter, check_every, momentum, patien
                 edge = min(theta_min, 0.8 * theta_k)
                 beta = 0.25 * edge * edge
         M = np.dot(W.T, GW)
-        mu, Z = np.linalg.eigh(0.5 * (M + M.T))
+        mu, Z = np.linalg.eigh(sym(M))
         ridge = lam if lam > 0.0 else 1e-15 * max(mu[r - 1], 0.0)
         # span(GW M^-1) = span(GW) whatever the rounding in the inverse, so the subspace
         # iteration keeps its accuracy with an explicit r x r inverse (one product, where
@@ -80,9 +80,13 @@ def run(op, W, lam, k, tol, floor, wtol, max_iter, check_every, momentum, patien
         for j in range(r):
             if mu[j] > null_level:
                 f[j] = 1.0 / (mu[j] + ridge)
-        Minv = np.ascontiguousarray(np.dot(Z * f, Z.T))
+        Minv = np.ascontiguousarray(np.dot(scale_columns(Z, f), Z.T))
         if beta > 0.0:
-            Wn = np.dot(GW - beta * np.dot(W_prev, Minv_prev), Minv)
+            D = np.dot(W_prev, Minv_prev)
+            for i in range(m):   # GW - beta D, as a loop (cheaper to compile)
+                for j in range(r):
+                    D[i, j] = GW[i, j] - beta * D[i, j]
+            Wn = np.dot(D, Minv)
         else:
             Wn = np.dot(GW, Minv)
         if momentum:
@@ -90,12 +94,12 @@ def run(op, W, lam, k, tol, floor, wtol, max_iter, check_every, momentum, patien
             # zero). The plain LAE step maps W = U D to U D^-1 when lam is tiny, a 2-cycle
             # whose ill-conditioned half costs the check its accuracy (eps cond(W)^2)
             N = np.dot(Wn.T, Wn)
-            sig2, P = np.linalg.eigh(0.5 * (N + N.T))
+            sig2, P = np.linalg.eigh(sym(N))
             g = np.zeros(r)
             for j in range(r):
                 if sig2[j] > NULL * NULL * sig2[r - 1]:
                     g[j] = 1.0 / np.sqrt(sig2[j])
-            R = np.ascontiguousarray(P * g)
+            R = scale_columns(P, g)
             Wn = np.dot(Wn, R)
             Minv = np.dot(Minv, R)
         upd = relative_update(Wn, W) if wtol > 0 else 0.0

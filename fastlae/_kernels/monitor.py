@@ -136,4 +136,11 @@ def verdict(hist, it, res, target, tol, upd, wtol, max_iter, patience):
 @nb.njit(**JIT)
 def relative_update(new, old):
     """``||new - old|| / ||old||`` (Frobenius), the stationarity measure of the weights."""
-    return np.sqrt(np.sum((new - old) ** 2) / max(np.sum(old ** 2), 1e-300))
+    num = 0.0
+    den = 0.0
+    for i in range(old.shape[0]):   # element loops: cheaper to compile than the expressions
+        for j in range(old.shape[1]):
+            e = new[i, j] - old[i, j]
+            num += e * e
+            den += old[i, j] * old[i, j]
+    return np.sqrt(num / max(den, 1e-300))

@@ -17,6 +17,44 @@ from ._config import JIT
 COLLAPSE = 1e-6
 
 
+# Small matrix steps written as element loops and shared by the kernels: each broadcasting
+# expression would compile a loop of its own in every kernel that uses it (seconds of a first
+# call's compilation in all).
+
+@nb.njit(**JIT)
+def sym(M):
+    """``(M + M.T) / 2`` of a square matrix, as a new C-contiguous array."""
+    n = M.shape[0]
+    S = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            S[i, j] = 0.5 * (M[i, j] + M[j, i])
+    return S
+
+
+@nb.njit(**JIT)
+def scale_columns(Z, f):
+    """``Z * f`` (column j of Z times ``f[j]``), as a new C-contiguous array."""
+    m, r = Z.shape
+    out = np.empty((m, r))
+    for i in range(m):
+        for j in range(r):
+            out[i, j] = Z[i, j] * f[j]
+    return out
+
+
+@nb.njit(error_model="numpy", **JIT)
+def divide_columns(Z, s):
+    """``Z / s`` (column j of Z divided by ``s[j]``), as a new C-contiguous array; a zero
+    ``s[j]`` gives inf or NaN, as NumPy's division does (callers check for collapse)."""
+    m, r = Z.shape
+    out = np.empty((m, r))
+    for i in range(m):
+        for j in range(r):
+            out[i, j] = Z[i, j] / s[j]
+    return out
+
+
 @nb.njit(**JIT)
 def check(W, GW, k):
     """Largest relative residual of the top ``k`` Ritz pairs on ``span(W)``.
@@ -52,7 +90,7 @@ def check(W, GW, k):
         collapsed (the rest is numerically zero), else 1 (nothing is known beyond k).
     """
     N = np.dot(W.T, W)
-    sig2, VN = np.linalg.eigh(0.5 * (N + N.T))
+    sig2, VN = np.linalg.eigh(sym(N))
     r = sig2.shape[0]
     if sig2[r - 1] <= 0.0:
         return np.inf, 0.0, 0.0, 1.0
@@ -61,22 +99,25 @@ def check(W, GW, k):
         first += 1
     keep = r - first
     # P = W T with T = VN[:, kept] / sigma: orthonormal columns spanning the kept directions
-    T = np.ascontiguousarray(VN[:, first:]) / np.sqrt(sig2[first:])
+    T = divide_columns(np.ascontiguousarray(VN[:, first:]), np.sqrt(sig2[first:]))
     H0 = np.dot(W.T, GW)
-    H = np.dot(T.T, np.dot(0.5 * (H0 + H0.T), T))
-    theta, Z = np.linalg.eigh(0.5 * (H + H.T))
+    H = np.dot(T.T, np.dot(sym(H0), T))
+    theta, Z = np.linalg.eigh(sym(H))
     top = theta[keep - 1]
     if top <= 0.0:
         return 0.0, 0.0, 0.0, 1.0
     nk = min(k, keep)
     Y = np.ascontiguousarray(np.dot(T, np.ascontiguousarray(Z[:, keep - nk:])))
-    R = np.dot(GW, Y) - np.dot(W, Y) * theta[keep - nk:]
+    GY = np.dot(GW, Y)
+    WY = np.dot(W, Y)
+    sums = np.zeros(nk)
+    for i in range(GY.shape[0]):   # the residuals G v - theta v, column norms
+        for j in range(nk):
+            e = GY[i, j] - WY[i, j] * theta[keep - nk + j]
+            sums[j] += e * e
     worst = 0.0
     for j in range(nk):
-        acc = 0.0
-        for i in range(R.shape[0]):
-            acc += R[i, j] * R[i, j]
-        worst = max(worst, np.sqrt(acc) / top)
+        worst = max(worst, np.sqrt(sums[j]) / top)
     theta_k = max(theta[keep - nk], 0.0)
     if keep > nk:
         gap = (theta_k - max(theta[keep - nk - 1], 0.0)) / top
@@ -127,19 +168,24 @@ def rayleigh_ritz(basis, G_basis, k):
         Every Ritz value on the span (the first k are ``theta``): the gaps of
         :func:`component_errors`.
     """
-    H = np.dot(basis.T, G_basis)
-    H = 0.5 * (H + H.T)
-    w, Z = np.linalg.eigh(H)
+    w, Z = np.linalg.eigh(sym(np.dot(basis.T, G_basis)))
     r = w.shape[0]
-    order = np.arange(r - 1, r - 1 - k, -1)
-    theta = w[order]
-    Zk = np.ascontiguousarray(Z[:, order])
+    theta = np.empty(k)
+    Zk = np.empty((r, k))
+    for j in range(k):   # the top k, descending
+        theta[j] = w[r - 1 - j]
+        for i in range(r):
+            Zk[i, j] = Z[i, r - 1 - j]
     vecs = np.dot(basis, Zk)
-    R = np.dot(G_basis, Zk) - vecs * theta
+    R = np.dot(G_basis, Zk)
     top = theta[0] if theta[0] > 0.0 else 1.0
-    res = np.empty(k)
+    res = np.zeros(k)
+    for i in range(R.shape[0]):
+        for j in range(k):
+            e = R[i, j] - vecs[i, j] * theta[j]
+            res[j] += e * e
     for j in range(k):
-        res[j] = np.sqrt(np.sum(R[:, j] ** 2)) / top
+        res[j] = np.sqrt(res[j]) / top
     return np.maximum(theta, 0.0), vecs, res, np.maximum(w[::-1], 0.0)
 
 
@@ -198,5 +244,5 @@ def basis_from_decoder(W2, GW2):
     """
     P, sv, Vt = np.linalg.svd(W2, full_matrices=False)
     ok = sv[sv.shape[0] - 1] >= COLLAPSE * sv[0]
-    T = np.ascontiguousarray(Vt.T) / sv
+    T = divide_columns(np.ascontiguousarray(Vt.T), sv)
     return np.ascontiguousarray(P), np.dot(GW2, T), ok
