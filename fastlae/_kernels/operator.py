@@ -38,6 +38,21 @@ def _block_view(buf, rows, cols):
     return buf[: rows * cols].reshape((rows, cols))
 
 
+@nb.njit(**JIT)
+def _put(out, row, T, add):
+    """``out[row:row + len(T)] (+)= T`` as a loop: the array expression would compile a loop
+    of its own in every kernel (seconds of a first call)."""
+    for i in range(T.shape[0]):
+        o = out[row + i]
+        t = T[i]
+        if add:
+            for j in range(T.shape[1]):
+                o[j] += t[j]
+        else:
+            for j in range(T.shape[1]):
+                o[j] = t[j]
+
+
 def apply_gram(op, V):
     """Return ``G @ V`` for the Gram matrix ``G`` of the centered, scaled data.
 
@@ -94,7 +109,7 @@ def _apply_data(op, V):
             r1 = min(p, r0 + block)
             B = _block_view(buf, r1 - r0, q)
             center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
-            outT += np.dot(np.dot(V.T, B.T), B)
+            _put(outT, 0, np.dot(np.dot(V.T, B.T), B), True)
     else:  # G V = sum B (B^T V) over column blocks B
         for c0 in range(0, q, block):
             if stop[0] != 0:
@@ -102,7 +117,7 @@ def _apply_data(op, V):
             c1 = min(q, c0 + block)
             B = _block_view(buf, p, c1 - c0)
             center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
-            outT += np.dot(np.dot(V.T, B), B.T)
+            _put(outT, 0, np.dot(np.dot(V.T, B), B.T), True)
     return np.ascontiguousarray(outT.T)
 
 
@@ -138,7 +153,7 @@ def _apply_gram_uncentered(A, mean, inv, block, stop, V):
                 y[i] -= cj
                 acc += y[i]
             sY[j] += acc
-        outT += np.dot(YT, B)
+        _put(outT, 0, np.dot(YT, B), True)
     out = np.ascontiguousarray(outT.T)
     s2 = inv * inv
     for i in range(q):
@@ -149,7 +164,6 @@ def _apply_gram_uncentered(A, mean, inv, block, stop, V):
     return out
 
 
-@nb.njit(**JIT)
 def apply_data_t(A, mean, feat_axis, inv, to_axis, block, buf, U):
     """Return ``Ac.T @ U`` (``to_axis == 1``) or ``Ac @ U`` (``to_axis == 0``), blockwise.
 
@@ -160,40 +174,55 @@ def apply_data_t(A, mean, feat_axis, inv, to_axis, block, buf, U):
     block writes its own rows of the result once: with ``to_axis == 1`` and ``p < q`` (wide
     data, ``q x r`` result) blocks of columns, each ``out[c0:c1] = B.T @ U``; row blocks would
     add into all of ``out`` once per block. ``block`` is the block length for the other
-    orientation; column blocks take as many columns as ``buf`` holds.
+    orientation; column blocks take as many columns as ``buf`` holds. The two directions are
+    separate kernels, so a call compiles only the one it takes.
     """
+    if to_axis == 1:
+        return _to_columns(A, mean, feat_axis, inv, block, buf, U)
+    return _to_rows(A, mean, feat_axis, inv, block, buf, U)
+
+
+@nb.njit(**JIT)
+def _to_columns(A, mean, feat_axis, inv, block, buf, U):
+    """``Ac.T @ U`` (q x r) for :func:`apply_data_t`."""
     p, q = A.shape
     r = U.shape[1]
-    if to_axis == 1:
-        out = np.zeros((q, r))
-        if p < q and p <= buf.shape[0]:
-            cb = buf.shape[0] // p
-            for c0 in range(0, q, cb):
-                c1 = min(q, c0 + cb)
-                B = _block_view(buf, p, c1 - c0)
-                center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
-                out[c0:c1] = np.dot(B.T, U)
-        else:
-            for r0 in range(0, p, block):
-                r1 = min(p, r0 + block)
-                B = _block_view(buf, r1 - r0, q)
-                center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
-                out += np.dot(B.T, np.ascontiguousarray(U[r0:r1]))
+    out = np.zeros((q, r))
+    if p < q and p <= buf.shape[0]:
+        cb = buf.shape[0] // p
+        for c0 in range(0, q, cb):
+            c1 = min(q, c0 + cb)
+            B = _block_view(buf, p, c1 - c0)
+            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+            _put(out, c0, np.dot(B.T, U), False)
     else:
-        out = np.zeros((p, r))
-        if q < p and q <= buf.shape[0]:
-            rb = buf.shape[0] // q
-            for r0 in range(0, p, rb):
-                r1 = min(p, r0 + rb)
-                B = _block_view(buf, r1 - r0, q)
-                center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
-                out[r0:r1] = np.dot(B, U)
-        else:
-            for c0 in range(0, q, block):
-                c1 = min(q, c0 + block)
-                B = _block_view(buf, p, c1 - c0)
-                center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
-                out += np.dot(B, np.ascontiguousarray(U[c0:c1]))
+        for r0 in range(0, p, block):
+            r1 = min(p, r0 + block)
+            B = _block_view(buf, r1 - r0, q)
+            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+            _put(out, 0, np.dot(B.T, np.ascontiguousarray(U[r0:r1])), True)
+    return out
+
+
+@nb.njit(**JIT)
+def _to_rows(A, mean, feat_axis, inv, block, buf, U):
+    """``Ac @ U`` (p x r) for :func:`apply_data_t`."""
+    p, q = A.shape
+    r = U.shape[1]
+    out = np.zeros((p, r))
+    if q < p and q <= buf.shape[0]:
+        rb = buf.shape[0] // q
+        for r0 in range(0, p, rb):
+            r1 = min(p, r0 + rb)
+            B = _block_view(buf, r1 - r0, q)
+            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+            _put(out, r0, np.dot(B, U), False)
+    else:
+        for c0 in range(0, q, block):
+            c1 = min(q, c0 + block)
+            B = _block_view(buf, p, c1 - c0)
+            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+            _put(out, 0, np.dot(B, np.ascontiguousarray(U[c0:c1])), True)
     return out
 
 
