@@ -121,12 +121,6 @@ class DaskWide(DaskData):
         self.out_dtype = out_dtype
         self.seconds = time.perf_counter() - t0
 
-    def apply(self, Q, tol):
-        return self.times(Q)
-
-    def data_residuals(self, vecs, theta, tol):
-        return None   # the solver's last pass certified against the data already
-
 
 def data_class(X):
     """:class:`DaskData` (formed Gram) or, for more features, :class:`DaskWide`."""

@@ -17,13 +17,14 @@ import numpy as np
 
 from . import _errors as E
 
-READABLE = (".npy", ".npz", ".csv", ".tsv")
+READABLE = (".npz", ".csv", ".tsv")   # .npy files go to fastlae.pca as paths (block by block)
 WRITABLE = (".npz", ".npy", ".csv", ".tsv")
 _DELIMITERS = ",;\t "
 
 
 def read_matrix(path, delimiter=None, header=None):
-    """Read X from ``path`` (``"-"``: stdin).
+    """Read X from ``path``: ``.npz``, delimited text, or ``"-"`` (stdin, which may also hold
+    ``.npy`` bytes).
 
     Returns
     -------
@@ -42,8 +43,6 @@ def read_matrix(path, delimiter=None, header=None):
     if suffix not in READABLE:
         raise ValueError(E.INPUT_FORMAT.format(path=path, suffix=suffix))
     try:
-        if suffix == ".npy":
-            return _npy(path, path), None
         if suffix == ".npz":
             return _npz(path, path), None
         with open(path, encoding="utf-8-sig") as fh:
@@ -53,7 +52,7 @@ def read_matrix(path, delimiter=None, header=None):
     return _text(text, path, delimiter, header, suffix)
 
 
-def _npy(source, name):
+def _npy(source, name):   # stdin only: .npy files are read block by block by fastlae.pca
     try:
         return np.load(source, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:

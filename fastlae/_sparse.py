@@ -21,7 +21,6 @@ SPARSE_KAPPA_MAX = 1e6
 from ._stream import Source, StreamData, _pow2_at_least, init_passes
 
 
-
 def is_sparse(X):
     return type(X).__module__.startswith("scipy.sparse") and hasattr(X, "tocsr")
 
@@ -110,12 +109,6 @@ class SparseWide(SparseData):
                     _SparseSource(), stop, X.dtype)
         self.Xs, self.out_dtype = Xs, out_dtype
         self.seconds = time.perf_counter() - t0
-
-    def apply(self, Q, tol):
-        return self.times(Q)
-
-    def data_residuals(self, vecs, theta, tol):
-        return None   # the solver's last product certified against the data already
 
 
 class _SparseSource(Source):

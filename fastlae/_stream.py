@@ -467,13 +467,6 @@ class PassData(StreamData):
         init_passes(self, acc.n, acc.d, acc.mean, acc.scale, float(np.sum(acc.C)), source, stop,
                     dtype)
 
-    def apply(self, Q, tol):
-        """``Xc.T (Xc Q)`` (scaled) by one pass; Q is d x r."""
-        return self.times(Q, tol)
-
-    def data_residuals(self, vecs, theta, tol):
-        return None   # the solver's last pass certified against the data already
-
 
 class _Pass:
     """The bits of :class:`StreamData` that :func:`_rows` needs before the Gram exists."""

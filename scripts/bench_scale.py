@@ -39,6 +39,17 @@ def reset_peak():   # Linux: writing 5 to clear_refs resets VmHWM to the current
 def sine(A, B):
     A, B = np.asarray(A, float).T, np.asarray(B, float).T
     return float(np.linalg.norm(A - B @ (B.T @ A), 2))
+def agreement(r, m):   # of a result r with the in-memory result m on the same data
+    return {"eig_err": float(np.max(np.abs(r.explained_variance - m.explained_variance))
+                             / m.explained_variance[0]),
+            "sine": sine(r.components, m.components)}
+def counts(n, d, density, seed, power):   # random positions (duplicates summed), Poisson
+    import scipy.sparse as sp                # counts, column scales decaying like j^-power
+    rng = np.random.default_rng(seed)
+    nnz = int(n * d * density)
+    X = sp.coo_matrix((rng.poisson(2.0, nnz) + 1.0, (rng.integers(0, n, nnz),
+                       rng.integers(0, d, nnz))), shape=(n, d)).tocsr()
+    return (X @ sp.diags(1.0 / np.arange(1, d + 1) ** power)).tocsr()
 fastlae.pca(np.random.default_rng(0).standard_normal((2000, 50)), 3)   # kernels loaded
 """
 
@@ -63,9 +74,7 @@ if ARGS.get("compare"):
     t = time.perf_counter(); m = fastlae.pca(X, 10)
     out["in_memory_seconds"] = time.perf_counter() - t
     t = time.perf_counter(); X.T @ X; out["bare_seconds"] = time.perf_counter() - t
-    out["eig_err"] = float(np.max(np.abs(r.explained_variance - m.explained_variance))
-                           / m.explained_variance[0])
-    out["sine"] = sine(r.components, m.components)
+    out.update(agreement(r, m))
 print(json.dumps(out))
 """
 
@@ -88,20 +97,12 @@ if ARGS.get("compare"):
     t = time.perf_counter(); X = np.load(path); m = fastlae.pca(X, 10)
     out["load_and_memory_seconds"] = time.perf_counter() - t
     t = time.perf_counter(); X.T @ X; out["bare_seconds"] = time.perf_counter() - t
-    out["eig_err"] = float(np.max(np.abs(r.explained_variance - m.explained_variance))
-                           / m.explained_variance[0])
-    out["sine"] = sine(r.components, m.components)
+    out.update(agreement(r, m))
 print(json.dumps(out))
 """
 
 SPARSE = """
-import scipy.sparse as sp
-rng = np.random.default_rng(0)
-n, d, density = 300000, 3000, 0.005
-nnz = int(n * d * density)   # random positions (duplicates summed), Poisson counts
-X = sp.coo_matrix((rng.poisson(2.0, nnz) + 1.0, (rng.integers(0, n, nnz),
-                   rng.integers(0, d, nnz))), shape=(n, d)).tocsr()
-X = (X @ sp.diags(1.0 / np.sqrt(np.arange(1, d + 1)))).tocsr()   # decaying column scales
+X = counts(300000, 3000, 0.005, 0, 0.5)
 sparse_mb = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 1e6
 reset_peak()
 before = peak_mb()
@@ -136,9 +137,7 @@ with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
     for _ in range(3):
         t = time.perf_counter(); r = fastlae.pca(D, 10); times.append(time.perf_counter() - t)
 print(json.dumps({"in_memory_seconds": t_mem, "dask_seconds": float(np.median(times)),
-                  "eig_err": float(np.max(np.abs(r.explained_variance - m.explained_variance))
-                                   / m.explained_variance[0]),
-                  "sine": sine(r.components, m.components), "converged": r.converged}))
+                  "converged": r.converged, **agreement(r, m)}))
 """
 
 
@@ -210,13 +209,7 @@ def part_sparse():
 
 
 WIDE = """
-import scipy.sparse as sp
-rng = np.random.default_rng(1)
-n, d, density = 200000, 40000, 0.0005   # too wide for a formed Gram: solved by passes
-nnz = int(n * d * density)
-X = sp.coo_matrix((rng.poisson(2.0, nnz) + 1.0, (rng.integers(0, n, nnz),
-                   rng.integers(0, d, nnz))), shape=(n, d)).tocsr()
-X = (X @ sp.diags(1.0 / np.arange(1, d + 1) ** 0.75)).tocsr()
+X = counts(200000, 40000, 0.0005, 1, 0.75)   # too wide for a formed Gram: solved by passes
 reset_peak()
 before = peak_mb()
 t = time.perf_counter()

@@ -2,7 +2,7 @@
 a formed Gram (a stream or file with n_features in the tens of thousands, a wide sparse X).
 
 Each update is ``W <- G W (W^T G W + lam I)^-1`` (:mod:`fastlae.solvers.als_tied`), with
-``G W = Xc.T (Xc W)`` computed by one pass over row blocks (``data.apply``); memory is
+``G W = Xc.T (Xc W)`` computed by one pass over row blocks (``data.times``); memory is
 O(n_features r) plus one block. The same pass certifies the previous span: the Ritz pairs of
 ``span(W)`` and their residuals ``||G v - theta v|| / theta_1`` come from ``G W`` itself, so
 the answer is certified against the data (``PCAResult.certificate == "data"``) and stops as
@@ -45,7 +45,7 @@ def solve(data, k, r, lam, tol, max_iter, rng, momentum=True):
     it, history = 0, []
     while True:
         data.check_stop()
-        GQ = data.apply(Q, tol)
+        GQ = data.times(Q, tol)
         it += 1
         H = Q.T @ GQ
         mu, Z = eigh(0.5 * (H + H.T))
