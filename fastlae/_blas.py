@@ -14,9 +14,11 @@ import threading
 from numba.extending import get_cython_function_address
 
 _P = ctypes.c_void_p
-_dsyrk = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, _P, _P, _P, _P, _P, _P, _P,
-                          _P)(get_cython_function_address("scipy.linalg.cython_blas", "dsyrk"))
+_SYRK = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, _P, _P, _P, _P, _P, _P, _P, _P)
+_dsyrk = _SYRK(get_cython_function_address("scipy.linalg.cython_blas", "dsyrk"))
+_ssyrk = _SYRK(get_cython_function_address("scipy.linalg.cython_blas", "ssyrk"))
 _ONE = ctypes.c_double(1.0)
+_ONE32 = ctypes.c_float(1.0)
 _controller = None
 _controllable = None
 _lock = threading.Lock()
@@ -27,9 +29,10 @@ def syrk_update(B, C, gram_axis):
     """``C += B.T @ B`` (``gram_axis == 1``, the Gram of B's columns) or ``C += B @ B.T``
     (``gram_axis == 0``), upper triangle only, GIL released.
 
-    No checks (callers pass arrays they allocated): ``B`` is C-contiguous float64 of shape
-    (rows, m) when ``gram_axis == 1`` else (m, cols); ``C`` is F-contiguous float64 of shape
-    (m, m).
+    No checks (callers pass arrays they allocated): ``B`` is C-contiguous of shape
+    (rows, m) when ``gram_axis == 1`` else (m, cols); ``C`` is F-contiguous of shape (m, m),
+    of B's dtype: float64 (DSYRK) or float32 (SSYRK, the single-precision Gram of
+    :mod:`fastlae._mixed`).
     Only the upper triangle of ``C`` is read and written.
     """
     if gram_axis == 1:   # column-major B is B.T (m x rows, ld m): C += B.T (B.T).T
@@ -39,8 +42,9 @@ def syrk_update(B, C, gram_axis):
         m, k = B.shape[0], B.shape[1]
         trans, lda = b"T", k
     n_, k_, lda_ = ctypes.c_int(m), ctypes.c_int(k), ctypes.c_int(lda)
-    _dsyrk(b"U", trans, ctypes.byref(n_), ctypes.byref(k_), ctypes.byref(_ONE), _P(B.ctypes.data),
-           ctypes.byref(lda_), ctypes.byref(_ONE), _P(C.ctypes.data), ctypes.byref(n_))
+    syrk, one = (_dsyrk, _ONE) if B.dtype.itemsize == 8 else (_ssyrk, _ONE32)
+    syrk(b"U", trans, ctypes.byref(n_), ctypes.byref(k_), ctypes.byref(one), _P(B.ctypes.data),
+         ctypes.byref(lda_), ctypes.byref(one), _P(C.ctypes.data), ctypes.byref(n_))
 
 
 def _blas_controllers():

@@ -14,7 +14,7 @@ from . import _blas
 from ._blas import blas_threads, syrk_update
 from ._data import HEAD, KAPPA_MAX, SAFE_MAX, SAFE_MIN, block_length
 from ._kernels.passes import (center_block, center_block_exact, center_block_ones,
-                              sum_lower_symmetric)
+                              center_block_sums, sum_lower_symmetric)
 
 # A worker's block: WORKER_BLOCK_ELEMENTS (it stays in L2/L3 so SYRK runs near peak), but at
 # least WORKER_BLOCK_MIN samples; the partials (one m x m matrix per worker) may take
@@ -122,53 +122,90 @@ def one_pass_samples(data):
     return G
 
 
-def gram_around(data, center, ones=False, exact=False):
+def gram_around(data, center, ones=False, exact=False, single=False):
     """Sum of ``B.T B`` (or ``B B.T``) over the blocks ``B = (A - center) * inv``.
 
     With ``ones`` each block gets an extra sample of ones (:func:`center_block_ones`), so
     the result has one more row and column: the feature sums and, in the corner, n.
     With ``exact`` (sample Gram: every block holds all samples of its features) each block
     is centered around its features' exact means, which :func:`center_block_exact` writes
-    into ``center``. Returns the symmetric Gram, and with ``exact`` also the largest ``|a|``.
+    into ``center``. With ``single`` the blocks are rounded to float32 and summed by SSYRK into
+    float32 partials (:mod:`fastlae._mixed`), and each feature's sum and sum of squares of
+    ``B`` are accumulated in float64 alongside (:func:`center_block_sums`). Returns the
+    symmetric Gram (float64), with ``exact`` also the largest ``|a|``, with ``single`` also
+    the sums and the sums of squares.
 
-    With ``T = gram_workers(...) > 1`` the blocks are dealt round-robin to ``T`` threads (this
-    one and ``T - 1`` more); each centers its blocks into its own buffer and adds them to its
-    own partial Gram with a single-threaded SYRK. The partials are summed in a fixed order:
-    results do not depend on thread timing. BLAS is set to one thread meanwhile, from the
-    caller's thread (``data.in_caller``); where that is not possible
-    (:func:`fastlae._blas.limit_to_one`) one thread runs the pass on threaded BLAS.
+    The blocks run on :func:`run_blocks`' threads, each adding its blocks to its own partial
+    Gram with a single-threaded SYRK; the partials are summed in a fixed order, so results
+    do not depend on thread timing.
     """
     A, (p, q) = data.A, data.A.shape
     axis = data.gram_axis
     m = data.m + ones
     span = p if axis == 1 else q   # blocks of A's rows for the Gram of its columns
     workers, block = gram_workers(span, m, A.nbytes)
-    if workers > 1 and not data.in_caller(_blas.limit_to_one):
-        workers, block = 1, block_length(m, GRAM_BLOCK_ELEMENTS)   # BLAS stays threaded
     fill = center_block_exact if exact else center_block_ones if ones else center_block
-    partials = np.zeros((workers, m, m))   # partials[t].T: F-ordered, upper triangle used
+    dtype = np.float32 if single else np.float64
     bigs = np.zeros(workers)
+    sums = np.zeros((workers, data.d)) if single else None
+    sumsq = np.zeros((workers, data.d)) if single else None
+    partials = bufs = None
+    data.activity = ["Gram pass", 0, 0]
+
+    def start(workers, block):
+        nonlocal partials, bufs
+        partials = np.zeros((workers, m, m), dtype=dtype)   # partials[t].T: F-ordered, upper
+        bufs = [np.empty(block * m, dtype=dtype) for _ in range(workers)]
+        data.activity = ["Gram pass", 0, -(-span // block)]
+
+    def body(t, s0, s1):
+        buf = bufs[t]
+        if axis == 1:   # row block: C += B.T @ B
+            B = buf[: (s1 - s0) * m].reshape(s1 - s0, m)
+            r0, r1, c0, c1 = s0, s1, 0, q
+        else:              # column block: C += B @ B.T
+            B = buf[: m * (s1 - s0)].reshape(m, s1 - s0)
+            r0, r1, c0, c1 = 0, p, s0, s1
+        if single:
+            center_block_sums(A, r0, r1, c0, c1, center, data.feat_axis, data.inv, B,
+                              sums[t], sumsq[t])
+        else:
+            big = fill(A, r0, r1, c0, c1, center, data.feat_axis, data.inv, B)
+            if exact:
+                bigs[t] = max(bigs[t], big)
+        syrk_update(B, partials[t].T, axis)
+        data.activity[1] += 1   # read by a progress line; an undercount is harmless
+
+    run_blocks(data, span, workers, block, block_length(m, GRAM_BLOCK_ELEMENTS), start, body)
+    G = sum_lower_symmetric(partials)
+    if single:
+        return G, sums.sum(axis=0), sumsq.sum(axis=0)
+    return (G, float(bigs.max())) if exact else G
+
+
+def run_blocks(data, span, workers, block, serial_block, start, body):
+    """Run ``body(t, s0, s1)`` over the blocks ``[s0, s1)`` of ``range(span)`` on ``workers``
+    threads, block ``s0`` on thread ``t = (s0 // block) % workers``.
+
+    With more than one worker, BLAS is set to one thread meanwhile, from the caller's thread
+    (``data.in_caller``), and each thread (this one and ``workers - 1`` more) calls its own
+    single-threaded BLAS; where that limit cannot be set (:func:`fastlae._blas.limit_to_one`)
+    one thread runs every block of ``serial_block`` on threaded BLAS. ``start(workers,
+    block)`` is called first with the counts that run, to allocate per-thread state. The
+    stop flag is read between blocks; the first exception of any thread is raised here.
+    """
+    if workers > 1 and not data.in_caller(_blas.limit_to_one):
+        workers, block = 1, serial_block   # BLAS stays threaded
+    start(workers, block)
     errors = []
-    data.activity = ["Gram pass", 0, -(-span // block)]
 
     def run(t):
         try:
-            buf = np.empty(block * m)
             for s0 in range(t * block, span, workers * block):
                 if errors:
                     return
                 data.check_stop()
-                s1 = min(span, s0 + block)
-                if axis == 1:   # row block: C += B.T @ B
-                    B = buf[: (s1 - s0) * m].reshape(s1 - s0, m)
-                    big = fill(A, s0, s1, 0, q, center, data.feat_axis, data.inv, B)
-                else:              # column block: C += B @ B.T
-                    B = buf[: m * (s1 - s0)].reshape(m, s1 - s0)
-                    big = fill(A, 0, p, s0, s1, center, data.feat_axis, data.inv, B)
-                if exact:
-                    bigs[t] = max(bigs[t], big)
-                syrk_update(B, partials[t].T, axis)
-                data.activity[1] += 1   # read by a progress line; an undercount is harmless
+                body(t, s0, min(span, s0 + block))
         except BaseException as err:  # re-raised by the caller's thread below
             errors.append(err)
 
@@ -177,7 +214,7 @@ def gram_around(data, center, ones=False, exact=False):
     else:
         try:
             threads = [threading.Thread(target=run, args=(t,), daemon=True,
-                                        name=f"fastlae-gram-{t}") for t in range(1, workers)]
+                                        name=f"fastlae-pass-{t}") for t in range(1, workers)]
             for th in threads:
                 th.start()
             run(0)
@@ -187,6 +224,3 @@ def gram_around(data, center, ones=False, exact=False):
             data.in_caller(_blas.restore)
     if errors:
         raise errors[0]
-    G = sum_lower_symmetric(partials)
-    return (G, float(bigs.max())) if exact else G
-

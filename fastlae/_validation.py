@@ -121,6 +121,13 @@ def check_solver(solver, allowed):
     return solver
 
 
+def check_precision(precision, allowed):
+    """``precision`` if it is one of ``allowed`` (:data:`fastlae.solvers.PRECISIONS`)."""
+    if not isinstance(precision, str) or precision not in allowed:
+        raise ValueError(E.PRECISION.format(value=precision, allowed=list(allowed)))
+    return precision
+
+
 def _finite_number(value):
     return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
             and np.isfinite(value))

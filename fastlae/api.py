@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import _errors as E
-from . import _dask, _sparse, _stream
+from . import _dask, _mixed, _sparse, _stream
 from . import _validation as V
 from ._certify import certify
 from ._data import Data
@@ -19,8 +19,8 @@ from ._progress import Progress
 from ._kernels.monitor import GAVE_UP
 from ._kernels.ritz import component_errors
 from ._threads import blas_limit, interruptible
-from .solvers import REGISTRY, SOLVERS, Trained, by_passes, choose, default_latent, \
-    estimated_seconds
+from .solvers import PRECISIONS, REGISTRY, SOLVERS, Trained, by_passes, choose, \
+    default_latent, estimated_seconds, single_saves
 
 # Calls modelled to take less than this run in the caller's thread (see pca).
 INLINE_SECONDS = 0.01
@@ -76,13 +76,21 @@ class PCAResult:
         ``"features"`` or ``"samples"``: which Gram matrix the solver trained on.
     certificate : str
         What the residuals were measured against: ``"data"`` (products with the centered X,
-        the matrix-free path and sources read block by block that can be read again) or
-        ``"gram"`` (the formed Gram matrix; its own rounding, about ``n eps ||X||^2``, is not
-        seen). A one-shot stream can only certify its accumulated Gram: pass a callable
-        returning the blocks for a certificate against the data.
+        the matrix-free path, the mixed-precision path when its float64 pass certified the
+        answer, and sources read block by block that can be read again), ``"gram"`` (the
+        formed Gram matrix; its own rounding, about ``n eps ||X||^2``, is not seen) or
+        ``"corrected"`` (mixed precision: the float32 Gram corrected on the refined span by
+        a float64 pass over X, plus an estimate of the float32 error outside that span; see
+        :mod:`fastlae._mixed`). A one-shot stream can only certify its accumulated Gram: pass
+        a callable returning the blocks for a certificate against the data.
+    precision : str
+        ``"double"`` (the Gram formed in float64) or ``"mixed"`` (formed in float32 and
+        refined by float64 passes over X; ``encoder`` and ``decoder`` are then the weights
+        trained on the float32 Gram).
     timings : dict
         Seconds spent in ``"gram"`` (data passes that form the Gram or its statistics),
-        ``"solve"`` and ``"certify"``.
+        ``"solve"``, ``"refine"`` (mixed precision: the float64 passes and corrections) and
+        ``"certify"``.
     """
 
     components: np.ndarray
@@ -103,6 +111,7 @@ class PCAResult:
     scale: float = 1.0
     gram: str = "features"
     certificate: str = "gram"
+    precision: str = "double"
     timings: dict = field(default_factory=dict)
 
     def __repr__(self):
@@ -110,7 +119,8 @@ class PCAResult:
         ratio = np.asarray(self.explained_variance_ratio, dtype=np.float64)
         shown = " ".join(f"{v:.3g}" for v in ratio[:5]) + (" ..." if k > 5 else "")
         return (f"PCAResult(k={k}, n_features={d}, solver={self.solver!r}"
-                f"{', matrix-free' if self.matrix_free else ''}, n_iter={self.n_iter}, "
+                f"{', matrix-free' if self.matrix_free else ''}"
+                f"{', mixed precision' if self.precision == 'mixed' else ''}, n_iter={self.n_iter}, "
                 f"converged={self.converged}, largest residual {self.residuals.max():.1e},\n"
                 f"          explained_variance_ratio=[{shown}] (sum {ratio.sum():.4g}))")
 
@@ -129,7 +139,7 @@ class _Zero:
 
 
 def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=None,
-        random_state=None, n_threads=None, progress=False, verbose=False):
+        random_state=None, n_threads=None, precision="auto", progress=False, verbose=False):
     """Top-k principal components of X by training a regularized linear autoencoder.
 
     Follows Kunin et al., "Loss Landscapes of Regularized Linear Autoencoders" (ICML 2019):
@@ -186,6 +196,17 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         BLAS threads for this call (restored afterwards); None leaves them as set.
         The Gram pass runs one thread per BLAS thread, each with a single-threaded BLAS (see
         :mod:`fastlae._blas`).
+    precision : {"auto", "double", "mixed"}, default="auto"
+        ``"double"``: the Gram is formed in float64 (also for float32 input). ``"mixed"``:
+        formed in float32 (SSYRK: about twice the float64 rate), the solver trains on it, and
+        one or two float64 passes over X refine the answer to the same accuracy and
+        certificate tolerance (:mod:`fastlae._mixed`); where the float32 Gram cannot
+        resolve the answer (the k-th eigenvalue within about 1e5 times float32's rounding of
+        the largest, or no gap after the k-th that it resolves) the float64 Gram is formed
+        after all (``r.precision`` says which ran). Applies to the formed feature Gram of
+        in-memory data (``n_samples >= n_features``); other paths run in double. ``"auto"``:
+        mixed where the cost model (:func:`fastlae.solvers.single_saves`) predicts it is
+        faster, the solver is ``"auto"``, ``"als_tied"`` or ``"eigh"`` and ``lam`` is None.
 
     progress : bool, default=False
         Show a progress line on stderr (the Gram pass's blocks, the solver's updates and
@@ -246,6 +267,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     max_iter = V.check_max_iter(max_iter)
     rng = V.check_random_state(random_state)
     n_threads = V.check_n_threads(n_threads)
+    precision = V.check_precision(precision, PRECISIONS)
 
     box = {}
 
@@ -262,7 +284,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
             k_ = V.check_k(k, min(data.n, data.d))
             latent = V.check_n_latent(n_latent, k_, min(data.n, data.d))
             dtype = data.out_dtype
-        return _pca(data, k_, solver, lam_user, tol, max_iter, latent, rng, dtype)
+        return _pca(data, k_, solver, lam_user, tol, max_iter, latent, rng, dtype, precision)
 
     shape = f"{n} x {d}" if source is None else f"{source.name}"
     line = Progress(f"fastlae.pca {shape}, k={k}:", enabled=None if progress else False)
@@ -304,7 +326,7 @@ def pca_of_sum(acc, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None,
 
     def work(stop, in_caller):
         data = _stream.StreamData(acc, _stream.Source(), stop, dtype)
-        return _pca(data, k, solver, lam_user, tol, max_iter, None, rng, dtype)
+        return _pca(data, k, solver, lam_user, tol, max_iter, None, rng, dtype, "double")
 
     with blas_limit(V.check_n_threads(n_threads)):
         result, warned = interruptible(work)
@@ -317,7 +339,7 @@ def _activity(data):
     """``(done, total, text)`` of what the call is doing, for its progress line."""
     what, done, total = data.activity
     hist = data.hist
-    if hist is not None and what not in ("Gram pass", "starting"):
+    if hist is not None and what not in ("Gram pass", "refinement pass", "starting"):
         count = int(hist[0, 0])
         if count:
             it, logres = hist[count]
@@ -365,6 +387,8 @@ class _Solved:
     certificate: str
     t_gram: float = 0.0
     t_cert: float = 0.0
+    t_refine: float = 0.0
+    precision: str = "double"
 
 
 def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
@@ -379,14 +403,64 @@ def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
                    budget, data.trace, data.m, "data")
 
 
-def _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
-    """Plan, form the Gram (or not), train, certify: the in-memory and formed-Gram paths."""
+def _mixed_wanted(precision, data, plan, solver_name, lam_user, k):
+    """Whether this call forms its Gram in float32 (see :func:`pca`'s ``precision``)."""
+    if precision == "double" or plan.matrix_free or data.gram != "features" \
+            or not isinstance(data, Data):
+        return False
+    if precision == "mixed":
+        return True
+    return solver_name in ("auto", "als_tied", "eigh") and lam_user is None \
+        and single_saves(data.n, data.d, k)
+
+
+def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol, budget, rng):
+    """Train ``module`` on ``op`` and certify (continuing with a stricter internal tolerance
+    while the exact certificate disagrees with the solver's own check); ``"auto"`` may hand
+    over to ``eigh`` (forming the Gram if it was not). Returns ``(name, module, op, trained,
+    (theta, vecs, res, ritz), n_iter, t_gram, t_cert)``."""
+    check_tol, init, lam_run = tol, None, lam_scaled
+    n_iter, t_gram, t_cert = 0, 0.0, 0.0
+    while True:
+        trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol,
+                               budget - n_iter, rng, init=init, patience=plan.patience)
+        data.check_stop()
+        n_iter += trained.n_iter
+        if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
+            if op.matrix_free:
+                t_again = time.perf_counter()
+                op = Operator(data, form_gram(data)[0])
+                t_gram += time.perf_counter() - t_again
+            name, module = "eigh", REGISTRY["eigh"]
+            trained = module.solve(op, k, r, lam_run, lam_floor, tol, wtol, 1, rng)
+        t_cert -= time.perf_counter()
+        pairs = certify(op, trained, k)
+        t_cert += time.perf_counter()
+        if not module.ITERATIVE or pairs[2].max() <= tol or n_iter >= budget \
+                or check_tol <= 1e-16:
+            return name, module, op, trained, pairs, n_iter, t_gram, t_cert
+        check_tol *= 1e-2
+        init, lam_run = (trained.W1, trained.W2), trained.lam
+
+
+def _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, precision="double"):
+    """Plan, form the Gram (or not), train, certify: the in-memory and formed-Gram paths.
+
+    With mixed precision the Gram is formed in float32, the solver trains on it to
+    ``_mixed.SOLVE_TOL`` and :func:`fastlae._mixed.refine` finishes in float64; where that
+    does not apply the float64 Gram is formed and the call goes on as in double precision.
+    """
     t0 = time.perf_counter()
     streamed = isinstance(data, _stream.StreamData)   # its Gram is formed already
     plan = choose(data.n, data.d, k, solver_name, formed=True) if streamed else \
         choose(data.n, data.d, k, solver_name)
     name, module = plan.solver, REGISTRY[plan.solver]
-    if plan.matrix_free:
+    mixed = not streamed and _mixed_wanted(precision, data, plan, solver_name, lam_user, k)
+    C_single = _mixed.form_gram_single(data) if mixed else None
+    if C_single is not None:
+        C, trace = C_single, float(np.trace(C_single))
+        op = Operator(data, C)
+    elif plan.matrix_free:
         op = Operator(data)
         op.use_uncentered(tol)
         trace = op.trace()
@@ -407,37 +481,41 @@ def _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
     # With an explicit lam the user studies the trained autoencoder: train it to a stationary
     # point too (relative weight update <= tol), not only until the components are certified.
     wtol = tol if lam_user is not None else 0.0
-    n_iter = 0
-    t_cert = 0.0
     if trace == 0.0:  # every sample equals the mean: any orthonormal basis is exact
         trained = Trained(np.eye(data.d)[:, :k], 0, 0.0,
                           0.0 if lam_scaled is None else lam_scaled)
-        op = _Zero(data, op.matrix_free)
-        theta, vecs, res, ritz = certify(op, trained, k)
-    else:
-        # The solver's own check works on quantities it already had; if the exact certificate
-        # disagrees, continue from where it stopped with a stricter internal tolerance.
-        check_tol, init, lam_run = tol, None, lam_scaled
-        while True:
-            trained = module.solve(op, k, r, lam_run, lam_floor, check_tol, wtol,
-                                   budget - n_iter, rng, init=init, patience=plan.patience)
-            data.check_stop()
-            n_iter += trained.n_iter
-            if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
-                if op.matrix_free:
-                    t_again = time.perf_counter()
-                    op = Operator(data, form_gram(data)[0])
-                    t_gram += time.perf_counter() - t_again
-                name, module = "eigh", REGISTRY["eigh"]
-                trained = module.solve(op, k, k, lam_run, lam_floor, tol, wtol, 1, rng)
-            t_cert -= time.perf_counter()
-            theta, vecs, res, ritz = certify(op, trained, k)
-            t_cert += time.perf_counter()
-            if not module.ITERATIVE or res.max() <= tol or n_iter >= budget \
-                    or check_tol <= 1e-16:
-                break
-            check_tol *= 1e-2
-            init, lam_run = (trained.W1, trained.W2), trained.lam
+        theta, vecs, res, ritz = certify(_Zero(data, op.matrix_free), trained, k)
+        return _Solved(name, module, op.matrix_free, trained, theta, vecs, res, ritz, 0,
+                       budget, trace, op.m, "data" if op.matrix_free else "gram", t_gram)
+    n_iter, t_refine = 0, 0.0
+    if C_single is not None:
+        # the float32 Gram resolves the answer to about 1e-7: train to that, then refine; the
+        # refinement needs a span wider than k (eigh: as wide as the autoencoder's)
+        r_single = r if module.ITERATIVE else default_latent("als_tied", k, data.m)
+        name, module, op, trained, _, n_iter, t_more, t_cert = _train(
+            op, data, plan, name, module, k, r_single, lam_scaled, lam_floor,
+            max(tol, _mixed.SOLVE_TOL), wtol, budget, rng)
+        t_refine = -time.perf_counter()
+        refined = _mixed.refine(data, op.C, trained.basis, k, tol)
+        t_refine += time.perf_counter()
+        if refined is not None:
+            return _Solved(name, module, False, trained, refined.theta, refined.vecs,
+                           refined.res, refined.ritz, n_iter, budget, trace, op.m,
+                           refined.certificate, t_gram + t_more, t_cert, t_refine, "mixed")
+        # the float32 Gram does not resolve the answer: form it in float64 and start over
+        t_again = time.perf_counter()
+        C, trace = form_gram(data)
+        op = Operator(data, C)
+        t_gram += t_more + time.perf_counter() - t_again
+        name, module = plan.solver, REGISTRY[plan.solver]
+        lam_floor = data.m * np.finfo(float).eps * trace
+    name, module, op, trained, pairs, more, t_more, t_cert_more = _train(
+        op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol,
+        budget - n_iter if plan.budget is not None else budget, rng)
+    n_iter += more
+    theta, vecs, res, ritz = pairs
+    t_gram += t_more
+    t_cert = t_cert_more
     certificate = "data" if op.matrix_free else "gram"
     if streamed:   # a source that can be read again certifies against the data
         t_again = time.perf_counter()
@@ -446,17 +524,17 @@ def _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng):
         if again is not None:
             res, certificate = again, "data"
     return _Solved(name, module, op.matrix_free, trained, theta, vecs, res, ritz, n_iter,
-                   budget, trace, op.m, certificate, t_gram, t_cert)
+                   budget, trace, op.m, certificate, t_gram, t_cert, t_refine)
 
 
-def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype):
+def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype, precision):
     """The body of :func:`pca` on validated input; returns ``(PCAResult, warnings)``."""
     warned = []
     t0 = time.perf_counter()
     if getattr(data, "by_passes", False):   # too wide for a formed Gram
         run = _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng)
     else:
-        run = _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng)
+        run = _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, precision)
     seconds = time.perf_counter() - t0
     name, module, trained, n_iter, budget = run.name, run.module, run.trained, run.n_iter, \
         run.budget
@@ -516,7 +594,9 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
         scale=data.scale,
         gram=data.gram,
         certificate=run.certificate,
+        precision=run.precision,
         timings={"gram": run.t_gram + getattr(data, "seconds", 0.0),
-                 "solve": seconds - run.t_gram - run.t_cert, "certify": run.t_cert},
+                 "solve": seconds - run.t_gram - run.t_cert - run.t_refine,
+                 "refine": run.t_refine, "certify": run.t_cert},
     )
     return result, warned

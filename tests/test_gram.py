@@ -95,7 +95,7 @@ def test_pca_through_threaded_gram(shape, order, small_blocks, rng):
 
 def test_worker_error_reaches_the_caller_and_blas_is_restored(small_blocks, rng, monkeypatch):
     def failing(B, C, gram_axis):   # fails in a worker thread, not in the caller's
-        if threading.current_thread().name == "fastlae-gram-2":
+        if threading.current_thread().name == "fastlae-pass-2":
             raise RuntimeError("injected")
         blas.syrk_update(B, C, gram_axis)
 

@@ -136,6 +136,47 @@ def center_block_ones(A, r0, r1, c0, c1, shift, feat_axis, inv, out):
         out[rows, :] = 1.0
 
 
+@nb.njit(**JIT)
+def center_block_sums(A, r0, r1, c0, c1, shift, feat_axis, inv, out, sums, sumsq):
+    """:func:`center_block` around ``shift`` into ``out`` (float32 for the single-precision
+    Gram of :mod:`fastlae._mixed`), adding each feature's sum and sum of squares of the
+    shifted, scaled values, in float64, to ``sums`` and ``sumsq`` (indexed by feature).
+
+    The block's own sums are formed first and then added (blocked summation). ``out`` has the
+    block's shape.
+    """
+    w = c1 - c0
+    if feat_axis == 1:
+        sh = shift[c0:c1]
+        s = np.zeros(w)
+        ss = np.zeros(w)
+        for i in range(r1 - r0):
+            a = A[r0 + i, c0:c1]
+            o = out[i]
+            for j in range(w):
+                x = (np.float64(a[j]) - sh[j]) * inv
+                o[j] = x
+                s[j] += x
+                ss[j] += x * x
+        for j in range(w):
+            sums[c0 + j] += s[j]
+            sumsq[c0 + j] += ss[j]
+    else:
+        for i in range(r1 - r0):
+            a = A[r0 + i, c0:c1]
+            o = out[i]
+            si = shift[r0 + i]
+            acc = 0.0
+            sq = 0.0
+            for j in range(w):
+                x = (np.float64(a[j]) - si) * inv
+                o[j] = x
+                acc += x
+                sq += x * x
+            sums[r0 + i] += acc
+            sumsq[r0 + i] += sq
+
+
 # Samples per partial sum in center_block_exact: the means are sums of partial sums of this
 # many samples (blocked summation bounds rounding growth, as STAT_CHUNKS does).
 MEAN_CHUNK = 256
@@ -205,7 +246,7 @@ def sum_lower_symmetric(P):
 
     Parameters
     ----------
-    P : ndarray of shape (T, m, m), C-contiguous float64
+    P : ndarray of shape (T, m, m), C-contiguous float64 or float32
         Only the lower triangles (``i >= j``) are read.
 
     Returns

@@ -15,10 +15,11 @@ from . import als, als_tied, eigh, gd, oja
 from ._common import Trained
 
 REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "eigh": eigh}
-# What ``solver=`` accepts: "auto" and every registered solver.
+# What ``solver=`` accepts: "auto" and every registered solver; ``precision=``, these.
 SOLVERS = ("auto",) + tuple(REGISTRY)
-__all__ = ["REGISTRY", "SOLVERS", "Plan", "Trained", "budgets", "choose", "default_latent",
-           "estimated_seconds"]
+PRECISIONS = ("auto", "double", "mixed")
+__all__ = ["PRECISIONS", "REGISTRY", "SOLVERS", "Plan", "Trained", "budgets", "choose",
+           "default_latent", "estimated_seconds", "single_saves"]
 
 # Cost model of the "auto" rule, calibrated with scripts/bench_auto.py on the project
 # machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
@@ -31,6 +32,13 @@ EIGH_OVERHEAD = 5e-3  # fixed cost of eigh (workspace queries, small m)
 SMALL_SECONDS = 2.5e-9  # per r^3 of an update's r x r work (eigh, inverse, Ritz check)
 UPDATE_OVERHEAD = 8e-5  # fixed cost of one update (kernel calls, small products)
 EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the autoencoder
+# Mixed precision (fastlae._mixed): the float32 Gram pass runs SINGLE_SPEEDUP times faster
+# than the float64 one; its refinement is one float64 pass with REFINE_EXTRA columns beyond k,
+# at PASS_FLOPS. "auto" takes it when modelled SINGLE_MARGIN times the float64 Gram or less.
+SINGLE_SPEEDUP = 1.8
+REFINE_EXTRA = 2
+SINGLE_MARGIN = 0.9
+SINGLE_MIN_SECONDS = 0.01   # below this Gram time the refinement's fixed costs dominate
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25
@@ -88,6 +96,17 @@ def estimated_seconds(n, d, k):
         "als_tied": gram + UPDATES * update,
         "eigh": gram + (4.0 / 3.0) * m ** 3 / EIGH_FLOPS + EIGH_OVERHEAD,
     }
+
+
+def single_saves(n, d, k):
+    """Whether forming the feature Gram in float32 and refining by a float64 pass over X
+    (``precision="mixed"``) is modelled at most ``SINGLE_MARGIN`` times the float64 Gram,
+    and that Gram at least ``SINGLE_MIN_SECONDS``."""
+    gram = estimated_seconds(n, d, k)["gram"]
+    if gram < SINGLE_MIN_SECONDS:
+        return False
+    refine = 4.0 * n * d * (k + REFINE_EXTRA) / PASS_FLOPS
+    return gram / SINGLE_SPEEDUP + refine <= SINGLE_MARGIN * gram
 
 
 def budgets(n, d, k):

@@ -1,0 +1,293 @@
+"""Mixed precision: a float32 Gram, refined to float64 accuracy by one float64 pass over X.
+
+Forming the feature Gram costs ``n d^2`` multiply-adds; in float32 (SSYRK) they run at about
+twice the float64 rate and move half the bytes. The float32 Gram ``Ch = C + E`` has an error
+``||E||`` of about ``1e-7 ||C||``, so the autoencoder trained on it spans the top directions
+only to about ``||E|| / gap``. :func:`refine` restores float64 accuracy:
+
+1. One float64 pass over X computes ``Y = C V`` exactly on the trained span ``V`` (``r``
+   columns, ``r >= k`` chosen at a gap of the float32 spectrum). Rayleigh-Ritz on it gives
+   Ritz pairs with exact residuals: when they are at most ``tol`` the answer is certified
+   against the data.
+2. Otherwise the Gram corrected on the span, ``Ct = Ch + EV V^T + V EV^T - V (V^T EV) V^T``
+   with ``EV = Y - Ch V``, equals C on ``span(V)`` and differs from it by ``(I-P) E (I-P)``
+   (``P = V V^T``). Its top eigenpairs are found in memory by Jacobi-Davidson corrections:
+   the correction equations ``(theta_i - (I-P) Ct (I-P)) x_i = r_i`` are solved by conjugate
+   gradients with products by ``Ct`` (GEMMs on the d x d matrix; no pass over X). This is
+   iterative refinement of eigenpairs in the spirit of Ogita and Aishima: float64 residuals
+   from the data, the correction solved in the float32 Gram's terms. The error left is about
+   ``(||E|| / gap)^2`` relative, far below ``tol``.
+3. The residuals against ``Ct`` are exact; what ``Ct`` does not see is
+   ``||(I-P) E (I-P) v_i|| <= ||E|| ||(I-P) v_i||``. ``||E||`` is estimated by
+   ``UNSEEN * ||E V||_2`` (measured exactly by the pass) and added to each residual: the
+   certificate ``"corrected"``. When that sum exceeds ``tol`` another pass runs from the new
+   vectors.
+
+The refinement applies where the float32 Gram resolves the answer: the k-th eigenvalue at
+least ``LEVEL_MIN`` of the largest and a gap after some ``r`` in ``[k, q)`` of at least
+``GAP_MIN`` (both relative to the largest, well above float32's rounding), and, after the
+pass, ``||E V|| <= FACTOR_MAX * gap``; otherwise :func:`refine` returns None and the caller
+forms the float64 Gram.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._blas import blas_threads
+from ._data import HEAD, block_length
+from ._gram import GRAM_BLOCK_ELEMENTS, gram_around, run_blocks
+from ._kernels.passes import center_block
+from ._operator import UNCENTERED
+
+# One-pass corrections to the mean may cancel at most a digit of float32's seven.
+KAPPA_SINGLE = 10.0
+# The scaled root mean square of the largest feature must lie in [2^-40, 2^40]: every square
+# of a value then stays a normal float32 (its sum is checked for overflow).
+SINGLE_RANGE = 2.0 ** 40
+# The tolerance the solver trains to on the float32 Gram (about its own accuracy).
+SOLVE_TOL = 1e-7
+# When the refinement applies (relative to the largest eigenvalue, see the module text).
+LEVEL_MIN = 1e-5
+GAP_MIN = 1e-5
+GAP_WANT = 1e-3     # the smallest r with a gap this wide is taken (else the widest gap)
+FACTOR_MAX = 0.1
+UNSEEN = 4.0
+MAX_PASSES = 3
+# Elements of X per block of the float64 pass: a centered block stays in L2 between its two
+# narrow GEMMs (measured on the project machine: 64K elements 0.17 s, 512K 0.32 s for one
+# thread's pass over 100000 x 1000 with r = 10).
+PASS_BLOCK_ELEMENTS = 1 << 16
+INNER_MAX = 4       # Jacobi-Davidson steps per pass
+CG_MAX = 60         # conjugate-gradient steps per correction
+
+
+@dataclass
+class Refined:
+    """What :func:`refine` hands back: Ritz pairs as :func:`fastlae._certify.certify` gives
+    them, what certifies them, and the float64 passes it took."""
+
+    theta: np.ndarray
+    vecs: np.ndarray
+    res: np.ndarray
+    ritz: np.ndarray
+    certificate: str
+    passes: int
+
+
+def form_gram_single(data):
+    """The feature Gram formed in float32 (one pass), as float64, or None.
+
+    Blocks are shifted by a provisional center (the mean of the first ``HEAD`` samples),
+    rounded to float32 and summed by SSYRK; each feature's sum and sum of squares come exactly
+    (float64) from the same pass, so the mean, the diagonal and the trace are exact and only
+    the off-diagonal entries carry float32 rounding. Returns None (the caller takes the
+    float64 path) when the mean correction would cancel more than ``KAPPA_SINGLE`` allows or
+    magnitudes leave float32's safe range. Sets ``data.mean`` when it succeeds.
+    """
+    A, n, d = data.A, data.n, data.d
+    shift = data.provisional_center()
+    if data.feat_axis == 1:
+        first = A[: min(A.shape[0], HEAD)] - shift
+    else:
+        first = A[:, : min(A.shape[1], HEAD)] - shift[:, None]
+    data.set_scale(float(np.max(np.abs(first))))
+    with np.errstate(over="ignore", invalid="ignore"):
+        G, sums, sumsq = gram_around(data, shift, single=True)
+        msh = sums / n          # (mean - shift) * inv
+        top = float(np.max(sumsq))
+        np.fill_diagonal(G, sumsq)
+        G -= n * np.outer(msh, msh)
+        diag = np.diag(G)
+        with np.errstate(divide="ignore"):
+            kappa = np.where(msh != 0.0, n * msh * msh / np.where(diag > 0, diag, 0.0), 0.0)
+        safe = n * SINGLE_RANGE ** -2 <= top <= n * SINGLE_RANGE ** 2
+        if not safe or not np.all(np.isfinite(G)) or np.any(~(kappa <= KAPPA_SINGLE)):
+            data.set_scale(1.0)
+            return None
+    data.mean = shift + msh * data.scale
+    return G
+
+
+def exact_product(data, V, uncentered=False):
+    """``Xs.T @ Xs @ V`` in float64 (``Xs`` the centered, scaled X): one pass over X.
+
+    Each block is centered in float64 (:func:`~fastlae._kernels.passes.center_block`) and
+    multiplied twice (narrow GEMMs on a block that stays in L2); with ``uncentered`` (float64
+    data whose mean is small enough, see :func:`uncentered_ok`) the GEMMs take views of X's
+    rows and the mean is taken out of their results. Blocks run on
+    :func:`fastlae._gram.run_blocks`' threads, each with its own partial sum, added in a fixed
+    order.
+
+    Parameters
+    ----------
+    data : Data
+        With ``gram == "features"`` and its mean set.
+    V : ndarray of shape (d, r), float64
+    uncentered : bool
+
+    Returns
+    -------
+    Y : ndarray of shape (d, r), float64
+    """
+    A, (p, q) = data.A, data.A.shape
+    d, r = V.shape
+    axis = data.feat_axis        # the feature Gram's rows run along the features
+    span = p if axis == 1 else q
+    block = block_length(d, PASS_BLOCK_ELEMENTS)
+    workers = max(1, min(blas_threads(), span // (2 * block)))
+    V = np.ascontiguousarray(V)
+    mV = data.mean @ V
+    state = {}
+
+    def start(workers, block):
+        state["Y"] = np.zeros((workers, d, r))
+        state["sums"] = np.zeros((workers, r))
+        state["buf"] = [(np.empty(0 if uncentered else block * d), np.empty((block, r)),
+                         np.empty((d, r))) for _ in range(workers)]
+        data.activity = ["refinement pass", 0, -(-span // block)]
+
+    def body(t, s0, s1):
+        (buf, T, Z), Y = state["buf"][t], state["Y"][t]
+        T = T[: s1 - s0]
+        if uncentered:   # X's rows (or A's columns) as they are; the mean comes out below
+            B = A[s0:s1] if axis == 1 else A[:, s0:s1].T
+            np.matmul(B, V, out=T)
+            T -= mV
+            state["sums"][t] += T.sum(axis=0)
+        elif axis == 1:   # rows s0:s1 of X
+            B = buf[: (s1 - s0) * d].reshape(s1 - s0, d)
+            center_block(A, s0, s1, 0, q, data.mean, 1, data.inv, B)
+            np.matmul(B, V, out=T)
+        else:           # A = X.T: columns s0:s1 of A
+            B = buf[: d * (s1 - s0)].reshape(d, s1 - s0).T
+            center_block(A, 0, p, s0, s1, data.mean, 0, data.inv, B.T)
+            np.matmul(B, V, out=T)
+        np.matmul(B.T, T, out=Z)
+        Y += Z
+        data.activity[1] += 1
+
+    run_blocks(data, span, workers, block, block_length(d, GRAM_BLOCK_ELEMENTS), start, body)
+    Y = state["Y"].sum(axis=0)
+    if uncentered:   # sum (a - m) t^T = sum a t^T - m (sum t)^T, then the scale twice
+        Y -= np.outer(data.mean, state["sums"].sum(axis=0))
+        Y *= data.inv * data.inv
+    return Y
+
+
+def uncentered_ok(data, trace, tol):
+    """Whether :func:`exact_product` may skip centering: float64 data, and the rounding of the
+    uncentered products, about ``eps sqrt(1 + d n |mean|^2 / trace)`` relative (see
+    :meth:`fastlae._operator.Operator.use_uncentered`), at most ``UNCENTERED * tol``."""
+    if data.A.dtype != np.float64 or trace <= 0.0:
+        return False
+    ratio = data.d * data.n * float(np.sum((data.mean * data.inv) ** 2)) / trace
+    return np.finfo(float).eps * np.sqrt(1.0 + ratio) <= UNCENTERED * tol
+
+
+def _ritz(apply, V):
+    """Rayleigh-Ritz of the operator ``apply`` on ``span(V)`` (orthonormal V): Ritz values
+    (descending), vectors, their images and residuals."""
+    Y = apply(V)
+    H = V.T @ Y
+    w, Z = np.linalg.eigh(0.5 * (H + H.T))
+    w, Z = w[::-1], Z[:, ::-1]
+    V, Y = V @ Z, Y @ Z
+    return w, V, Y, Y - V * w
+
+
+def _correction(apply, V, w, R, target):
+    """Solve ``(w_i - (I-P) A (I-P)) x_i = r_i`` for ``x_i`` orthogonal to V (``P = V V^T``,
+    ``A`` applied by ``apply``), column by column with a shared product per step (conjugate
+    gradients: the operator is positive definite there when ``w_i`` lies above the rest of
+    A's spectrum), until every residual is at most ``target``."""
+    def project(B):
+        return B - V @ (V.T @ B)
+
+    X = np.zeros_like(R)
+    res = project(R)
+    P = res.copy()
+    rs = np.einsum("ij,ij->j", res, res)
+    tiny = np.finfo(float).tiny
+    for _ in range(CG_MAX):
+        if np.sqrt(rs.max()) <= target:
+            break
+        AP = w * P - project(apply(P))
+        alpha = rs / np.maximum(np.einsum("ij,ij->j", P, AP), tiny)
+        X += P * alpha
+        res -= AP * alpha
+        rs_new = np.einsum("ij,ij->j", res, res)
+        P = res + P * (rs_new / np.maximum(rs, tiny))
+        rs = rs_new
+    return X
+
+
+def refinement_width(theta, k):
+    """``(r, gap)``: the width of the refined span and the relative gap after it, from the
+    float32 Gram's Ritz values ``theta`` (descending, ``q > k`` of them)."""
+    gaps = (theta[k - 1: -1] - theta[k:]) / theta[0]
+    wide = np.flatnonzero(gaps >= GAP_WANT)
+    i = int(wide[0]) if wide.size else int(np.argmax(gaps))
+    return k + i, float(gaps[i])
+
+
+def refine(data, C, basis, k, tol):
+    """Top-k eigenpairs of the float64 feature Gram from the float32 one (module text).
+
+    Parameters
+    ----------
+    data : Data
+        The data X (feature Gram, mean set).
+    C : ndarray of shape (d, d), float64
+        The float32 Gram from :func:`form_gram_single`.
+    basis : ndarray of shape (d, q), orthonormal, ``q > k``
+        A span the solver trained on C.
+    k : int
+    tol : float
+
+    Returns
+    -------
+    Refined or None
+        None when the float32 Gram does not resolve the answer (the caller then forms the
+        float64 Gram).
+    """
+    uncentered = uncentered_ok(data, float(np.trace(C)), tol)
+    theta, V, _, _ = _ritz(lambda B: C @ B, np.ascontiguousarray(basis))
+    if theta.shape[0] <= k or theta[0] <= 0.0 or theta[k - 1] < LEVEL_MIN * theta[0]:
+        return None
+    r, gap = refinement_width(theta, k)
+    if gap < GAP_MIN:
+        return None
+    V = V[:, :r]
+    for passes in range(1, MAX_PASSES + 1):
+        data.check_stop()
+        w, V, Y, R = _ritz(lambda B: exact_product(data, B, uncentered), V)
+        top = w[0]
+        res = np.linalg.norm(R, axis=0) / top
+        EV = Y - C @ V
+        eta = UNSEEN * np.linalg.norm(EV, 2)
+        if np.linalg.norm(EV, 2) > FACTOR_MAX * gap * theta[0]:
+            return None
+        if res[:k].max() <= tol:
+            return Refined(w[:k], V[:, :k], res[:k], np.maximum(w, 0.0), "data", passes)
+        VtEV = V.T @ EV
+        V0 = V
+
+        def corrected(B, V0=V0, EV=EV, VtEV=VtEV):
+            VtB = V0.T @ B
+            return C @ B + EV @ VtB + V0 @ (EV.T @ B) - V0 @ (VtEV @ VtB)
+
+        Vn = V
+        for step in range(INNER_MAX + 1):
+            wn, Vn, _, Rn = _ritz(corrected, Vn)
+            rt = np.linalg.norm(Rn, axis=0) / wn[0]
+            if rt[:k].max() <= 0.1 * tol or step == INNER_MAX:
+                break
+            X = _correction(corrected, Vn, wn, Rn, 1e-3 * tol * wn[0])
+            Vn = np.linalg.qr(Vn + X)[0]
+        unseen = eta * np.linalg.norm(Vn - V0 @ (V0.T @ Vn), axis=0) / wn[0]
+        est = rt + unseen
+        if est[:k].max() <= tol:
+            return Refined(np.maximum(wn[:k], 0.0), Vn[:, :k], est[:k], np.maximum(wn, 0.0),
+                           "corrected", passes)
+        V = Vn
+    return None
