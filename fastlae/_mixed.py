@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._blas import blas_threads
-from ._data import HEAD, block_length
+from ._data import HEAD, SAFE_MAX, SAFE_MIN, block_length
 from ._gram import GRAM_BLOCK_ELEMENTS, gram_around, run_blocks
 from ._kernels.passes import center_block
 from ._operator import UNCENTERED
@@ -86,12 +86,13 @@ def form_gram_single(data):
     """
     A, n, d = data.A, data.n, data.d
     shift = data.provisional_center()
-    if data.feat_axis == 1:
-        first = A[: min(A.shape[0], HEAD)] - shift
-    else:
-        first = A[:, : min(A.shape[1], HEAD)] - shift[:, None]
-    data.set_scale(float(np.max(np.abs(first))))
+    # overflow and NaN make the checks below fail (the caller's check_finite names them)
     with np.errstate(over="ignore", invalid="ignore"):
+        if data.feat_axis == 1:
+            first = A[: min(A.shape[0], HEAD)] - shift
+        else:
+            first = A[:, : min(A.shape[1], HEAD)] - shift[:, None]
+        data.set_scale(float(np.max(np.abs(first))))
         G, sums, sumsq = gram_around(data, shift, single=True)
         msh = sums / n          # (mean - shift) * inv
         top = float(np.max(sumsq))
@@ -175,10 +176,11 @@ def exact_product(data, V, uncentered=False):
 
 
 def uncentered_ok(data, trace, tol):
-    """Whether :func:`exact_product` may skip centering: float64 data, and the rounding of the
+    """Whether :func:`exact_product` may skip centering: float64 data whose scale keeps the
+    unscaled products finite and normal, and the rounding of the
     uncentered products, about ``eps sqrt(1 + d n |mean|^2 / trace)`` relative (see
     :meth:`fastlae._operator.Operator.use_uncentered`), at most ``UNCENTERED * tol``."""
-    if data.A.dtype != np.float64 or trace <= 0.0:
+    if data.A.dtype != np.float64 or trace <= 0.0 or not SAFE_MIN <= data.scale <= SAFE_MAX:
         return False
     ratio = data.d * data.n * float(np.sum((data.mean * data.inv) ** 2)) / trace
     return np.finfo(float).eps * np.sqrt(1.0 + ratio) <= UNCENTERED * tol

@@ -11,7 +11,7 @@ import numpy as np
 from . import __version__
 from . import _errors as E
 from . import _io
-from .solvers import SOLVERS
+from .solvers import PRECISIONS, SOLVERS
 
 
 def _table(r):
@@ -91,6 +91,7 @@ def cmd_pca(args):
     V.check_random_state(args.seed)
     _compile_notice(args)
     r = pca(X, args.k, solver=args.solver, tol=args.tol, random_state=args.seed,
+            precision=args.precision,
             progress=not args.quiet, verbose=args.verbose)
     arrays = dict(components=r.components, explained_variance=r.explained_variance,
                   explained_variance_ratio=r.explained_variance_ratio,
@@ -208,6 +209,10 @@ def build_parser():
                    help="also write the projected data, n_samples x k (.npy, .npz, .csv, .tsv)")
     c.add_argument("--solver", default="auto", choices=SOLVERS,
                    help="autoencoder solver, or eigh for LAPACK, see fastlae.pca (default: auto)")
+    c.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="the Gram in float64 (double), or in float32 refined to float64 "
+                        "accuracy by a float64 pass over the data (mixed); auto picks mixed "
+                        "where it is modelled faster, see fastlae.pca (default: auto)")
     c.add_argument("--tol", type=float, default=1e-10,
                    help="largest relative residual of the certificate (default: 1e-10)")
     c.add_argument("--seed", type=int, default=None,

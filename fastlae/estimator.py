@@ -86,6 +86,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Update limit (None: the solver's default).
     n_threads : int or None, default=None
         Threads for this fit (restored afterwards).
+    precision : {"auto", "double", "mixed"}, default="auto"
+        The Gram in float64, or in float32 refined to float64 accuracy, see
+        :func:`fastlae.pca` (``fit``; ``partial_fit`` sums its batches in float64).
 
     Attributes
     ----------
@@ -103,6 +106,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Mean of the ``min(n_samples, n_features) - n_components_`` discarded eigenvalues.
     solver_ : str
         The solver that ran.
+    precision_ : str
+        ``"double"`` or ``"mixed"``: how the Gram was formed (see ``precision``).
     n_iter_ : int
         Autoencoder updates (0 for the LAPACK reference, or when the random initial latent
         already spans the data).
@@ -126,7 +131,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_components=None, *, copy=True, whiten=False, svd_solver="auto",
                  tol=0.0, iterated_power="auto", n_oversamples=10,
                  power_iteration_normalizer="auto", random_state=None, solver="auto", lam=None,
-                 max_iter=None, n_threads=None):
+                 max_iter=None, n_threads=None, precision="auto"):
         self.n_components = n_components
         self.copy = copy
         self.whiten = whiten
@@ -140,6 +145,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.lam = lam
         self.max_iter = max_iter
         self.n_threads = n_threads
+        self.precision = precision
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -221,7 +227,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return self._fit_none(X)
         return self._store(lambda k, solver: pca(
             X, k, solver=solver, lam=self.lam, tol=tol, max_iter=self.max_iter,
-            random_state=self.random_state, n_threads=self.n_threads), n, d, k, cut, solver)
+            random_state=self.random_state, n_threads=self.n_threads,
+            precision=self.precision), n, d, k, cut, solver)
 
     def partial_fit(self, X, y=None):
         """Add the rows of X to those seen so far and fit the model to all of them, exactly.
@@ -293,6 +300,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rest = total - float(np.sum(r.explained_variance[:keep], dtype=np.float64))
         self.noise_variance_ = float(max(rest, 0.0) / (top - keep)) if keep < top else 0.0
         self.solver_ = r.solver
+        self.precision_ = r.precision
         self.n_iter_ = r.n_iter
         self.converged_ = r.converged
         self.residuals_ = r.residuals[:keep]

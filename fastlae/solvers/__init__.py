@@ -33,10 +33,13 @@ SMALL_SECONDS = 2.5e-9  # per r^3 of an update's r x r work (eigh, inverse, Ritz
 UPDATE_OVERHEAD = 8e-5  # fixed cost of one update (kernel calls, small products)
 EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the autoencoder
 # Mixed precision (fastlae._mixed): the float32 Gram pass runs SINGLE_SPEEDUP times faster
-# than the float64 one; its refinement is one float64 pass with REFINE_EXTRA columns beyond k,
-# at PASS_FLOPS. "auto" takes it when modelled SINGLE_MARGIN times the float64 Gram or less.
-SINGLE_SPEEDUP = 1.8
+# than the float64 one (1.6-1.8 measured for d of 500 to 2000, 1.45 at d = 256); its
+# refinement is one float64 pass with REFINE_EXTRA columns beyond k, at PASS_FLOPS, and about
+# REFINE_PRODUCTS products of the d x d Gram with as many columns, at GEMM_FLOPS. "auto"
+# takes it when modelled SINGLE_MARGIN times the float64 Gram or less.
+SINGLE_SPEEDUP = 1.75
 REFINE_EXTRA = 2
+REFINE_PRODUCTS = 20
 SINGLE_MARGIN = 0.9
 SINGLE_MIN_SECONDS = 0.01   # below this Gram time the refinement's fixed costs dominate
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
@@ -105,7 +108,8 @@ def single_saves(n, d, k):
     gram = estimated_seconds(n, d, k)["gram"]
     if gram < SINGLE_MIN_SECONDS:
         return False
-    refine = 4.0 * n * d * (k + REFINE_EXTRA) / PASS_FLOPS
+    r = k + REFINE_EXTRA
+    refine = 4.0 * n * d * r / PASS_FLOPS + REFINE_PRODUCTS * 2.0 * d * d * r / GEMM_FLOPS
     return gram / SINGLE_SPEEDUP + refine <= SINGLE_MARGIN * gram
 
 

@@ -1,0 +1,186 @@
+"""Mixed precision: the float32 Gram refined by float64 passes agrees with LAPACK in float64.
+
+Every spectrum of the zoo, float64 and float32 input, both memory orders: the answer is either
+refined (``r.precision == "mixed"``) or, where the float32 Gram cannot resolve it, formed
+again in float64 (``"double"``); either way it agrees with LAPACK on the exact Gram as closely
+as the float64 path does, and its reported residuals bound the true ones.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import fastlae
+import fastlae._mixed as mixed
+from fastlae.datasets import ZOO, zoo
+from fastlae.solvers import single_saves
+from naive import reference, sin_angle
+
+K = 5
+N, D = 3000, 120
+# where the float32 Gram cannot resolve the answer: the k-th eigenvalue is zero (rank below
+# k), or no gap after k (a flat cluster across k and the latent width)
+FALLS_BACK = {"rank_below_k", "flat_tail"}
+
+
+def run(X, k, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = fastlae.pca(X, k, **kw)
+    return r, [type(w.message) for w in caught]
+
+
+def check(X, k, r, tol=1e-10):
+    """Eigenvalues to 1e-12 of the largest, true residuals within the reported ones and below
+    tol, components where the spectrum determines them."""
+    Xf = np.asarray(X, dtype=np.float64)
+    scale = 2.0 ** np.frexp(np.abs(Xf).max())[1]   # keeps the reference's squares finite
+    w, V, _, C = reference(Xf / scale, k + 1)
+    top = w[0]
+    ev = np.asarray(r.explained_variance, dtype=np.float64) * (Xf.shape[0] - 1) / scale ** 2
+    rounding = 2.0 ** -24 * np.abs(w[:k]) if X.dtype == np.float32 else 0.0   # float32 output
+    assert np.all(np.abs(ev - w[:k]) <= 1e-12 * top + rounding)
+    comps = np.asarray(r.components, dtype=np.float64)
+    true = np.linalg.norm(C @ comps.T - comps.T * ev, axis=0) / top
+    assert r.converged and r.residuals.max() <= tol
+    if X.dtype == np.float64:   # float32 output rounds the components at 6e-8
+        assert np.all(true <= r.residuals + 1e-13)
+        if (w[k - 1] - w[k]) > 1e-3 * top:
+            assert sin_angle(V[:, :k], comps) <= 1e-9
+    np.testing.assert_allclose(r.mean, Xf.mean(axis=0), rtol=1e-6 if X.dtype == np.float32
+                               else 1e-12, atol=1e-12 * np.abs(Xf).max())
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("name", list(ZOO))
+def test_mixed_on_the_zoo(name, order):
+    X = np.asarray(zoo(name, N, D, k=K), order=order)
+    r, warned = run(X, K, precision="mixed")
+    assert r.precision == ("double" if name in FALLS_BACK else "mixed")
+    assert warned == ([fastlae.RankWarning] if name == "rank_below_k" else [])
+    if r.precision == "mixed":
+        assert r.certificate in ("data", "corrected")
+        check(X, K, r)
+    else:   # the float64 path after all
+        assert r.certificate == "gram"
+        if name != "rank_below_k":
+            check(X, K, r)
+
+
+@pytest.mark.parametrize("name", ["decaying", "gaussian", "pixels", "cluster_at_k"])
+def test_float32_input_refines_to_the_float64_answer(name):
+    X = zoo(name, N, D, k=K, dtype=np.float32)
+    r = fastlae.pca(X, K, precision="mixed")
+    assert r.precision == "mixed" and r.components.dtype == np.float32
+    check(X, K, r)
+    # no less accurate than the float64 path on the same float32 values
+    d = fastlae.pca(X, K, precision="double")
+    w = reference(X.astype(np.float64), K)[0]
+    err = np.abs(np.asarray(r.explained_variance, np.float64) * (N - 1) - w).max()
+    err_double = np.abs(np.asarray(d.explained_variance, np.float64) * (N - 1) - w).max()
+    assert err <= 2.0 * err_double + 1e-12 * w[0]
+
+
+def test_tighter_tolerance_and_the_certificate():
+    X = zoo("power_law", N, D, k=K)
+    r = fastlae.pca(X, K, precision="mixed", tol=1e-13)
+    assert r.precision == "mixed"
+    check(X, K, r, tol=1e-13)
+    # a pass that certifies directly says so: with a tolerance above the float32 level the
+    # trained span's exact residuals already pass
+    loose = fastlae.pca(X, K, precision="mixed", tol=1e-5)
+    assert loose.precision == "mixed" and loose.certificate == "data"
+    assert loose.residuals.max() <= 1e-5
+
+
+def test_the_refinement_itself_from_a_float32_span(rng):
+    """refine() from the float32 Gram's eigenvectors: one pass, exact to rounding."""
+    from fastlae._data import Data
+
+    X = zoo("decaying", N, D, k=K)
+    data = Data(X, 1)
+    C32 = mixed.form_gram_single(data)
+    _, B = np.linalg.eigh(C32)
+    out = mixed.refine(data, C32, np.ascontiguousarray(B[:, ::-1][:, :20]), K, 1e-10)
+    assert out is not None and out.passes == 1
+    Xs = (X - X.mean(axis=0)) / data.scale
+    C = Xs.T @ Xs
+    np.testing.assert_allclose(C32.diagonal(), C.diagonal(), rtol=1e-13)
+    assert np.abs(C32 - C).max() > 1e-9 * np.abs(C).max()   # it really is float32
+    w = np.linalg.eigvalsh(C)[::-1][:K]
+    np.testing.assert_allclose(out.theta, w, rtol=1e-13)
+    Y = mixed.exact_product(data, out.vecs)
+    np.testing.assert_allclose(Y, C @ out.vecs, atol=1e-12 * w[0])
+    unc = mixed.exact_product(data, out.vecs, uncentered=True)
+    np.testing.assert_allclose(unc, C @ out.vecs, atol=1e-11 * w[0])
+
+
+def test_auto_precision_follows_the_cost_model():
+    # large and tall: mixed; small, or wide relative to k: double
+    assert single_saves(100_000, 1000, 10)
+    assert not single_saves(200_000, 256, 10)
+    assert not single_saves(20_000, 2000, 50)
+    assert not single_saves(400, 40, 5)
+    X = zoo("decaying", 6000, 400, k=5)
+    assert single_saves(6000, 400, 5)
+    assert fastlae.pca(X, 5).precision == "mixed"
+    assert fastlae.pca(X, 5, precision="double").precision == "double"
+    # an explicit lam studies the trained weights: double, unless asked
+    assert fastlae.pca(X, 5, lam=1.0).precision == "double"
+    assert fastlae.pca(X, 5, solver="oja").precision == "double"
+    assert fastlae.pca(X[:200], 5).precision == "double"
+
+
+def test_paths_that_stay_double():
+    X = zoo("decaying", 100, 400, k=K)   # wide: the sample Gram
+    assert fastlae.pca(X, K, precision="mixed").precision == "double"
+    stream = [X[:50], X[50:]]
+    assert fastlae.pca(stream, K, precision="mixed").precision == "double"
+
+
+def test_named_solvers_and_lam_train_on_the_float32_gram():
+    X = zoo("decaying", N, D, k=K)
+    for solver in ("eigh", "als_tied", "als"):
+        r = fastlae.pca(X, K, solver=solver, precision="mixed")
+        assert r.precision == "mixed" and r.solver == solver
+        check(X, K, r)
+    r = fastlae.pca(X, K, solver="als_tied", lam=1e-3, precision="mixed")
+    assert r.precision == "mixed" and r.encoder is not None
+    check(X, K, r)
+
+
+def test_nonfinite_and_huge_values():
+    X = zoo("decaying", N, D, k=K)
+    X[5, 7] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fastlae.pca(X, K, precision="mixed")
+    X[5, 7] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        fastlae.pca(X, K, precision="mixed")
+    Y = zoo("decaying", N, D, k=K) * 1e100   # scaled by a power of two: refined as usual
+    r = fastlae.pca(Y, K, precision="mixed")
+    assert r.precision == "mixed"
+    check(Y, K, r)
+    Y[-1] *= 1e20   # a row far beyond the first ones' scale: its squares overflow float32
+    with pytest.warns(fastlae.RankWarning):   # and it is all the variance there is
+        r = fastlae.pca(Y, K, precision="mixed")
+    assert r.precision == "double"
+    check(Y, K, r)
+
+
+@pytest.mark.parametrize("value", ["single", None, 32, "Mixed"])
+def test_precision_is_validated(value):
+    X = zoo("decaying", 100, 10)
+    with pytest.raises(ValueError, match="precision=.* is not one of"):
+        fastlae.pca(X, 2, precision=value)
+
+
+def test_estimator_and_cli_take_precision(tmp_path):
+    pytest.importorskip("sklearn")
+    X = zoo("decaying", N, D, k=K)
+    est = fastlae.PCA(K, precision="mixed").fit(X)
+    assert est.precision_ == "mixed"
+    ref = fastlae.PCA(K, precision="double").fit(X)
+    np.testing.assert_allclose(est.explained_variance_, ref.explained_variance_, rtol=1e-12)
+    with pytest.raises(ValueError, match="precision"):
+        fastlae.PCA(K, precision="half").fit(X)
