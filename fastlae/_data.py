@@ -69,6 +69,9 @@ class Data:
         self.mean = None
         self.stop = np.zeros(1, dtype=np.int64) if stop is None else stop
         self.in_caller = (lambda fn: fn()) if in_caller is None else in_caller
+        # While this call holds BLAS at one thread across several passes (see
+        # fastlae._gram.run_blocks): the thread count BLAS had before; 0 otherwise
+        self.held_threads = 0
         self.scale = self.inv = 1.0
         self.total = None   # scaled trace from the statistics pass, when exact enough
         # what the call is doing, for a progress line read from another thread: a phase name

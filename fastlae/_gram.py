@@ -27,13 +27,14 @@ PARTIAL_BYTES = 1 << 28
 GRAM_BLOCK_ELEMENTS = 1 << 21
 
 
-def gram_workers(span, m, nbytes):
+def gram_workers(span, m, nbytes, threads=0):
     """``(workers, block)`` for a Gram pass over ``span`` samples (or features) of an m x m Gram
     from data of ``nbytes`` bytes: the thread count and the samples per block. More than one
-    worker when each gets at least two blocks and their partials fit."""
+    worker when each gets at least two blocks and their partials fit. ``threads``: the
+    threads to use (0: as many as BLAS would use now)."""
     block = max(WORKER_BLOCK_MIN, WORKER_BLOCK_ELEMENTS // m)
     fit = max(PARTIAL_BYTES, nbytes // 2) // (8 * m * m)
-    workers = min(blas_threads(), span // (2 * block), fit)
+    workers = min(threads or blas_threads(), span // (2 * block), fit)
     if workers > 1:
         return int(workers), int(block)
     return 1, block_length(m, GRAM_BLOCK_ELEMENTS)
@@ -143,7 +144,7 @@ def gram_around(data, center, ones=False, exact=False, single=False):
     axis = data.gram_axis
     m = data.m + ones
     span = p if axis == 1 else q   # blocks of A's rows for the Gram of its columns
-    workers, block = gram_workers(span, m, A.nbytes)
+    workers, block = gram_workers(span, m, A.nbytes, data.held_threads)
     fill = center_block_exact if exact else center_block_ones if ones else center_block
     dtype = np.float32 if single else np.float64
     bigs = np.zeros(workers)
@@ -188,14 +189,16 @@ def run_blocks(data, span, workers, block, serial_block, start, body):
     threads, block ``s0`` on thread ``t = (s0 // block) % workers``.
 
     With more than one worker, BLAS is set to one thread meanwhile, from the caller's thread
-    (``data.in_caller``), and each thread (this one and ``workers - 1`` more) calls its own
-    single-threaded BLAS; where that limit cannot be set (:func:`fastlae._blas.limit_to_one`)
-    one thread runs every block of ``serial_block`` on threaded BLAS. ``start(workers,
+    (``data.in_caller``; unless ``data.held_threads`` says the caller holds that limit already),
+    and each thread (this one and ``workers - 1`` more) calls its own single-threaded BLAS;
+    where that limit cannot be set (:func:`fastlae._blas.limit_to_one`) one thread runs every
+    block of ``serial_block`` on threaded BLAS. ``start(workers,
     block)`` is called first with the counts that run, to allocate per-thread state. The
     stop flag is read between blocks; the first exception of any thread is raised here.
     """
-    if workers > 1 and not data.in_caller(_blas.limit_to_one):
-        workers, block = 1, serial_block   # BLAS stays threaded
+    own = workers > 1 and not data.held_threads
+    if own and not data.in_caller(_blas.limit_to_one):
+        workers, block, own = 1, serial_block, False   # BLAS stays threaded
     start(workers, block)
     errors = []
 
@@ -221,6 +224,7 @@ def run_blocks(data, span, workers, block, serial_block, start, body):
             for th in threads:
                 th.join()
         finally:
-            data.in_caller(_blas.restore)
+            if own:
+                data.in_caller(_blas.restore)
     if errors:
         raise errors[0]

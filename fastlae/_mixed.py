@@ -135,7 +135,7 @@ def exact_product(data, V, uncentered=False):
     axis = data.feat_axis        # the feature Gram's rows run along the features
     span = p if axis == 1 else q
     block = block_length(d, PASS_BLOCK_ELEMENTS)
-    workers = max(1, min(blas_threads(), span // (2 * block)))
+    workers = max(1, min(data.held_threads or blas_threads(), span // (2 * block)))
     V = np.ascontiguousarray(V)
     mV = data.mean @ V
     state = {}

@@ -12,6 +12,7 @@ import pytest
 
 import fastlae
 import fastlae._mixed as mixed
+import fastlae.api
 from fastlae.datasets import ZOO, zoo
 from fastlae.solvers import single_saves
 from naive import reference, sin_angle
@@ -115,14 +116,15 @@ def test_the_refinement_itself_from_a_float32_span(rng):
     np.testing.assert_allclose(unc, C @ out.vecs, atol=1e-11 * w[0])
 
 
-def test_auto_precision_follows_the_cost_model():
-    # large and tall: mixed; small, or wide relative to k: double
-    assert single_saves(100_000, 1000, 10)
+def test_auto_precision_follows_the_cost_model(monkeypatch):
+    # large and tall: mixed; small, narrow, or k large against d: double
+    assert single_saves(100_000, 1000, 10) and single_saves(100_000, 500, 10)
     assert not single_saves(200_000, 256, 10)
     assert not single_saves(20_000, 2000, 50)
     assert not single_saves(400, 40, 5)
     X = zoo("decaying", 6000, 400, k=5)
-    assert single_saves(6000, 400, 5)
+    assert fastlae.pca(X, 5).precision == "double"
+    monkeypatch.setattr(fastlae.api, "single_saves", lambda n, d, k: True)
     assert fastlae.pca(X, 5).precision == "mixed"
     assert fastlae.pca(X, 5, precision="double").precision == "double"
     # an explicit lam studies the trained weights: double, unless asked
@@ -184,3 +186,28 @@ def test_estimator_and_cli_take_precision(tmp_path):
     np.testing.assert_allclose(est.explained_variance_, ref.explained_variance_, rtol=1e-12)
     with pytest.raises(ValueError, match="precision"):
         fastlae.PCA(K, precision="half").fit(X)
+
+
+def test_blas_threads_are_restored_after_the_mixed_path(monkeypatch):
+    """The mixed path holds BLAS at one thread from the float32 pass to the end of the
+    refinement; the caller's thread counts come back, also when the refinement falls back
+    or fails."""
+    from threadpoolctl import threadpool_info
+
+    def counts():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = counts()
+    X = zoo("decaying", N, D, k=K)
+    assert fastlae.pca(X, K, precision="mixed").precision == "mixed"
+    assert counts() == before
+    assert fastlae.pca(zoo("flat_tail", N, D, k=K), K, precision="mixed").precision == "double"
+    assert counts() == before
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(mixed, "exact_product", failing)
+    with pytest.raises(RuntimeError, match="injected"):
+        fastlae.pca(X, K, precision="mixed")
+    assert counts() == before

@@ -32,16 +32,21 @@ EIGH_OVERHEAD = 5e-3  # fixed cost of eigh (workspace queries, small m)
 SMALL_SECONDS = 2.5e-9  # per r^3 of an update's r x r work (eigh, inverse, Ritz check)
 UPDATE_OVERHEAD = 8e-5  # fixed cost of one update (kernel calls, small products)
 EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the autoencoder
-# Mixed precision (fastlae._mixed): the float32 Gram pass runs SINGLE_SPEEDUP times faster
-# than the float64 one (1.6-1.8 measured for d of 500 to 2000, 1.45 at d = 256); its
-# refinement is one float64 pass with REFINE_EXTRA columns beyond k, at PASS_FLOPS, and about
-# REFINE_PRODUCTS products of the d x d Gram with as many columns, at GEMM_FLOPS. "auto"
-# takes it when modelled SINGLE_MARGIN times the float64 Gram or less.
-SINGLE_SPEEDUP = 1.75
+# Mixed precision (fastlae._mixed), fitted to Gram passes over n x d float64 data on the
+# project machine (d of 256 to 2000; scripts/bench_precision.py): a pass costs
+# n d^2 / RATE + n d * ELEMENT seconds, in float64 (the "double" constants) and in float32
+# (the "single" ones: SSYRK's rate, and centering into float32 with exact sums). The
+# refinement is one float64 pass with REFINE_EXTRA columns beyond k at REFINE_PASS_FLOPS,
+# about REFINE_PRODUCTS single-threaded products of the d x d Gram with as many columns at
+# REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds. "auto" takes mixed precision when the
+# modelled saving of the float32 pass exceeds the refinement.
+DOUBLE_RATE, DOUBLE_ELEMENT = 1.47e11, 1.34e-9
+SINGLE_RATE, SINGLE_ELEMENT = 2.8e11, 1.0e-9
 REFINE_EXTRA = 2
+REFINE_PASS_FLOPS = 3.6e10
 REFINE_PRODUCTS = 20
-SINGLE_MARGIN = 0.9
-SINGLE_MIN_SECONDS = 0.01   # below this Gram time the refinement's fixed costs dominate
+REFINE_GEMM_FLOPS = 3.0e10
+REFINE_OVERHEAD = 0.01
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25
@@ -103,14 +108,13 @@ def estimated_seconds(n, d, k):
 
 def single_saves(n, d, k):
     """Whether forming the feature Gram in float32 and refining by a float64 pass over X
-    (``precision="mixed"``) is modelled at most ``SINGLE_MARGIN`` times the float64 Gram,
-    and that Gram at least ``SINGLE_MIN_SECONDS``."""
-    gram = estimated_seconds(n, d, k)["gram"]
-    if gram < SINGLE_MIN_SECONDS:
-        return False
+    (``precision="mixed"``) is modelled faster than the float64 Gram (constants above)."""
+    saving = n * d * d * (1.0 / DOUBLE_RATE - 1.0 / SINGLE_RATE) \
+        + n * d * (DOUBLE_ELEMENT - SINGLE_ELEMENT)
     r = k + REFINE_EXTRA
-    refine = 4.0 * n * d * r / PASS_FLOPS + REFINE_PRODUCTS * 2.0 * d * d * r / GEMM_FLOPS
-    return gram / SINGLE_SPEEDUP + refine <= SINGLE_MARGIN * gram
+    refine = 4.0 * n * d * r / REFINE_PASS_FLOPS \
+        + REFINE_PRODUCTS * 2.0 * d * d * r / REFINE_GEMM_FLOPS + REFINE_OVERHEAD
+    return saving > refine
 
 
 def budgets(n, d, k):
