@@ -64,7 +64,8 @@ CG_MAX = 60         # conjugate-gradient steps per correction
 @dataclass
 class Refined:
     """What :func:`refine` hands back: Ritz pairs as :func:`fastlae._certify.certify` gives
-    them, what certifies them, and the float64 passes it took."""
+    them (``ritz``: the Ritz values on the refined span and, last, the float32 Gram's next
+    one), what certifies them, and the float64 passes it took."""
 
     theta: np.ndarray
     vecs: np.ndarray
@@ -260,6 +261,9 @@ def refine(data, C, basis, k, tol):
     if gap < GAP_MIN:
         return None
     V = V[:, :r]
+    # the float32 Ritz value after the span stands for the rest of the spectrum in the error
+    # bounds of component_errors (like eigh's (k+1)-th eigenvalue on the float64 path)
+    beyond = np.array([max(theta[r], 0.0)])
     for passes in range(1, MAX_PASSES + 1):
         data.check_stop()
         w, V, Y, R = _ritz(lambda B: exact_product(data, B, uncentered), V)
@@ -270,7 +274,8 @@ def refine(data, C, basis, k, tol):
         if np.linalg.norm(EV, 2) > FACTOR_MAX * gap * theta[0]:
             return None
         if res[:k].max() <= tol:
-            return Refined(w[:k], V[:, :k], res[:k], np.maximum(w, 0.0), "data", passes)
+            ritz = np.concatenate([np.maximum(w, 0.0), np.minimum(beyond, max(w[-1], 0.0))])
+            return Refined(w[:k], V[:, :k], res[:k], ritz, "data", passes)
         VtEV = V.T @ EV
         V0 = V
 
@@ -289,7 +294,8 @@ def refine(data, C, basis, k, tol):
         unseen = eta * np.linalg.norm(Vn - V0 @ (V0.T @ Vn), axis=0) / wn[0]
         est = rt + unseen
         if est[:k].max() <= tol:
-            return Refined(np.maximum(wn[:k], 0.0), Vn[:, :k], est[:k], np.maximum(wn, 0.0),
-                           "corrected", passes)
+            ritz = np.concatenate([np.maximum(wn, 0.0), np.minimum(beyond, max(wn[-1], 0.0))])
+            return Refined(np.maximum(wn[:k], 0.0), Vn[:, :k], est[:k], ritz, "corrected",
+                           passes)
         V = Vn
     return None

@@ -58,7 +58,9 @@ class PCAResult:
         Whether every residual is at most ``tol``.
     residuals : ndarray of shape (k,)
         ``||C v_i - theta_i v_i|| / theta_1`` with ``C = Xc.T @ Xc``: a certificate. Each
-        ``theta_i`` is within ``residuals[i] * theta_1`` of an eigenvalue of C.
+        ``theta_i`` is within ``residuals[i] * theta_1`` of an eigenvalue of C. With
+        ``certificate == "corrected"`` each includes an estimate of the float32 Gram's error
+        outside the refined span (see ``certificate``).
     component_errors : ndarray of shape (k,)
         A bound on the sine of the angle between each component and its exact eigenvector:
         ``residuals[i] * theta_1 / delta_i``, with ``delta_i`` the distance from ``theta_i``
@@ -349,6 +351,10 @@ def _activity(data):
     return done, total, what
 
 
+_AGAINST = {"data": "the data", "gram": "the formed Gram",
+            "corrected": "the corrected float32 Gram"}
+
+
 def _report(r, data, k, verbose):
     """What the call did, to the ``fastlae`` logger (and stderr with ``verbose``)."""
     if not (verbose or LOG.isEnabledFor(logging.INFO)):
@@ -356,12 +362,15 @@ def _report(r, data, k, verbose):
     t = r.timings
     dtype = data.dtype if isinstance(data, _stream.StreamData) else data.A.dtype
     lines = [f"X {data.n} x {data.d} {dtype}, k={k}: the {r.gram} Gram "
-             f"({'applied from X' if r.matrix_free else 'formed'}), solver {r.solver}, "
+             f"({'applied from X' if r.matrix_free else 'formed'}"
+             f"{' in float32, refined in float64' if r.precision == 'mixed' else ''}), "
+             f"solver {r.solver}, "
              f"{r.n_iter} updates",
              f"gram {t.get('gram', 0):.3f} s, solve {t.get('solve', 0):.3f} s, certify "
              f"{t.get('certify', 0):.3f} s",
              f"{'converged' if r.converged else 'NOT converged'}: largest residual "
-             f"{r.residuals.max():.1e}, largest component error {r.component_errors.max():.1e}"]
+             f"{r.residuals.max():.1e} (against {_AGAINST[r.certificate]}), largest component error "
+             f"{r.component_errors.max():.1e}"]
     for text in lines:
         LOG.info(text)
         if verbose:

@@ -48,6 +48,11 @@ def check(X, k, r, tol=1e-10):
         assert np.all(true <= r.residuals + 1e-13)
         if (w[k - 1] - w[k]) > 1e-3 * top:
             assert sin_angle(V[:, :k], comps) <= 1e-9
+        if np.all(-np.diff(w[: k + 1]) > 1e-3 * top):   # every component is determined
+            assert r.component_errors.max() <= 1e-6
+            cos = np.sum(V[:, :k] * comps.T, axis=0)
+            sines = np.linalg.norm(V[:, :k] - comps.T * cos, axis=0)
+            assert np.all(sines <= r.component_errors + 1e-12)
     np.testing.assert_allclose(r.mean, Xf.mean(axis=0), rtol=1e-6 if X.dtype == np.float32
                                else 1e-12, atol=1e-12 * np.abs(Xf).max())
 
