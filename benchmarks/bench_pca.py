@@ -33,7 +33,7 @@ class _Case:
             raise NotImplementedError(f"{method} does not apply to {self.shape}")
         self.X = common.load(cache, method)
         if method not in _WARM and method.split("/")[0] in ("auto", "als_tied", "eigh", "gd",
-                                                            "oja"):
+                                                            "oja", "double", "mixed"):
             common.run(method, self.X, self.k)   # compiled kernels loaded before timing
             _WARM.add(method)
 

@@ -130,7 +130,8 @@ def methods(X, k, with_peers=True):
     tall = X.shape[0] >= X.shape[1]
     out = {
         "fastlae auto": (lambda: _fl(pca(X, k)), ""),
-        "fastlae eigh": (lambda: _fl(pca(X, k, solver="eigh")), ""),
+        "fastlae eigh": (lambda: _fl(pca(X, k, solver="eigh", precision="double")),
+                         "LAPACK on the float64 Gram"),
         "bare Gram product": ((lambda: X.T @ X) if tall else (lambda: X @ X.T),
                               "X.T @ X" if tall else "X @ X.T, wide data"),
         "Gram + scipy eigh": (lambda: _gram_eigh(X, k), "centered Gram, eigh(subset_by_index)"),

@@ -10,8 +10,8 @@ Usage::
 For each shape (``fastlae.datasets.decaying`` data, float64 unless the shape says float32):
 medians of interleaved repeats of the bare Gram product (``X.T @ X``, or ``X @ X.T`` for wide
 data), ``fastlae.pca`` (auto, with its ``timings``: the Gram pass, the solve, the certificate),
-``fastlae.pca(solver="eigh")`` and scikit-learn's ``PCA(svd_solver="covariance_eigh")`` (tall
-shapes), and each answer's subspace sine to LAPACK's. Then fastlae and the bare product at 1,
+``fastlae.pca(solver="eigh", precision="double")`` and scikit-learn's
+``PCA(svd_solver="covariance_eigh")`` (tall shapes), and each answer's subspace sine to LAPACK's. Then fastlae and the bare product at 1,
 2, 4, 8 and 16 threads on two shapes (threadpoolctl limits, ``n_threads``).
 """
 import argparse
@@ -43,7 +43,8 @@ def one_shape(n, d, k, dtype, reps):
     X = decaying(n, d, random_state=0, dtype=np.dtype(dtype).type)
     ref = reference(X.astype(np.float64) if X.dtype != np.float64 else X, k)
     methods = {"bare": _bare(X), "auto": lambda: fastlae.pca(X, k),
-               "eigh": lambda: fastlae.pca(X, k, solver="eigh")}
+               "eigh": lambda: fastlae.pca(X, k, solver="eigh",
+                                           precision="double")}
     if n >= d:
         from sklearn.decomposition import PCA
 

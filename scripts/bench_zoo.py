@@ -6,11 +6,13 @@ Usage::
     python scripts/bench_zoo.py --quick     # the cases under 1 s each, 3 repeats
     python scripts/bench_zoo.py --cases gaussian:100000x300x10 pixels:50000x784x1
 
-For each case, ``fastlae.pca`` with ``solver="auto"`` and ``solver="eigh"`` and scikit-learn's
+For each case, ``fastlae.pca`` with ``solver="auto"`` and ``solver="eigh", precision="double"``
+(LAPACK on the float64 Gram) and scikit-learn's
 ``PCA(svd_solver="covariance_eigh")`` (on tall data, where it applies) run ``--reps`` times
 interleaved (:func:`fastlae.bench.interleaved`).
 The table gives medians, the ratio of ``auto`` to the faster of the two exact peers (the
-spectrum issue's bound is 1.25 plus a few milliseconds), what ``auto`` ran (solver, updates or
+spectrum issue's bound is 1.25 plus a few milliseconds), what ``auto`` ran (solver, "(mixed)"
+for a float32 Gram refined in float64, updates or
 passes, whether it switched to eigh), its largest residual and the sine of the largest angle
 between its top-k subspace and LAPACK's (float64 ``eigh`` of the exact centered Gram; over
 the numerical rank when that is below k, as the rest is an arbitrary completion; near 1 where
@@ -70,7 +72,7 @@ def run_case(name, n, d, k, dtype, reps, with_sklearn, out):
     V = reference(X, k)[1]
     methods = {
         "auto": lambda: fastlae.pca(X, k),
-        "eigh": lambda: fastlae.pca(X, k, solver="eigh"),
+        "eigh": lambda: fastlae.pca(X, k, solver="eigh", precision="double"),
     }
     if with_sklearn and n >= d:   # covariance_eigh forms the d x d covariance: tall data only
         from sklearn.decomposition import PCA
@@ -87,6 +89,8 @@ def run_case(name, n, d, k, dtype, reps, with_sklearn, out):
     ran = r.solver + ("/free" if r.matrix_free else "")
     if plan.solver != r.solver:
         ran = f"{plan.solver}{'/free' if plan.matrix_free else ''} -> {ran}"
+    if r.precision == "mixed":
+        ran += " (mixed)"
     sk = f"{t['sklearn']:.3f}" if "sklearn" in t else "-"
     print(f"| {name} | {n} x {d} | {k} | {dtype} | {t['auto']:.3f} | {t['eigh']:.3f} | {sk} | "
           f"{t['auto'] / best:.2f} | {ran} | {r.n_iter} / {plan.budget or '-'} | "
