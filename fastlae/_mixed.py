@@ -85,7 +85,7 @@ def form_gram_single(data):
     float64 path) when the mean correction would cancel more than ``KAPPA_SINGLE`` allows or
     magnitudes leave float32's safe range. Sets ``data.mean`` when it succeeds.
     """
-    A, n, d = data.A, data.n, data.d
+    A, n = data.A, data.n
     shift = data.provisional_center()
     # overflow and NaN make the checks below fail (the caller's check_finite names them)
     with np.errstate(over="ignore", invalid="ignore"):
