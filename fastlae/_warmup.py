@@ -3,7 +3,7 @@
 Numba compiles each kernel once per machine and caches it (``cache=True``); the first call of
 a fresh installation waits for that. :func:`warmup` runs small problems through every path
 (float32 and float64, both memory orders, both Gram matrices, every solver, formed and
-matrix-free operators) so that a container image or a CI cache can hold the result.
+matrix-free operators, both precisions) so that a container image or a CI cache can hold the result.
 """
 import os
 import time
@@ -41,6 +41,7 @@ def warmup():
                     for solver in ("auto", "eigh", "als_tied", "als", "gd", "oja"):
                         pca(Xo, 3, solver=solver, max_iter=50 if solver in ("gd", "oja")
                             else None)
+                    pca(Xo, 3, precision="mixed")   # the float32 Gram (feature Gram only)
                     original = api.choose   # the budgeted and matrix-free paths
                     try:
                         for free in (False, True):

@@ -243,18 +243,29 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
 
 
 @pytest.mark.parametrize("shape", [(30, 500), (500, 30), (64, 64)])
-@pytest.mark.parametrize("feat_axis", [0, 1])
-@pytest.mark.parametrize("to_axis", [1, 0])
+@pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_apply_data_t_both_block_orientations(shape, feat_axis, to_axis, dtype, rng):
-    from fastlae._kernels.operator import apply_data_t
+@pytest.mark.parametrize("threads", [1, 3])
+def test_mapping_to_features(shape, order, dtype, threads, rng, monkeypatch):
+    """Operator.to_features: Xc.T @ U / scale by blocks of features, on 1 or 3 threads."""
+    import fastlae._blas as blas_module
+    import fastlae._operator as operator_module
+    from fastlae._data import Data
+    from fastlae._operator import Operator
+    from fastlae._validation import check_X
 
-    A = np.ascontiguousarray(3.0 + rng.standard_normal(shape), dtype=dtype)
-    mean = A.mean(axis=0 if feat_axis == 1 else 1, dtype=np.float64)
-    Ac = A.astype(np.float64) - (mean[None, :] if feat_axis == 1 else mean[:, None])
-    U = rng.standard_normal((shape[0] if to_axis == 1 else shape[1], 7))
-    out = apply_data_t(A, mean, feat_axis, 0.5, to_axis, 16, np.empty(2000), U)
-    ref = (Ac * 0.5).T @ U if to_axis == 1 else (Ac * 0.5) @ U
+    monkeypatch.setattr(operator_module, "MAP_BLOCK_ELEMENTS", 64)
+    monkeypatch.setattr(operator_module, "blas_threads", lambda: threads)
+    monkeypatch.setattr(blas_module, "limit_to_one", lambda: True)
+    monkeypatch.setattr(blas_module, "restore", lambda: None)
+    X = np.asarray(3.0 + rng.standard_normal(shape), dtype=dtype, order=order)
+    A, feat_axis, _ = check_X(X)
+    data = Data(A, feat_axis)
+    data.stats()
+    U = rng.standard_normal((shape[0], 7))
+    out = Operator(data).to_features(U)
+    Xc = X.astype(np.float64) - X.astype(np.float64).mean(axis=0)
+    ref = (Xc * data.inv).T @ U
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
 
 

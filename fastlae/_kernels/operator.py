@@ -39,18 +39,14 @@ def _block_view(buf, rows, cols):
 
 
 @nb.njit(**JIT)
-def _put(out, row, T, add):
-    """``out[row:row + len(T)] (+)= T`` as a loop: the array expression would compile a loop
-    of its own in every kernel (seconds of a first call)."""
+def _add(out, T):
+    """``out += T`` as a loop: the array expression would compile a loop of its own in every
+    kernel (seconds of a first call)."""
     for i in range(T.shape[0]):
-        o = out[row + i]
+        o = out[i]
         t = T[i]
-        if add:
-            for j in range(T.shape[1]):
-                o[j] += t[j]
-        else:
-            for j in range(T.shape[1]):
-                o[j] = t[j]
+        for j in range(T.shape[1]):
+            o[j] += t[j]
 
 
 def apply_gram(op, V):
@@ -109,7 +105,7 @@ def _apply_data(op, V):
             r1 = min(p, r0 + block)
             B = _block_view(buf, r1 - r0, q)
             center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
-            _put(outT, 0, np.dot(np.dot(V.T, B.T), B), True)
+            _add(outT, np.dot(np.dot(V.T, B.T), B))
     else:  # G V = sum B (B^T V) over column blocks B
         for c0 in range(0, q, block):
             if stop[0] != 0:
@@ -117,7 +113,7 @@ def _apply_data(op, V):
             c1 = min(q, c0 + block)
             B = _block_view(buf, p, c1 - c0)
             center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
-            _put(outT, 0, np.dot(np.dot(V.T, B), B.T), True)
+            _add(outT, np.dot(np.dot(V.T, B), B.T))
     return np.ascontiguousarray(outT.T)
 
 
@@ -153,7 +149,7 @@ def _apply_gram_uncentered(A, mean, inv, block, stop, V):
                 y[i] -= cj
                 acc += y[i]
             sY[j] += acc
-        _put(outT, 0, np.dot(YT, B), True)
+        _add(outT, np.dot(YT, B))
     out = np.ascontiguousarray(outT.T)
     s2 = inv * inv
     for i in range(q):
@@ -161,68 +157,6 @@ def _apply_gram_uncentered(A, mean, inv, block, stop, V):
         mi = mean[i]
         for j in range(r):
             o[j] = (o[j] - mi * sY[j]) * s2
-    return out
-
-
-def apply_data_t(A, mean, feat_axis, inv, to_axis, block, buf, U):
-    """Return ``Ac.T @ U`` (``to_axis == 1``) or ``Ac @ U`` (``to_axis == 0``), blockwise.
-
-    Maps vectors indexed along one axis of A into the space indexed by ``to_axis``: with
-    ``to_axis == 0`` it takes ``U`` of shape (q, r) to ``Ac @ U`` of shape (p, r).
-
-    The blocks run along the output's long side when it is the longer side of A, so that each
-    block writes its own rows of the result once: with ``to_axis == 1`` and ``p < q`` (wide
-    data, ``q x r`` result) blocks of columns, each ``out[c0:c1] = B.T @ U``; row blocks would
-    add into all of ``out`` once per block. ``block`` is the block length for the other
-    orientation; column blocks take as many columns as ``buf`` holds. The two directions are
-    separate kernels, so a call compiles only the one it takes.
-    """
-    if to_axis == 1:
-        return _to_columns(A, mean, feat_axis, inv, block, buf, U)
-    return _to_rows(A, mean, feat_axis, inv, block, buf, U)
-
-
-@nb.njit(**JIT)
-def _to_columns(A, mean, feat_axis, inv, block, buf, U):
-    """``Ac.T @ U`` (q x r) for :func:`apply_data_t`."""
-    p, q = A.shape
-    r = U.shape[1]
-    out = np.zeros((q, r))
-    if p < q and p <= buf.shape[0]:
-        cb = buf.shape[0] // p
-        for c0 in range(0, q, cb):
-            c1 = min(q, c0 + cb)
-            B = _block_view(buf, p, c1 - c0)
-            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
-            _put(out, c0, np.dot(B.T, U), False)
-    else:
-        for r0 in range(0, p, block):
-            r1 = min(p, r0 + block)
-            B = _block_view(buf, r1 - r0, q)
-            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
-            _put(out, 0, np.dot(B.T, np.ascontiguousarray(U[r0:r1])), True)
-    return out
-
-
-@nb.njit(**JIT)
-def _to_rows(A, mean, feat_axis, inv, block, buf, U):
-    """``Ac @ U`` (p x r) for :func:`apply_data_t`."""
-    p, q = A.shape
-    r = U.shape[1]
-    out = np.zeros((p, r))
-    if q < p and q <= buf.shape[0]:
-        rb = buf.shape[0] // q
-        for r0 in range(0, p, rb):
-            r1 = min(p, r0 + rb)
-            B = _block_view(buf, r1 - r0, q)
-            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
-            _put(out, r0, np.dot(B, U), False)
-    else:
-        for c0 in range(0, q, block):
-            c1 = min(q, c0 + block)
-            B = _block_view(buf, p, c1 - c0)
-            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
-            _put(out, 0, np.dot(B, np.ascontiguousarray(U[c0:c1])), True)
     return out
 
 
