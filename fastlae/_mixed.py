@@ -49,7 +49,7 @@ SOLVE_TOL = 1e-7
 # When the refinement applies (relative to the largest eigenvalue, see the module text).
 LEVEL_MIN = 1e-5
 GAP_MIN = 1e-5
-GAP_WANT = 1e-3     # the smallest r with a gap this wide is taken (else the widest gap)
+GAP_WANT = 0.02     # see refinement_width
 FACTOR_MAX = 0.1
 UNSEEN = 4.0
 MAX_PASSES = 3
@@ -198,11 +198,12 @@ def _ritz(apply, V):
     return w, V, Y, Y - V * w
 
 
-def _correction(apply, V, w, R, target):
+def _correction(apply, V, w, R, target, k):
     """Solve ``(w_i - (I-P) A (I-P)) x_i = r_i`` for ``x_i`` orthogonal to V (``P = V V^T``,
     ``A`` applied by ``apply``), column by column with a shared product per step (conjugate
     gradients: the operator is positive definite there when ``w_i`` lies above the rest of
-    A's spectrum), until every residual is at most ``target``."""
+    A's spectrum), until the residuals of the first k columns are at most ``target`` (the
+    others, closer to the rest of the spectrum, converge slower and only widen the span)."""
     def project(B):
         return B - V @ (V.T @ B)
 
@@ -212,7 +213,7 @@ def _correction(apply, V, w, R, target):
     rs = np.einsum("ij,ij->j", res, res)
     tiny = np.finfo(float).tiny
     for _ in range(CG_MAX):
-        if np.sqrt(rs.max()) <= target:
+        if np.sqrt(rs[:k].max()) <= target:
             break
         AP = w * P - project(apply(P))
         alpha = rs / np.maximum(np.einsum("ij,ij->j", P, AP), tiny)
@@ -225,12 +226,19 @@ def _correction(apply, V, w, R, target):
 
 
 def refinement_width(theta, k):
-    """``(r, gap)``: the width of the refined span and the relative gap after it, from the
-    float32 Gram's Ritz values ``theta`` (descending, ``q > k`` of them)."""
-    gaps = (theta[k - 1: -1] - theta[k:]) / theta[0]
-    wide = np.flatnonzero(gaps >= GAP_WANT)
-    i = int(wide[0]) if wide.size else int(np.argmax(gaps))
-    return k + i, float(gaps[i])
+    """``(r, gap)``: the width of the refined span and the gap that its refinement sees, from
+    the float32 Gram's Ritz values ``theta`` (descending, ``q > k`` of them).
+
+    The top-k Ritz vectors converge like ``||E|| / (theta_k - theta_{r+1})`` per step, and the
+    correction equations of the k-th are conditioned like ``theta_k / (theta_k -
+    theta_{r+1})``: r is the smallest width whose gap ``theta_k - theta_{r+1}`` is at least
+    ``GAP_WANT`` of ``theta_k``, else the widest available. ``gap`` is relative to
+    ``theta_1``.
+    """
+    gaps = theta[k - 1] - theta[k:]
+    wide = np.flatnonzero(gaps >= GAP_WANT * theta[k - 1])
+    i = int(wide[0]) if wide.size else gaps.shape[0] - 1
+    return k + i, float(gaps[i] / theta[0])
 
 
 def refine(data, C, basis, k, tol):
@@ -289,7 +297,7 @@ def refine(data, C, basis, k, tol):
             rt = np.linalg.norm(Rn, axis=0) / wn[0]
             if rt[:k].max() <= 0.1 * tol or step == INNER_MAX:
                 break
-            X = _correction(corrected, Vn, wn, Rn, 1e-3 * tol * wn[0])
+            X = _correction(corrected, Vn, wn, Rn, 1e-3 * tol * wn[0], k)
             Vn = np.linalg.qr(Vn + X)[0]
         unseen = eta * np.linalg.norm(Vn - V0 @ (V0.T @ Vn), axis=0) / wn[0]
         est = rt + unseen

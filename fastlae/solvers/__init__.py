@@ -38,13 +38,14 @@ EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the au
 # (the "single" ones: SSYRK's rate, and centering into float32 with exact sums). The
 # refinement is one float64 pass with REFINE_EXTRA columns beyond k at REFINE_PASS_FLOPS,
 # about REFINE_PRODUCTS single-threaded products of the d x d Gram with as many columns at
-# REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds. "auto" takes mixed precision when the
+# REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds (noise-like spectra widen the span and need
+# more products than fast-decaying ones: the model takes their cost). "auto" takes mixed precision when the
 # modelled saving of the float32 pass exceeds the refinement.
 DOUBLE_RATE, DOUBLE_ELEMENT = 1.47e11, 1.34e-9
 SINGLE_RATE, SINGLE_ELEMENT = 2.8e11, 1.0e-9
-REFINE_EXTRA = 2
+REFINE_EXTRA = 5
 REFINE_PASS_FLOPS = 3.6e10
-REFINE_PRODUCTS = 20
+REFINE_PRODUCTS = 40
 REFINE_GEMM_FLOPS = 3.0e10
 REFINE_OVERHEAD = 0.01
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
