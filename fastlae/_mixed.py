@@ -44,6 +44,11 @@ KAPPA_SINGLE = 10.0
 # The scaled root mean square of the largest feature must lie in [2^-40, 2^40]: every square
 # of a value then stays a normal float32 (its sum is checked for overflow).
 SINGLE_RANGE = 2.0 ** 40
+# The probe (see resolvable): the first PROBE_ROWS samples, PROBE_STEPS block power steps;
+# it passes when its k-th Ritz value is at least PROBE_MARGIN * LEVEL_MIN of its largest.
+PROBE_ROWS = 600
+PROBE_STEPS = 4
+PROBE_MARGIN = 10.0
 # The tolerance the solver trains to on the float32 Gram (about its own accuracy).
 SOLVE_TOL = 1e-7
 # When the refinement applies (relative to the largest eigenvalue, see the module text).
@@ -73,6 +78,38 @@ class Refined:
     ritz: np.ndarray
     certificate: str
     passes: int
+
+
+def resolvable(data, k, rng):
+    """Whether the float32 Gram is likely to resolve the top k: a probe of the data's spectrum
+    before the float32 pass is paid for.
+
+    The first ``PROBE_ROWS`` samples (centered around their own mean, in float64) get
+    ``PROBE_STEPS`` block power steps on ``min(d, 2k + 10)`` vectors; the probe passes when
+    the k-th Ritz value is at least ``PROBE_MARGIN * LEVEL_MIN`` of the largest. Data whose
+    k-th eigenvalue lies below float32's resolution (numerical rank below k, a spectrum
+    spanning many orders of magnitude) then go straight to the float64 Gram instead of paying
+    for both. A cluster across k is not seen by a sample of rows (sampling spreads it);
+    :func:`refine` declines those later.
+    """
+    A, d = data.A, data.d
+    s = min(data.n, PROBE_ROWS)
+    B = np.array(A[:s] if data.feat_axis == 1 else A[:, :s].T, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        B -= B.mean(axis=0)
+        big = float(np.max(np.abs(B)))
+        if not np.isfinite(big) or big == 0.0:
+            return False   # non-finite data are reported by the float64 path; zero: trivial
+        B *= 2.0 ** -np.frexp(big)[1]
+    q = min(d, s, 2 * k + 10)
+    if q < k:
+        return False
+    Q = np.linalg.qr(rng.standard_normal((d, q)))[0]
+    for _ in range(PROBE_STEPS):
+        Q = np.linalg.qr(B.T @ (B @ Q))[0]
+    BQ = B @ Q
+    theta = np.linalg.eigvalsh(BQ.T @ BQ)[::-1]
+    return bool(theta[0] > 0.0 and theta[k - 1] >= PROBE_MARGIN * LEVEL_MIN * theta[0])
 
 
 def form_gram_single(data):

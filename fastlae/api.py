@@ -484,7 +484,8 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
     plan = choose(data.n, data.d, k, solver_name, formed=True) if streamed else \
         choose(data.n, data.d, k, solver_name)
     name, module = plan.solver, REGISTRY[plan.solver]
-    mixed = not streamed and _mixed_wanted(precision, data, plan, solver_name, lam_user, k)
+    mixed = not streamed and _mixed_wanted(precision, data, plan, solver_name, lam_user, k) \
+        and _mixed.resolvable(data, k, np.random.default_rng(0))
     threads = blas_threads()
     if mixed and threads > 1 and data.in_caller(_blas.limit_to_one):
         data.held_threads = threads

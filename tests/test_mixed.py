@@ -219,3 +219,24 @@ def test_blas_threads_are_restored_after_the_mixed_path(monkeypatch):
     with pytest.raises(RuntimeError, match="injected"):
         fastlae.pca(X, K, precision="mixed")
     assert counts() == before
+
+
+def test_the_probe_sends_unresolvable_spectra_to_double_before_the_float32_pass(monkeypatch):
+    """A k-th eigenvalue below float32's resolution is seen by the probe of the first rows:
+    no float32 Gram is formed for nothing."""
+    rng = np.random.default_rng(0)
+    from fastlae._data import Data
+
+    assert mixed.resolvable(Data(zoo("decaying", N, D, k=K), 1), K, rng)
+    assert mixed.resolvable(Data(zoo("gaussian", N, D, k=K), 1), K, rng)
+    assert not mixed.resolvable(Data(zoo("rank_below_k", N, D, k=K), 1), K, rng)
+    wide_range = zoo("large_mean", N, D, k=12)   # eigenvalues 4^-i: the 12th is 2e-7 of the 1st
+    assert not mixed.resolvable(Data(wide_range, 1), 12, rng)
+
+    def not_called(data):
+        raise AssertionError("the float32 Gram was formed")
+
+    monkeypatch.setattr(mixed, "form_gram_single", not_called)
+    r = fastlae.pca(wide_range, 12, precision="mixed")
+    assert r.precision == "double"
+    check(wide_range, 12, r)
