@@ -24,10 +24,12 @@ only to about ``||E|| / gap``. :func:`refine` restores float64 accuracy:
    vectors.
 
 The refinement applies where the float32 Gram resolves the answer: the k-th eigenvalue at
-least ``LEVEL_MIN`` of the largest and a gap after some ``r`` in ``[k, q)`` of at least
-``GAP_MIN`` (both relative to the largest, well above float32's rounding), and, after the
-pass, ``||E V|| <= FACTOR_MAX * gap``; otherwise :func:`refine` returns None and the caller
-forms the float64 Gram.
+least ``LEVEL_MIN`` of the largest and a gap ``theta_k - theta_{r+1}`` for some ``r`` in
+``[k, q)`` of at least ``GAP_MIN`` (both relative to the largest, well above float32's
+rounding), and, after the pass, ``||E V|| <= FACTOR_MAX * gap``; otherwise :func:`refine`
+returns None and the caller forms the float64 Gram. :func:`resolvable` probes the first rows
+before the float32 pass, so that data whose k-th eigenvalue is out of float32's reach do not
+pay for both Grams.
 """
 from dataclasses import dataclass
 
