@@ -27,9 +27,10 @@ The refinement applies where the float32 Gram resolves the answer: the k-th eige
 least ``LEVEL_MIN`` of the largest and a gap ``theta_k - theta_{r+1}`` for some ``r`` in
 ``[k, q)`` of at least ``GAP_MIN`` (both relative to the largest, well above float32's
 rounding), and, after the pass, ``||E V|| <= FACTOR_MAX * gap``; otherwise :func:`refine`
-returns None and the caller forms the float64 Gram. :func:`resolvable` probes the first rows
+returns None and the caller forms the float64 Gram. :func:`probe` looks at the first rows
 before the float32 pass, so that data whose k-th eigenvalue is out of float32's reach do not
-pay for both Grams.
+pay for both Grams, and so that ``"auto"`` leaves data flat around k (noise-like data, a flat
+cluster across k) in float64.
 """
 from dataclasses import dataclass
 
@@ -46,10 +47,13 @@ KAPPA_SINGLE = 10.0
 # The scaled root mean square of the largest feature must lie in [2^-40, 2^40]: every square
 # of a value then stays a normal float32 (its sum is checked for overflow).
 SINGLE_RANGE = 2.0 ** 40
-# The probe (see resolvable): the first PROBE_ROWS samples, PROBE_STEPS block power steps;
-# it passes when its k-th Ritz value is at least PROBE_MARGIN * LEVEL_MIN of its largest.
+# The probe (see probe): the first PROBE_ROWS samples, PROBE_STEPS block power steps. Mixed
+# precision is tried when its k-th Ritz value is at least PROBE_MARGIN * LEVEL_MIN of its
+# largest, and "auto" takes it only when the values still fall after the k-th, by at least
+# TAIL_DROP of it over the next k + 10 (see falls).
 PROBE_ROWS = 600
 PROBE_STEPS = 4
+TAIL_DROP = 0.35
 PROBE_MARGIN = 10.0
 # The tolerance the solver trains to on the float32 Gram (about its own accuracy).
 SOLVE_TOL = 1e-7
@@ -82,17 +86,17 @@ class Refined:
     passes: int
 
 
-def resolvable(data, k, rng):
-    """Whether the float32 Gram is likely to resolve the top k: a probe of the data's spectrum
-    before the float32 pass is paid for.
+def probe(data, k, rng):
+    """The top ``min(d, 2k + 10)`` Ritz values (descending, relative to the largest) of the
+    first ``PROBE_ROWS`` samples: the data's spectrum as seen before the float32 pass.
 
-    The first ``PROBE_ROWS`` samples (centered around their own mean, in float64) get
-    ``PROBE_STEPS`` block power steps on ``min(d, 2k + 10)`` vectors; the probe passes when
-    the k-th Ritz value is at least ``PROBE_MARGIN * LEVEL_MIN`` of the largest. Data whose
-    k-th eigenvalue lies below float32's resolution (numerical rank below k, a spectrum
-    spanning many orders of magnitude) then go straight to the float64 Gram instead of paying
-    for both. A cluster across k is not seen by a sample of rows (sampling spreads it);
-    :func:`refine` declines those later.
+    The samples are centered around their own mean, in float64, and get ``PROBE_STEPS``
+    block power steps (15 ms at d = 1000). Data whose k-th value lies below float32's
+    resolution (numerical rank below k, a spectrum spanning many orders of magnitude: see
+    :func:`resolvable`) then go straight to the float64 Gram instead of paying for both. A
+    cluster across k is not seen by a sample of rows (sampling spreads it): :func:`refine`
+    declines those later. Returns None for data with no variance or non-finite values (the
+    float64 path handles and reports them).
     """
     A, d = data.A, data.d
     s = min(data.n, PROBE_ROWS)
@@ -101,17 +105,36 @@ def resolvable(data, k, rng):
         B -= B.mean(axis=0)
         big = float(np.max(np.abs(B)))
         if not np.isfinite(big) or big == 0.0:
-            return False   # non-finite data are reported by the float64 path; zero: trivial
+            return None
         B *= 2.0 ** -np.frexp(big)[1]
     q = min(d, s, 2 * k + 10)
     if q < k:
-        return False
+        return None
     Q = np.linalg.qr(rng.standard_normal((d, q)))[0]
     for _ in range(PROBE_STEPS):
         Q = np.linalg.qr(B.T @ (B @ Q))[0]
     BQ = B @ Q
     theta = np.linalg.eigvalsh(BQ.T @ BQ)[::-1]
-    return bool(theta[0] > 0.0 and theta[k - 1] >= PROBE_MARGIN * LEVEL_MIN * theta[0])
+    return theta / theta[0] if theta[0] > 0.0 else None
+
+
+def resolvable(theta, k):
+    """Whether the probe's values ``theta`` (:func:`probe`) put the k-th eigenvalue within the
+    float32 Gram's reach: at least ``PROBE_MARGIN * LEVEL_MIN`` of the largest."""
+    return theta is not None and theta[k - 1] >= PROBE_MARGIN * LEVEL_MIN
+
+
+def falls(theta, k):
+    """Whether the probe's values still fall after the k-th, by at least ``TAIL_DROP`` of it
+    down to the last one: where ``"auto"`` expects mixed precision to pay.
+
+    Over a flat stretch around k the refinement needs a wide span and many correction steps
+    and costs about what the float32 pass saves (noise-like data: the probe's values at the
+    edge of its noise bulk drop by 0.19-0.33), or cannot resolve the answer at all (a flat
+    cluster across k: 0.20-0.29); fast-decaying, low-rank and clustered spectra drop by
+    0.8-1, a slow power law by 0.40-0.54 (the zoo at 3000 x 120 to 100000 x 1000).
+    """
+    return theta is not None and theta[k - 1] - theta[-1] >= TAIL_DROP * theta[k - 1]
 
 
 def form_gram_single(data):

@@ -484,8 +484,10 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
     plan = choose(data.n, data.d, k, solver_name, formed=True) if streamed else \
         choose(data.n, data.d, k, solver_name)
     name, module = plan.solver, REGISTRY[plan.solver]
-    mixed = not streamed and _mixed_wanted(precision, data, plan, solver_name, lam_user, k) \
-        and _mixed.resolvable(data, k, np.random.default_rng(0))
+    mixed = not streamed and _mixed_wanted(precision, data, plan, solver_name, lam_user, k)
+    if mixed:   # the spectrum of the first rows: is float32 in reach, and (auto) does it pay?
+        seen = _mixed.probe(data, k, np.random.default_rng(0))
+        mixed = _mixed.resolvable(seen, k) and (precision == "mixed" or _mixed.falls(seen, k))
     threads = blas_threads()
     if mixed and threads > 1 and data.in_caller(_blas.limit_to_one):
         data.held_threads = threads

@@ -121,6 +121,20 @@ def test_the_refinement_itself_from_a_float32_span(rng):
     np.testing.assert_allclose(unc, C @ out.vecs, atol=1e-11 * w[0])
 
 
+def test_auto_leaves_data_flat_around_k_in_double(monkeypatch):
+    """Over a flat stretch around k the refinement costs what the float32 pass saves, or
+    cannot resolve the answer: "auto" keeps float64 there, an explicit "mixed" is honoured
+    (and falls back where it must)."""
+    monkeypatch.setattr(fastlae.api, "single_saves", lambda n, d, k: True)
+    assert fastlae.pca(zoo("flat_tail", N, D, k=K), K).precision == "double"
+    for name in ("gaussian", "pixels", "uniform"):
+        X = zoo(name, N, D, k=K)
+        assert fastlae.pca(X, K).precision == "double"
+        assert fastlae.pca(X, K, precision="mixed").precision == "mixed"
+    for name in ("decaying", "power_law", "cluster_at_k", "rank_at_k"):
+        assert fastlae.pca(zoo(name, N, D, k=K), K).precision == "mixed"
+
+
 def test_auto_precision_follows_the_cost_model(monkeypatch):
     # large and tall: mixed; small, narrow, or k large against d: double
     assert single_saves(100_000, 1000, 10) and single_saves(200_000, 1000, 20)
@@ -224,14 +238,17 @@ def test_blas_threads_are_restored_after_the_mixed_path(monkeypatch):
 def test_the_probe_sends_unresolvable_spectra_to_double_before_the_float32_pass(monkeypatch):
     """A k-th eigenvalue below float32's resolution is seen by the probe of the first rows:
     no float32 Gram is formed for nothing."""
-    rng = np.random.default_rng(0)
     from fastlae._data import Data
 
-    assert mixed.resolvable(Data(zoo("decaying", N, D, k=K), 1), K, rng)
-    assert mixed.resolvable(Data(zoo("gaussian", N, D, k=K), 1), K, rng)
-    assert not mixed.resolvable(Data(zoo("rank_below_k", N, D, k=K), 1), K, rng)
-    wide_range = zoo("large_mean", N, D, k=12)   # eigenvalues 4^-i: the 12th is 2e-7 of the 1st
-    assert not mixed.resolvable(Data(wide_range, 1), 12, rng)
+    def seen(name, k=K):
+        return mixed.probe(Data(zoo(name, N, D, k=k), 1), k, np.random.default_rng(0))
+
+    assert mixed.resolvable(seen("decaying"), K) and mixed.falls(seen("decaying"), K)
+    assert mixed.resolvable(seen("gaussian"), K) and not mixed.falls(seen("gaussian"), K)
+    assert mixed.resolvable(seen("flat_tail"), K) and not mixed.falls(seen("flat_tail"), K)
+    assert not mixed.resolvable(seen("rank_below_k"), K)
+    assert not mixed.resolvable(seen("large_mean", 12), 12)   # 4^-i: the 12th is 2e-7
+    wide_range = zoo("large_mean", N, D, k=12)
 
     def not_called(data):
         raise AssertionError("the float32 Gram was formed")
