@@ -466,10 +466,10 @@ def _solve(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, precisi
     With mixed precision the Gram is formed in float32, the solver trains on it to
     ``_mixed.SOLVE_TOL`` and :func:`fastlae._mixed.refine` finishes in float64; where that
     does not apply the float64 Gram is formed and the call goes on as in double precision.
-    BLAS stays at one thread from the float32 pass to the end of the refinement: the solve on
-    the small Gram costs little either way, and OpenBLAS threads left spinning by a threaded
-    call would take a core from the refinement pass's workers (measured: 0.085 s instead of
-    0.05 s for 100000 x 500).
+    BLAS stays at one thread from the probe (:func:`fastlae._mixed.probe`) to the end of the
+    refinement: the probe and the solve on the small Gram cost little either way, and OpenBLAS
+    threads left spinning by a threaded call would take a core from the next pass's workers
+    (measured: 0.085 s instead of 0.05 s for the refinement pass at 100000 x 500).
     """
     try:
         return _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng,
@@ -485,12 +485,12 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
         choose(data.n, data.d, k, solver_name)
     name, module = plan.solver, REGISTRY[plan.solver]
     mixed = not streamed and _mixed_wanted(precision, data, plan, solver_name, lam_user, k)
+    threads = blas_threads()
+    if mixed and threads > 1 and data.in_caller(_blas.limit_to_one):
+        data.held_threads = threads   # from the probe on: no threaded call leaves spinners
     if mixed:   # the spectrum of the first rows: is float32 in reach, and (auto) does it pay?
         seen = _mixed.probe(data, k, np.random.default_rng(0))
         mixed = _mixed.resolvable(seen, k) and (precision == "mixed" or _mixed.falls(seen, k))
-    threads = blas_threads()
-    if mixed and threads > 1 and data.in_caller(_blas.limit_to_one):
-        data.held_threads = threads
     C_single = _mixed.form_gram_single(data) if mixed else None
     if C_single is None:
         _release(data)

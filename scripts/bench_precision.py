@@ -4,7 +4,7 @@ Usage::
 
     python scripts/bench_precision.py               # targets, then the zoo
     python scripts/bench_precision.py --reps 7 --json out.json
-    python scripts/bench_precision.py --skip-zoo
+    python scripts/bench_precision.py --skip-zoo      # or --only-zoo
 
 Part 1, the tall shapes (``fastlae.datasets.decaying``, k = 10): medians of interleaved repeats
 of a bare float64 ``X.T @ X``, scikit-learn's ``PCA(svd_solver="covariance_eigh")``,
@@ -119,13 +119,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--skip-zoo", action="store_true")
+    ap.add_argument("--only-zoo", action="store_true")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     out = {"machine": machine(), "tall": [], "other": [], "zoo": []}
     print(out["machine"])
-    for shape in TALL:
+    for shape in [] if args.only_zoo else TALL:
         out["tall"].append(tall(*shape, args.reps))
-    for shape in OTHER:
+    for shape in [] if args.only_zoo else OTHER:
         out["other"].append(other(*shape, args.reps))
     if not args.skip_zoo:
         print(f"zoo at {ZOO_SHAPE[0]} x {ZOO_SHAPE[1]}, k={ZOO_SHAPE[2]} (sine is meaningless "
