@@ -340,9 +340,10 @@ def refine(data, C, basis, k, tol):
         top = w[0]
         res = np.linalg.norm(R, axis=0) / top
         EV = Y - C @ V
-        eta = UNSEEN * np.linalg.norm(EV, 2)
-        if np.linalg.norm(EV, 2) > FACTOR_MAX * gap * theta[0]:
+        error = np.linalg.norm(EV, 2)   # the float32 Gram's error on the span
+        if error > FACTOR_MAX * gap * theta[0]:
             return None
+        eta = UNSEEN * error
         if res[:k].max() <= tol:
             ritz = np.concatenate([np.maximum(w, 0.0), np.minimum(beyond, max(w[-1], 0.0))])
             return Refined(w[:k], V[:, :k], res[:k], ritz, "data", passes)

@@ -123,7 +123,8 @@ class PCAResult:
         shown = " ".join(f"{v:.3g}" for v in ratio[:5]) + (" ..." if k > 5 else "")
         return (f"PCAResult(k={k}, n_features={d}, solver={self.solver!r}"
                 f"{', matrix-free' if self.matrix_free else ''}"
-                f"{', mixed precision' if self.precision == 'mixed' else ''}, n_iter={self.n_iter}, "
+                f"{', mixed precision' if self.precision == 'mixed' else ''}"
+                f", n_iter={self.n_iter}, "
                 f"converged={self.converged}, largest residual {self.residuals.max():.1e},\n"
                 f"          explained_variance_ratio=[{shown}] (sum {ratio.sum():.4g}))")
 
@@ -203,13 +204,15 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         ``"double"``: the Gram is formed in float64 (also for float32 input). ``"mixed"``:
         formed in float32 (SSYRK: about twice the float64 rate), the solver trains on it, and
         one or two float64 passes over X refine the answer to the same accuracy and
-        certificate tolerance (:mod:`fastlae._mixed`); where the float32 Gram cannot
-        resolve the answer (the k-th eigenvalue within about 1e5 times float32's rounding of
-        the largest, or no gap after the k-th that it resolves) the float64 Gram is formed
-        after all (``r.precision`` says which ran). Applies to the formed feature Gram of
-        in-memory data (``n_samples >= n_features``); other paths run in double. ``"auto"``:
-        mixed where the cost model (:func:`fastlae.solvers.single_saves`) predicts it is
-        faster, the solver is ``"auto"``, ``"als_tied"`` or ``"eigh"`` and ``lam`` is None.
+        certificate tolerance (:mod:`fastlae._mixed`). Where the float32 Gram cannot resolve
+        the answer (seen by a probe of the first rows: a k-th eigenvalue below about 1e-4 of
+        the largest; or after the pass: no gap after the k-th that it resolves) the float64
+        Gram is formed instead (``r.precision`` says which ran). Applies to the formed
+        feature Gram of in-memory data (``n_samples >= n_features``); other paths run in
+        double. ``"auto"``: mixed where the solver is ``"auto"``, ``"als_tied"`` or
+        ``"eigh"``, ``lam`` is None, the cost model (:func:`fastlae.solvers.single_saves`)
+        predicts a gain and the probe sees the spectrum still fall after the k-th value
+        (noise-like data stay in double: there the refinement costs what float32 saves).
 
     progress : bool, default=False
         Show a progress line on stderr (the Gram pass's blocks, the solver's updates and
@@ -366,11 +369,12 @@ def _report(r, data, k, verbose):
              f"{' in float32, refined in float64' if r.precision == 'mixed' else ''}), "
              f"solver {r.solver}, "
              f"{r.n_iter} updates",
-             f"gram {t.get('gram', 0):.3f} s, solve {t.get('solve', 0):.3f} s, certify "
-             f"{t.get('certify', 0):.3f} s",
+             f"gram {t.get('gram', 0):.3f} s, solve {t.get('solve', 0):.3f} s, "
+             f"{'refine %.3f s, ' % t['refine'] if t.get('refine') else ''}"
+             f"certify {t.get('certify', 0):.3f} s",
              f"{'converged' if r.converged else 'NOT converged'}: largest residual "
-             f"{r.residuals.max():.1e} (against {_AGAINST[r.certificate]}), largest component error "
-             f"{r.component_errors.max():.1e}"]
+             f"{r.residuals.max():.1e} (against {_AGAINST[r.certificate]}), largest component "
+             f"error {r.component_errors.max():.1e}"]
     for text in lines:
         LOG.info(text)
         if verbose:
@@ -424,11 +428,13 @@ def _mixed_wanted(precision, data, plan, solver_name, lam_user, k):
         and single_saves(data.n, data.d, k)
 
 
-def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol, budget, rng):
+def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol, budget, rng,
+           handover_width):
     """Train ``module`` on ``op`` and certify (continuing with a stricter internal tolerance
     while the exact certificate disagrees with the solver's own check); ``"auto"`` may hand
-    over to ``eigh`` (forming the Gram if it was not). Returns ``(name, module, op, trained,
-    (theta, vecs, res, ritz), n_iter, t_gram, t_cert)``."""
+    over to ``eigh`` (forming the Gram if it was not), which then computes
+    ``handover_width`` (+1) eigenpairs. Returns ``(name, module, op, trained, (theta, vecs,
+    res, ritz), n_iter, t_gram, t_cert)``."""
     check_tol, init, lam_run = tol, None, lam_scaled
     n_iter, t_gram, t_cert = 0, 0.0, 0.0
     while True:
@@ -442,7 +448,8 @@ def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol,
                 op = Operator(data, form_gram(data)[0])
                 t_gram += time.perf_counter() - t_again
             name, module = "eigh", REGISTRY["eigh"]
-            trained = module.solve(op, k, r, lam_run, lam_floor, tol, wtol, 1, rng)
+            trained = module.solve(op, k, handover_width, lam_run, lam_floor, tol, wtol, 1,
+                                   rng)
         t_cert -= time.perf_counter()
         pairs = certify(op, trained, k)
         t_cert += time.perf_counter()
@@ -531,7 +538,7 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
         r_single = r if module.ITERATIVE else default_latent("als_tied", k, data.m)
         name, module, op, trained, _, n_iter, t_more, t_cert = _train(
             op, data, plan, name, module, k, r_single, lam_scaled, lam_floor,
-            max(tol, _mixed.SOLVE_TOL), wtol, budget, rng)
+            max(tol, _mixed.SOLVE_TOL), wtol, budget, rng, r_single)
         t_refine = -time.perf_counter()
         refined = _mixed.refine(data, op.C, trained.basis, k, tol)
         t_refine += time.perf_counter()
@@ -549,7 +556,7 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
         lam_floor = data.m * np.finfo(float).eps * trace
     name, module, op, trained, pairs, more, t_more, t_cert_more = _train(
         op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol,
-        budget - n_iter if plan.budget is not None else budget, rng)
+        budget - n_iter if plan.budget is not None else budget, rng, k)
     n_iter += more
     theta, vecs, res, ritz = pairs
     t_gram += t_more

@@ -38,9 +38,9 @@ EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the au
 # (the "single" ones: SSYRK's rate, and centering into float32 with exact sums). The
 # refinement is one float64 pass with REFINE_EXTRA columns beyond k at REFINE_PASS_FLOPS,
 # about REFINE_PRODUCTS single-threaded products of the d x d Gram with as many columns at
-# REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds (noise-like spectra widen the span and need
-# more products than fast-decaying ones: the model takes their cost). "auto" takes mixed precision when the
-# modelled saving of the float32 pass exceeds the refinement.
+# REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds (wide spans and many products: the cost on
+# spectra that fall slowly after k). "auto" takes mixed precision when the modelled saving of
+# the float32 pass exceeds the refinement (and fastlae._mixed.probe allows it).
 DOUBLE_RATE, DOUBLE_ELEMENT = 1.47e11, 1.34e-9
 SINGLE_RATE, SINGLE_ELEMENT = 2.8e11, 1.0e-9
 REFINE_EXTRA = 5
