@@ -196,7 +196,7 @@ def run_blocks(data, span, workers, block, serial_block, start, body):
     block)`` is called first with the counts that run, to allocate per-thread state. The
     stop flag is read between blocks; the first exception of any thread is raised here.
     """
-    own = workers > 1 and not data.held_threads
+    own = workers > 1 and not getattr(data, "held_threads", 0)
     if own and not data.in_caller(_blas.limit_to_one):
         workers, block, own = 1, serial_block, False   # BLAS stays threaded
     start(workers, block)

@@ -156,7 +156,8 @@ class Operator:
         U = np.ascontiguousarray(U)
         out = np.empty((d, U.shape[1]))
         block = block_length(n, MAP_BLOCK_ELEMENTS)
-        workers = max(1, min(data.held_threads or blas_threads(), d // (2 * block)))
+        held = getattr(data, "held_threads", 0)   # the in-memory Data only
+        workers = max(1, min(held or blas_threads(), d // (2 * block)))
         bufs = {}
 
         def start(workers, block):
