@@ -184,6 +184,13 @@ def gram_around(data, center, ones=False, exact=False, single=False):
     return (G, float(bigs.max())) if exact else G
 
 
+def pass_workers(data, span, block):
+    """Threads for a pass of GEMMs over ``span`` samples (or features) in blocks of ``block``:
+    one per BLAS thread (as many as BLAS had before, while ``data.held_threads`` holds it at
+    one), each with at least two blocks."""
+    return max(1, min(data.held_threads or blas_threads(), span // (2 * block)))
+
+
 def run_blocks(data, span, workers, block, serial_block, start, body):
     """Run ``body(t, s0, s1)`` over the blocks ``[s0, s1)`` of ``range(span)`` on ``workers``
     threads, block ``s0`` on thread ``t = (s0 // block) % workers``.
@@ -191,12 +198,12 @@ def run_blocks(data, span, workers, block, serial_block, start, body):
     With more than one worker, BLAS is set to one thread meanwhile, from the caller's thread
     (``data.in_caller``; unless ``data.held_threads`` says the caller holds that limit already),
     and each thread (this one and ``workers - 1`` more) calls its own single-threaded BLAS;
-    where that limit cannot be set (:func:`fastlae._blas.limit_to_one`) one thread runs every
-    block of ``serial_block`` on threaded BLAS. ``start(workers,
-    block)`` is called first with the counts that run, to allocate per-thread state. The
-    stop flag is read between blocks; the first exception of any thread is raised here.
+    where that limit cannot be set (:func:`fastlae._blas.limit_to_one`) one thread runs the
+    pass on threaded BLAS, in blocks of ``serial_block``. ``start(workers, block)`` is called
+    first with the counts that run, to allocate per-thread state. The stop flag is read
+    between blocks; the first exception of any thread is raised here.
     """
-    own = workers > 1 and not getattr(data, "held_threads", 0)
+    own = workers > 1 and not data.held_threads
     if own and not data.in_caller(_blas.limit_to_one):
         workers, block, own = 1, serial_block, False   # BLAS stays threaded
     start(workers, block)

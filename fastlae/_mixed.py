@@ -36,9 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._blas import blas_threads
 from ._data import HEAD, SAFE_MAX, SAFE_MIN, block_length
-from ._gram import GRAM_BLOCK_ELEMENTS, gram_around, run_blocks
+from ._gram import GRAM_BLOCK_ELEMENTS, gram_around, pass_workers, run_blocks
 from ._kernels.passes import center_block
 from ._operator import UNCENTERED
 
@@ -198,7 +197,7 @@ def exact_product(data, V, uncentered=False):
     axis = data.feat_axis        # the feature Gram's rows run along the features
     span = p if axis == 1 else q
     block = block_length(d, PASS_BLOCK_ELEMENTS)
-    workers = max(1, min(data.held_threads or blas_threads(), span // (2 * block)))
+    workers = pass_workers(data, span, block)
     V = np.ascontiguousarray(V)
     mV = data.mean @ V
     state = {}

@@ -9,8 +9,7 @@ import numpy as np
 
 from ._data import SAFE_MAX, SAFE_MIN, block_length
 from ._kernels.monitor import new_history
-from ._blas import blas_threads
-from ._gram import run_blocks
+from ._gram import pass_workers, run_blocks
 from ._kernels.operator import FormedGram, GramOperator, apply_gram
 from ._kernels.passes import center_block
 
@@ -156,8 +155,7 @@ class Operator:
         U = np.ascontiguousarray(U)
         out = np.empty((d, U.shape[1]))
         block = block_length(n, MAP_BLOCK_ELEMENTS)
-        held = getattr(data, "held_threads", 0)   # the in-memory Data only
-        workers = max(1, min(held or blas_threads(), d // (2 * block)))
+        workers = pass_workers(data, d, block)
         bufs = {}
 
         def start(workers, block):

@@ -366,6 +366,7 @@ class StreamData:
     gram_axis = feat_axis = 1
     matrix_free = False
     total = None
+    held_threads = 0   # BLAS limits are never held across its passes (see Data)
     seconds = 0.0   # of the pass that formed the Gram (reported as PCAResult.timings["gram"])
 
     def __init__(self, acc, source, stop, dtype):

@@ -462,7 +462,7 @@ def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol,
 
 def _release(data):
     """End the single-threaded BLAS of the mixed path (idempotent)."""
-    if getattr(data, "held_threads", 0):
+    if data.held_threads:
         data.in_caller(_blas.restore)
         data.held_threads = 0
 
@@ -499,18 +499,18 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
         seen = _mixed.probe(data, k, np.random.default_rng(0))
         mixed = _mixed.resolvable(seen, k) and (precision == "mixed" or _mixed.falls(seen, k))
     C_single = _mixed.form_gram_single(data) if mixed else None
-    if C_single is None:
-        _release(data)
     if C_single is not None:
         C, trace = C_single, float(np.trace(C_single))
         op = Operator(data, C)
-    elif plan.matrix_free:
-        op = Operator(data)
-        op.use_uncentered(tol)
-        trace = op.trace()
     else:
-        C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
-        op = Operator(data, C)
+        _release(data)
+        if plan.matrix_free:
+            op = Operator(data)
+            op.use_uncentered(tol)
+            trace = op.trace()
+        else:
+            C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
+            op = Operator(data, C)
     if not streamed:
         V.check_finite(data.A, data.mean)
     t_gram = time.perf_counter() - t0

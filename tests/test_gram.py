@@ -249,13 +249,14 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
 def test_mapping_to_features(shape, order, dtype, threads, rng, monkeypatch):
     """Operator.to_features: Xc.T @ U / scale by blocks of features, on 1 or 3 threads."""
     import fastlae._blas as blas_module
+    import fastlae._gram as gram_module
     import fastlae._operator as operator_module
     from fastlae._data import Data
     from fastlae._operator import Operator
     from fastlae._validation import check_X
 
     monkeypatch.setattr(operator_module, "MAP_BLOCK_ELEMENTS", 64)
-    monkeypatch.setattr(operator_module, "blas_threads", lambda: threads)
+    monkeypatch.setattr(gram_module, "blas_threads", lambda: threads)
     monkeypatch.setattr(blas_module, "limit_to_one", lambda: True)
     monkeypatch.setattr(blas_module, "restore", lambda: None)
     X = np.asarray(3.0 + rng.standard_normal(shape), dtype=dtype, order=order)

@@ -5,8 +5,6 @@ refined (``r.precision == "mixed"``) or, where the float32 Gram cannot resolve i
 again in float64 (``"double"``); either way it agrees with LAPACK on the exact Gram as closely
 as the float64 path does, and its reported residuals bound the true ones.
 """
-import warnings
-
 import numpy as np
 import pytest
 
@@ -16,19 +14,13 @@ import fastlae.api
 from fastlae.datasets import ZOO, zoo
 from fastlae.solvers import single_saves
 from naive import reference, sin_angle
+from test_zoo import run
 
 K = 5
 N, D = 3000, 120
 # where the float32 Gram cannot resolve the answer: the k-th eigenvalue is zero (rank below
 # k)
 FALLS_BACK = {"rank_below_k"}
-
-
-def run(X, k, **kw):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        r = fastlae.pca(X, k, **kw)
-    return r, [type(w.message) for w in caught]
 
 
 def check(X, k, r, tol=1e-10):
