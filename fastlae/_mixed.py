@@ -37,9 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._data import HEAD, SAFE_MAX, SAFE_MIN, block_length
-from ._gram import GRAM_BLOCK_ELEMENTS, gram_around, pass_workers, run_blocks
-from ._kernels.passes import center_block
-from ._operator import UNCENTERED
+from ._gram import gram_around, pass_workers, run_blocks
+from ._kernels.operator import GramOperator, apply_gram_span
+from ._operator import _EMPTY_BUF, UNCENTERED
 
 # One-pass corrections to the mean may cancel at most a digit of float32's seven.
 KAPPA_SINGLE = 10.0
@@ -65,8 +65,11 @@ UNSEEN = 4.0
 MAX_PASSES = 3
 # Elements of X per block of the float64 pass: a centered block stays in L2 between its two
 # narrow GEMMs (measured on the project machine: 64K elements 0.17 s, 512K 0.32 s for one
-# thread's pass over 100000 x 1000 with r = 10).
+# thread's pass over 100000 x 1000 with r = 10). Each thread takes about SPANS_PER_WORKER
+# spans of blocks, one compiled call each (a Python call per block held the GIL often enough
+# to stall 16 threads).
 PASS_BLOCK_ELEMENTS = 1 << 16
+SPANS_PER_WORKER = 4
 INNER_MAX = 4       # Jacobi-Davidson steps per pass
 CG_MAX = 60         # conjugate-gradient steps per correction
 
@@ -174,12 +177,13 @@ def form_gram_single(data):
 def exact_product(data, V, uncentered=False):
     """``Xs.T @ Xs @ V`` in float64 (``Xs`` the centered, scaled X): one pass over X.
 
-    Each block is centered in float64 (:func:`~fastlae._kernels.passes.center_block`) and
-    multiplied twice (narrow GEMMs on a block that stays in L2); with ``uncentered`` (float64
-    data whose mean is small enough, see :func:`uncentered_ok`) the GEMMs take views of X's
-    rows and the mean is taken out of their results. Blocks run on
-    :func:`fastlae._gram.run_blocks`' threads, each with its own partial sum, added in a fixed
-    order.
+    The pass is split into spans of samples, run on :func:`fastlae._gram.run_blocks`' threads
+    (about ``SPANS_PER_WORKER`` each), each thread adding its spans' parts
+    (:func:`~fastlae._kernels.operator.apply_gram_span`: blocks of ``PASS_BLOCK_ELEMENTS``
+    centered in float64 and multiplied twice while they stay in L2, no GIL held) to its own
+    partial sum; the partials are added in a fixed order. With ``uncentered`` (float64 data
+    with features as columns whose mean is small enough, see :func:`uncentered_ok`) the
+    products take views of X's rows and the mean is taken out of their results.
 
     Parameters
     ----------
@@ -192,57 +196,37 @@ def exact_product(data, V, uncentered=False):
     -------
     Y : ndarray of shape (d, r), float64
     """
-    A, (p, q) = data.A, data.A.shape
-    d, r = V.shape
+    A, d = data.A, data.d
     axis = data.feat_axis        # the feature Gram's rows run along the features
-    span = p if axis == 1 else q
+    span = A.shape[1 - axis]
     block = block_length(d, PASS_BLOCK_ELEMENTS)
     workers = pass_workers(data, span, block)
-    V = np.ascontiguousarray(V)
-    mV = data.mean @ V
+    chunk = block * max(1, -(-span // (SPANS_PER_WORKER * workers * block)))
+    V = np.ascontiguousarray(V, dtype=np.float64)
     state = {}
 
-    def start(workers, block):
-        state["Y"] = np.zeros((workers, d, r))
-        state["sums"] = np.zeros((workers, r))
-        state["buf"] = [(np.empty(0 if uncentered else block * d), np.empty((block, r)),
-                         np.empty((d, r))) for _ in range(workers)]
-        data.activity = ["refinement pass", 0, -(-span // block)]
+    def start(workers, chunk):
+        state["Y"] = np.zeros((workers, d, V.shape[1]))
+        state["ops"] = [GramOperator(A, data.mean, axis, data.inv, axis, block,
+                                     _EMPTY_BUF if uncentered else np.empty(block * d),
+                                     data.stop) for _ in range(workers)]
+        data.activity = ["refinement pass", 0, -(-span // chunk)]
 
     def body(t, s0, s1):
-        (buf, T, Z), Y = state["buf"][t], state["Y"][t]
-        T = T[: s1 - s0]
-        if uncentered:   # X's rows (or A's columns) as they are; the mean comes out below
-            B = A[s0:s1] if axis == 1 else A[:, s0:s1].T
-            np.matmul(B, V, out=T)
-            T -= mV
-            state["sums"][t] += T.sum(axis=0)
-        elif axis == 1:   # rows s0:s1 of X
-            B = buf[: (s1 - s0) * d].reshape(s1 - s0, d)
-            center_block(A, s0, s1, 0, q, data.mean, 1, data.inv, B)
-            np.matmul(B, V, out=T)
-        else:           # A = X.T: columns s0:s1 of A
-            B = buf[: d * (s1 - s0)].reshape(d, s1 - s0).T
-            center_block(A, 0, p, s0, s1, data.mean, 0, data.inv, B.T)
-            np.matmul(B, V, out=T)
-        np.matmul(B.T, T, out=Z)
-        Y += Z
+        state["Y"][t] += apply_gram_span(state["ops"][t], V, s0, s1)
         data.activity[1] += 1
 
-    run_blocks(data, span, workers, block, block_length(d, GRAM_BLOCK_ELEMENTS), start, body)
-    Y = state["Y"].sum(axis=0)
-    if uncentered:   # sum (a - m) t^T = sum a t^T - m (sum t)^T, then the scale twice
-        Y -= np.outer(data.mean, state["sums"].sum(axis=0))
-        Y *= data.inv * data.inv
-    return Y
+    run_blocks(data, span, workers, chunk, span, start, body)
+    return state["Y"].sum(axis=0)
 
 
 def uncentered_ok(data, trace, tol):
-    """Whether :func:`exact_product` may skip centering: float64 data whose scale keeps the
-    unscaled products finite and normal, and the rounding of the
+    """Whether :func:`exact_product` may skip centering: float64 data with features as columns
+    whose scale keeps the unscaled products finite and normal, and the rounding of the
     uncentered products, about ``eps sqrt(1 + d n |mean|^2 / trace)`` relative (see
     :meth:`fastlae._operator.Operator.use_uncentered`), at most ``UNCENTERED * tol``."""
-    if data.A.dtype != np.float64 or trace <= 0.0 or not SAFE_MIN <= data.scale <= SAFE_MAX:
+    if data.A.dtype != np.float64 or data.feat_axis != 1 or trace <= 0.0 \
+            or not SAFE_MIN <= data.scale <= SAFE_MAX:
         return False
     ratio = data.d * data.n * float(np.sum((data.mean * data.inv) ** 2)) / trace
     return np.finfo(float).eps * np.sqrt(1.0 + ratio) <= UNCENTERED * tol

@@ -425,7 +425,7 @@ def _mixed_wanted(precision, data, plan, solver_name, lam_user, k):
     if precision == "mixed":
         return True
     return solver_name in ("auto", "als_tied", "eigh") and lam_user is None \
-        and single_saves(data.n, data.d, k)
+        and single_saves(data.n, data.d, k, blas_threads())
 
 
 def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol, budget, rng,

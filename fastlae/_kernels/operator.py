@@ -89,28 +89,36 @@ def _apply_formed(op, V):
 @nb.njit(**JIT)
 def _apply_data(op, V):
     """:func:`apply_gram` of a :class:`GramOperator`: blockwise from the data."""
+    return apply_gram_span(op, V, 0, op.A.shape[1 - op.gram_axis])
+
+
+@nb.njit(**JIT)
+def apply_gram_span(op, V, s0, s1):
+    """The part of :func:`apply_gram` (a :class:`GramOperator`) that rows ``s0:s1`` of A
+    (``gram_axis == 1``; columns for 0) contribute: the sum over them is the whole product.
+    Threads that split a pass call it on their own spans (it holds no GIL)."""
     A, mean, feat_axis, inv, block, buf, stop = (op.A, op.mean, op.feat_axis, op.inv,
                                                  op.block, op.buf, op.stop)
     p, q = A.shape
     if buf.shape[0] == 0:
-        return _apply_gram_uncentered(A, mean, inv, block, stop, V)
+        return _apply_gram_uncentered(A, mean, inv, block, stop, V, s0, s1)
     # The products are formed transposed (``(B V)^T = V^T B^T`` and so on): Numba hands BLAS
     # the C-ordered result as its Fortran-ordered transpose, and this way round OpenBLAS sees
     # a tall, narrow result (M large, N = r), its fast case.
     outT = np.zeros((V.shape[1], V.shape[0]))
     if op.gram_axis == 1:  # G V = sum B^T (B V) over row blocks B
-        for r0 in range(0, p, block):
+        for r0 in range(s0, s1, block):
             if stop[0] != 0:
                 break
-            r1 = min(p, r0 + block)
+            r1 = min(s1, r0 + block)
             B = _block_view(buf, r1 - r0, q)
             center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
             _add(outT, np.dot(np.dot(V.T, B.T), B))
     else:  # G V = sum B (B^T V) over column blocks B
-        for c0 in range(0, q, block):
+        for c0 in range(s0, s1, block):
             if stop[0] != 0:
                 break
-            c1 = min(q, c0 + block)
+            c1 = min(s1, c0 + block)
             B = _block_view(buf, p, c1 - c0)
             center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
             _add(outT, np.dot(np.dot(V.T, B), B.T))
@@ -118,8 +126,9 @@ def _apply_data(op, V):
 
 
 @nb.njit(**JIT)
-def _apply_gram_uncentered(A, mean, inv, block, stop, V):
-    """``Xc.T @ Xc @ V * inv**2`` from views of the rows of A, without a centered copy.
+def _apply_gram_uncentered(A, mean, inv, block, stop, V, s0, s1):
+    """``Xc.T @ Xc @ V * inv**2`` from views of the rows ``s0:s1`` of A, without a centered
+    copy (the part those rows contribute).
 
     With ``Y = A V - 1 (mean^T V)``: ``Xc.T Xc V = A^T Y - mean (1^T Y)``. Each block of rows
     is read once from memory (both products see it in cache) and never copied; the price is
@@ -135,10 +144,10 @@ def _apply_gram_uncentered(A, mean, inv, block, stop, V):
     c = np.dot(mean, V)
     outT = np.zeros((r, q))
     sY = np.zeros(r)
-    for r0 in range(0, p, block):
+    for r0 in range(s0, s1, block):
         if stop[0] != 0:
             break
-        r1 = min(p, r0 + block)
+        r1 = min(s1, r0 + block)
         B = A[r0:r1]
         YT = np.dot(VT, B.T)        # (B V)^T, r x rows
         for j in range(r):

@@ -38,16 +38,21 @@ EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the au
 # (the "single" ones: SSYRK's rate, and centering into float32 with exact sums). The
 # refinement is one float64 pass with REFINE_EXTRA columns beyond k at REFINE_PASS_FLOPS,
 # about REFINE_PRODUCTS single-threaded products of the d x d Gram with as many columns at
-# REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds (wide spans and many products: the cost on
-# spectra that fall slowly after k). "auto" takes mixed precision when the modelled saving of
-# the float32 pass exceeds the refinement (and fastlae._mixed.probe allows it).
+# REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds (the probe, and wide spans and many
+# products: the cost on spectra that fall slowly after k). "auto" takes mixed precision when the modelled saving of
+# the float32 pass exceeds the refinement (and fastlae._mixed.probe allows it). The passes
+# were fitted on FIT_THREADS threads and run THREAD_SPEEDUP(threads) times faster on more
+# (measured on 16 cores: the float64 Gram pass and a bare X.T @ X both 3-4x faster than on
+# 2, scripts/bench_cores.py); the in-memory work runs on one thread at any count.
 DOUBLE_RATE, DOUBLE_ELEMENT = 1.47e11, 1.34e-9
 SINGLE_RATE, SINGLE_ELEMENT = 2.8e11, 1.0e-9
 REFINE_EXTRA = 5
-REFINE_PASS_FLOPS = 3.6e10
+REFINE_PASS_FLOPS = 6.0e10
 REFINE_PRODUCTS = 40
 REFINE_GEMM_FLOPS = 3.0e10
-REFINE_OVERHEAD = 0.01
+REFINE_OVERHEAD = 0.03
+FIT_THREADS = 2
+THREAD_EXPONENT = 0.6   # speedup (threads / FIT_THREADS) ** THREAD_EXPONENT: 16 threads 3.5x
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25
@@ -107,13 +112,15 @@ def estimated_seconds(n, d, k):
     }
 
 
-def single_saves(n, d, k):
+def single_saves(n, d, k, threads=FIT_THREADS):
     """Whether forming the feature Gram in float32 and refining by a float64 pass over X
-    (``precision="mixed"``) is modelled faster than the float64 Gram (constants above)."""
-    saving = n * d * d * (1.0 / DOUBLE_RATE - 1.0 / SINGLE_RATE) \
-        + n * d * (DOUBLE_ELEMENT - SINGLE_ELEMENT)
+    (``precision="mixed"``) is modelled faster than the float64 Gram on ``threads`` threads
+    (constants above)."""
+    speedup = (max(threads, 1) / FIT_THREADS) ** THREAD_EXPONENT
+    saving = (n * d * d * (1.0 / DOUBLE_RATE - 1.0 / SINGLE_RATE)
+              + n * d * (DOUBLE_ELEMENT - SINGLE_ELEMENT)) / speedup
     r = k + REFINE_EXTRA
-    refine = 4.0 * n * d * r / REFINE_PASS_FLOPS \
+    refine = 4.0 * n * d * r / REFINE_PASS_FLOPS / speedup \
         + REFINE_PRODUCTS * 2.0 * d * d * r / REFINE_GEMM_FLOPS + REFINE_OVERHEAD
     return saving > refine
 
