@@ -38,8 +38,8 @@ import numpy as np
 
 from ._data import HEAD, SAFE_MAX, SAFE_MIN, block_length
 from ._gram import gram_around, pass_workers, run_blocks
-from ._kernels.operator import GramOperator, apply_gram_span
-from ._operator import _EMPTY_BUF, UNCENTERED
+from ._kernels.operator import span_centered, span_uncentered
+from ._operator import UNCENTERED
 
 # One-pass corrections to the mean may cancel at most a digit of float32's seven.
 KAPPA_SINGLE = 10.0
@@ -179,7 +179,7 @@ def exact_product(data, V, uncentered=False):
 
     The pass is split into spans of samples, run on :func:`fastlae._gram.run_blocks`' threads
     (about ``SPANS_PER_WORKER`` each), each thread adding its spans' parts
-    (:func:`~fastlae._kernels.operator.apply_gram_span`: blocks of ``PASS_BLOCK_ELEMENTS``
+    (:func:`~fastlae._kernels.operator.span_centered`: blocks of ``PASS_BLOCK_ELEMENTS``
     centered in float64 and multiplied twice while they stay in L2, no GIL held) to its own
     partial sum; the partials are added in a fixed order. With ``uncentered`` (float64 data
     with features as columns whose mean is small enough, see :func:`uncentered_ok`) the
@@ -207,13 +207,16 @@ def exact_product(data, V, uncentered=False):
 
     def start(workers, chunk):
         state["Y"] = np.zeros((workers, d, V.shape[1]))
-        state["ops"] = [GramOperator(A, data.mean, axis, data.inv, axis, block,
-                                     _EMPTY_BUF if uncentered else np.empty(block * d),
-                                     data.stop) for _ in range(workers)]
+        state["bufs"] = [None if uncentered else np.empty(block * d) for _ in range(workers)]
         data.activity = ["refinement pass", 0, -(-span // chunk)]
 
     def body(t, s0, s1):
-        state["Y"][t] += apply_gram_span(state["ops"][t], V, s0, s1)
+        if uncentered:
+            part = span_uncentered(A, data.mean, data.inv, block, data.stop, V, s0, s1)
+        else:
+            part = span_centered(A, data.mean, axis, data.inv, axis, block, state["bufs"][t],
+                                 data.stop, V, s0, s1)
+        state["Y"][t] += part
         data.activity[1] += 1
 
     run_blocks(data, span, workers, chunk, span, start, body)

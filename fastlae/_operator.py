@@ -65,7 +65,7 @@ class Operator:
         """Offer the matrix-free solvers products that skip the centered copy of each block when
         that is exact enough for ``tol``; returns whether it does.
 
-        The uncentered products (:func:`fastlae._kernels.operator._apply_gram_uncentered`)
+        The uncentered products (:func:`fastlae._kernels.operator.span_uncentered`)
         round relative to ``|X| |Xc|`` instead of ``|Xc|^2``: a relative error of about
         ``eps sqrt(1 + n |mean|^2 / lambda_1)``. With ``lambda_1 >= trace / m`` they are
         offered when that bound is below ``UNCENTERED * tol`` (float64 data with features as

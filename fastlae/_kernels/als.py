@@ -61,7 +61,7 @@ def run(d, e, W1, W2, lam, k, tol, wtol, max_iter, check_every, stop, patience, 
     eye = np.eye(r)
     work = np.empty(m)
     res = np.inf
-    it = 0
+    it = np.int64(0)   # not a literal: a literal 0 compiles verdict a second time
     upd = np.inf
     status = GO_ON
     scale = max(np.abs(d).max(), 1e-300)

@@ -20,6 +20,7 @@ import numpy as np
 import numba as nb
 
 from ._config import JIT
+from .blas import product
 from .monitor import GO_ON, relative_update, verdict
 from .operator import apply_gram
 from .ritz import check, scale_columns, sym
@@ -48,7 +49,7 @@ def run(op, W, lam, k, tol, floor, wtol, max_iter, check_every, momentum, patien
     """
     m, r = W.shape
     res = np.inf
-    it = 0
+    it = np.int64(0)   # not a literal: a literal 0 compiles verdict a second time
     upd = np.inf
     beta = 0.0
     W_prev = np.zeros_like(W)
@@ -69,7 +70,7 @@ def run(op, W, lam, k, tol, floor, wtol, max_iter, check_every, momentum, patien
                 # latent tail is separated from the wanted directions
                 edge = min(theta_min, 0.8 * theta_k)
                 beta = 0.25 * edge * edge
-        M = np.dot(W.T, GW)
+        M = product(W, GW, True, False)
         mu, Z = np.linalg.eigh(sym(M))
         ridge = lam if lam > 0.0 else 1e-15 * max(mu[r - 1], 0.0)
         # span(GW M^-1) = span(GW) whatever the rounding in the inverse, so the subspace
@@ -80,28 +81,28 @@ def run(op, W, lam, k, tol, floor, wtol, max_iter, check_every, momentum, patien
         for j in range(r):
             if mu[j] > null_level:
                 f[j] = 1.0 / (mu[j] + ridge)
-        Minv = np.ascontiguousarray(np.dot(scale_columns(Z, f), Z.T))
+        Minv = product(scale_columns(Z, f), np.ascontiguousarray(Z), False, True)
         if beta > 0.0:
-            D = np.dot(W_prev, Minv_prev)
+            D = product(W_prev, Minv_prev, False, False)
             for i in range(m):   # GW - beta D, as a loop (cheaper to compile)
                 for j in range(r):
                     D[i, j] = GW[i, j] - beta * D[i, j]
-            Wn = np.dot(D, Minv)
+            Wn = product(D, Minv, False, False)
         else:
-            Wn = np.dot(GW, Minv)
+            Wn = product(GW, Minv, False, False)
         if momentum:
             # only the span is wanted: rescale to orthonormal columns (the zeroed ones stay
             # zero). The plain LAE step maps W = U D to U D^-1 when lam is tiny, a 2-cycle
             # whose ill-conditioned half costs the check its accuracy (eps cond(W)^2)
-            N = np.dot(Wn.T, Wn)
+            N = product(Wn, Wn, True, False)
             sig2, P = np.linalg.eigh(sym(N))
             g = np.zeros(r)
             for j in range(r):
                 if sig2[j] > NULL * NULL * sig2[r - 1]:
                     g[j] = 1.0 / np.sqrt(sig2[j])
             R = scale_columns(P, g)
-            Wn = np.dot(Wn, R)
-            Minv = np.dot(Minv, R)
+            Wn = product(Wn, R, False, False)
+            Minv = product(Minv, R, False, False)
         upd = relative_update(Wn, W) if wtol > 0 else 0.0
         W_prev = W
         Minv_prev = Minv

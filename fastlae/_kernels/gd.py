@@ -39,7 +39,7 @@ def run(op, W1, W2, lam, alpha, k, tol, wtol, max_iter, check_every, patience, h
     """
     P1, P2, Amat, B, loss = _products(op, W1, W2, lam)
     res = np.inf
-    it = 0
+    it = np.int64(0)   # not a literal: a literal 0 compiles verdict a second time
     upd = np.inf
     status = GO_ON
     while op.stop[0] == 0:

@@ -28,7 +28,7 @@ def run(op, W, lam, alpha, k, tol, wtol, max_iter, check_every, patience, hist):
     ``(W, n_iter, res, status, alpha)``."""
     P, B, N, loss = _products(op, W, lam)
     res = np.inf
-    it = 0
+    it = np.int64(0)   # not a literal: a literal 0 compiles verdict a second time
     upd = np.inf
     status = GO_ON
     while op.stop[0] == 0:

@@ -14,6 +14,7 @@ from numba import types
 from numba.extending import overload
 
 from ._config import JIT
+from .blas import gemm, product
 from .passes import center_block
 
 FormedGram = namedtuple("FormedGram", [
@@ -38,17 +39,6 @@ def _block_view(buf, rows, cols):
     return buf[: rows * cols].reshape((rows, cols))
 
 
-@nb.njit(**JIT)
-def _add(out, T):
-    """``out += T`` as a loop: the array expression would compile a loop of its own in every
-    kernel (seconds of a first call)."""
-    for i in range(T.shape[0]):
-        o = out[i]
-        t = T[i]
-        for j in range(T.shape[1]):
-            o[j] += t[j]
-
-
 def apply_gram(op, V):
     """Return ``G @ V`` for the Gram matrix ``G`` of the centered, scaled data.
 
@@ -62,7 +52,7 @@ def apply_gram(op, V):
         columns of ``A``, accumulated over row blocks); with 0, ``G = Ac @ Ac.T`` (over column
         blocks). When ``op.stop`` becomes non-zero the pass stops early (the result is then
         meaningless; callers check the flag). An empty ``op.buf`` applies the uncentered rows
-        of A directly (:func:`_apply_gram_uncentered`; features must be A's columns).
+        of A directly (:func:`span_uncentered`; features must be A's columns).
     V : ndarray of shape (m, r), C-contiguous float64
 
     Returns
@@ -83,7 +73,7 @@ def _apply_gram_typed(op, V):
 
 @nb.njit(**JIT)
 def _apply_formed(op, V):
-    return np.dot(op.C, V)
+    return product(op.C, V, False, False)
 
 
 @nb.njit(**JIT)
@@ -95,25 +85,36 @@ def _apply_data(op, V):
 @nb.njit(**JIT)
 def apply_gram_span(op, V, s0, s1):
     """The part of :func:`apply_gram` (a :class:`GramOperator`) that rows ``s0:s1`` of A
-    (``gram_axis == 1``; columns for 0) contribute: the sum over them is the whole product.
-    Threads that split a pass call it on their own spans (it holds no GIL)."""
-    A, mean, feat_axis, inv, block, buf, stop = (op.A, op.mean, op.feat_axis, op.inv,
-                                                 op.block, op.buf, op.stop)
+    (``gram_axis == 1``; columns for 0) contribute: the sum over them is the whole product."""
+    if op.buf.shape[0] == 0:
+        return span_uncentered(op.A, op.mean, op.inv, op.block, op.stop, V, s0, s1)
+    return span_centered(op.A, op.mean, op.feat_axis, op.inv, op.gram_axis, op.block, op.buf,
+                         op.stop, V, s0, s1)
+
+
+@nb.njit(**JIT)
+def span_centered(A, mean, feat_axis, inv, gram_axis, block, buf, stop, V, s0, s1):
+    """:func:`apply_gram_span` with centered blocks (fields of a :class:`GramOperator` as
+    arguments: threads that split a pass call it on their own spans, holding no GIL).
+
+    The products are formed transposed (``(B V)^T = V^T B^T`` and so on): BLAS sees the
+    C-ordered result as its Fortran-ordered transpose, and this way round OpenBLAS sees a
+    tall, narrow result (M large, N = r), its fast case.
+    """
     p, q = A.shape
-    if buf.shape[0] == 0:
-        return _apply_gram_uncentered(A, mean, inv, block, stop, V, s0, s1)
-    # The products are formed transposed (``(B V)^T = V^T B^T`` and so on): Numba hands BLAS
-    # the C-ordered result as its Fortran-ordered transpose, and this way round OpenBLAS sees
-    # a tall, narrow result (M large, N = r), its fast case.
-    outT = np.zeros((V.shape[1], V.shape[0]))
-    if op.gram_axis == 1:  # G V = sum B^T (B V) over row blocks B
+    r = V.shape[1]
+    outT = np.zeros((r, V.shape[0]))
+    T = np.empty(r * block)
+    if gram_axis == 1:  # G V = sum B^T (B V) over row blocks B
         for r0 in range(s0, s1, block):
             if stop[0] != 0:
                 break
             r1 = min(s1, r0 + block)
             B = _block_view(buf, r1 - r0, q)
             center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
-            _add(outT, np.dot(np.dot(V.T, B.T), B))
+            BV = _block_view(T, r, r1 - r0)
+            gemm(V, B, BV, True, True, 0.0)        # (B V)^T = V^T B^T
+            gemm(BV, B, outT, False, False, 1.0)   # += (B V)^T B
     else:  # G V = sum B (B^T V) over column blocks B
         for c0 in range(s0, s1, block):
             if stop[0] != 0:
@@ -121,12 +122,23 @@ def apply_gram_span(op, V, s0, s1):
             c1 = min(s1, c0 + block)
             B = _block_view(buf, p, c1 - c0)
             center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
-            _add(outT, np.dot(np.dot(V.T, B), B.T))
-    return np.ascontiguousarray(outT.T)
+            BV = _block_view(T, r, c1 - c0)
+            gemm(V, B, BV, True, False, 0.0)       # (B^T V)^T = V^T B
+            gemm(BV, B, outT, False, True, 1.0)    # += (B^T V)^T B^T
+    return _transpose(outT)
 
 
 @nb.njit(**JIT)
-def _apply_gram_uncentered(A, mean, inv, block, stop, V, s0, s1):
+def _transpose(M):
+    out = np.empty((M.shape[1], M.shape[0]))
+    for i in range(M.shape[0]):
+        for j in range(M.shape[1]):
+            out[j, i] = M[i, j]
+    return out
+
+
+@nb.njit(**JIT)
+def span_uncentered(A, mean, inv, block, stop, V, s0, s1):
     """``Xc.T @ Xc @ V * inv**2`` from views of the rows ``s0:s1`` of A, without a centered
     copy (the part those rows contribute).
 
@@ -139,17 +151,25 @@ def _apply_gram_uncentered(A, mean, inv, block, stop, V, s0, s1):
     """
     p, q = A.shape
     r = V.shape[1]
-    VT = np.empty((r, q), dtype=A.dtype)  # one copy, in A's dtype (np.dot needs equal dtypes)
-    VT[:] = V.T
-    c = np.dot(mean, V)
-    outT = np.zeros((r, q))
+    # V^T, once, in A's dtype (BLAS needs equal dtypes), and c = mean^T V; loops: a sliced
+    # assignment compiles for seconds
+    VT = np.empty((r, q), dtype=A.dtype)
+    c = np.zeros(r)
+    for i in range(q):
+        for j in range(r):
+            VT[j, i] = V[i, j]
+            c[j] += mean[i] * V[i, j]
+    outT = np.zeros((r, q), dtype=A.dtype)
+    T = np.empty(r * block, dtype=A.dtype)
+    flat = A.ravel()   # a view: A is C-contiguous
     sY = np.zeros(r)
     for r0 in range(s0, s1, block):
         if stop[0] != 0:
             break
         r1 = min(s1, r0 + block)
-        B = A[r0:r1]
-        YT = np.dot(VT, B.T)        # (B V)^T, r x rows
+        B = _block_view(flat[r0 * q:], r1 - r0, q)   # a C-ordered view, typed like YT
+        YT = _block_view(T, r, r1 - r0)
+        gemm(VT, B, YT, False, True, 0.0)    # (B V)^T, r x rows
         for j in range(r):
             y = YT[j]
             cj = c[j]
@@ -158,14 +178,14 @@ def _apply_gram_uncentered(A, mean, inv, block, stop, V, s0, s1):
                 y[i] -= cj
                 acc += y[i]
             sY[j] += acc
-        _add(outT, np.dot(YT, B))
-    out = np.ascontiguousarray(outT.T)
+        gemm(YT, B, outT, False, False, 1.0)   # += Y^T B
+    out = np.empty((q, r))
     s2 = inv * inv
     for i in range(q):
         o = out[i]
         mi = mean[i]
         for j in range(r):
-            o[j] = (o[j] - mi * sY[j]) * s2
+            o[j] = (outT[j, i] - mi * sY[j]) * s2
     return out
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import numba as nb
 
 from ._config import JIT
+from .blas import product
 
 # Latent directions whose singular value is below this fraction of the largest are treated as
 # collapsed (mapped to zero by the trained autoencoder) and left out of the cheap check. The
@@ -89,7 +90,7 @@ def check(W, GW, k):
         holds no Ritz value beyond the k-th: ``theta_k / theta_1`` if some latent direction
         collapsed (the rest is numerically zero), else 1 (nothing is known beyond k).
     """
-    N = np.dot(W.T, W)
+    N = product(W, W, True, False)
     sig2, VN = np.linalg.eigh(sym(N))
     r = sig2.shape[0]
     if sig2[r - 1] <= 0.0:
@@ -100,16 +101,16 @@ def check(W, GW, k):
     keep = r - first
     # P = W T with T = VN[:, kept] / sigma: orthonormal columns spanning the kept directions
     T = divide_columns(np.ascontiguousarray(VN[:, first:]), np.sqrt(sig2[first:]))
-    H0 = np.dot(W.T, GW)
-    H = np.dot(T.T, np.dot(sym(H0), T))
+    H0 = product(W, GW, True, False)
+    H = product(T, product(sym(H0), T, False, False), True, False)
     theta, Z = np.linalg.eigh(sym(H))
     top = theta[keep - 1]
     if top <= 0.0:
         return 0.0, 0.0, 0.0, 1.0
     nk = min(k, keep)
-    Y = np.ascontiguousarray(np.dot(T, np.ascontiguousarray(Z[:, keep - nk:])))
-    GY = np.dot(GW, Y)
-    WY = np.dot(W, Y)
+    Y = product(T, np.ascontiguousarray(Z[:, keep - nk:]), False, False)
+    GY = product(GW, Y, False, False)
+    WY = product(W, Y, False, False)
     sums = np.zeros(nk)
     for i in range(GY.shape[0]):   # the residuals G v - theta v, column norms
         for j in range(nk):
@@ -168,7 +169,7 @@ def rayleigh_ritz(basis, G_basis, k):
         Every Ritz value on the span (the first k are ``theta``): the gaps of
         :func:`component_errors`.
     """
-    w, Z = np.linalg.eigh(sym(np.dot(basis.T, G_basis)))
+    w, Z = np.linalg.eigh(sym(product(basis, G_basis, True, False)))
     r = w.shape[0]
     theta = np.empty(k)
     Zk = np.empty((r, k))
@@ -176,8 +177,8 @@ def rayleigh_ritz(basis, G_basis, k):
         theta[j] = w[r - 1 - j]
         for i in range(r):
             Zk[i, j] = Z[i, r - 1 - j]
-    vecs = np.dot(basis, Zk)
-    R = np.dot(G_basis, Zk)
+    vecs = product(basis, Zk, False, False)
+    R = product(G_basis, Zk, False, False)
     top = theta[0] if theta[0] > 0.0 else 1.0
     res = np.zeros(k)
     for i in range(R.shape[0]):
@@ -245,4 +246,4 @@ def basis_from_decoder(W2, GW2):
     P, sv, Vt = np.linalg.svd(W2, full_matrices=False)
     ok = sv[sv.shape[0] - 1] >= COLLAPSE * sv[0]
     T = divide_columns(np.ascontiguousarray(Vt.T), sv)
-    return np.ascontiguousarray(P), np.dot(GW2, T), ok
+    return np.ascontiguousarray(P), product(GW2, T, False, False), ok
