@@ -11,8 +11,8 @@ Usage::
 For each shape (``fastlae.datasets.decaying`` data, float64 unless the shape says float32):
 medians of interleaved repeats of the bare Gram product (``X.T @ X``, or ``X @ X.T`` for wide
 data), ``fastlae.pca`` (auto, with its ``timings``: the Gram pass, the solve, the certificate),
-``fastlae.pca(precision="double")`` and ``fastlae.pca(solver="eigh", precision="double")``
-(LAPACK on the float64 Gram), scikit-learn's ``PCA(svd_solver="covariance_eigh")`` (tall
+``fastlae.pca(precision="double")``, ``fastlae.pca(solver="eigh", precision="double")``
+(LAPACK on the float64 Gram) and ``solver="als_tied"`` (the autoencoder), scikit-learn's ``PCA(svd_solver="covariance_eigh")`` (tall
 shapes), and each answer's subspace sine to LAPACK's. Then fastlae (with its ``timings``) and
 the bare product at 1, 2, 4, 8 and 16 threads on two shapes (threadpoolctl limits,
 ``n_threads``). ``--profile`` adds the 25 most expensive functions of one ``fastlae.pca`` call
@@ -39,7 +39,7 @@ SHAPES = [(200_000, 256, 10, "float64"), (200_000, 1000, 20, "float64"),
           (4000, 4000, 20, "float64"), (2000, 200_000, 10, "float64")]
 QUICK = [(200_000, 1000, 20, "float64"), (20_000, 2000, 50, "float64"),
          (2000, 200_000, 10, "float64")]
-SCALING = [(200_000, 1000, 20), (2000, 200_000, 10)]
+SCALING = [(200_000, 1000, 20), (20_000, 2000, 50), (2000, 200_000, 10)]
 
 
 def _bare(X):
@@ -73,7 +73,9 @@ def one_shape(n, d, k, dtype, reps, profile=False):
     methods = {"bare": _bare(X), "auto": lambda: fastlae.pca(X, k),
                "double": lambda: fastlae.pca(X, k, precision="double"),
                "eigh": lambda: fastlae.pca(X, k, solver="eigh",
-                                           precision="double")}
+                                           precision="double"),
+               "als_tied": lambda: fastlae.pca(X, k, solver="als_tied",
+                                               precision="double")}
     if n >= d:
         from sklearn.decomposition import PCA
 
@@ -140,7 +142,8 @@ def main(argv=None):
         print(f"{n} x {d} k={k} {dtype}: bare {m['bare']:.3f}, auto {m['auto']:.3f} "
               f"({row['auto_solver']}; gram {t['gram']:.3f}, solve {t['solve']:.3f}, certify "
               f"{t['certify']:.3f}), eigh {m['eigh']:.3f}{peer}; auto/bare "
-              f"{m['auto'] / m['bare']:.2f}; double {m['double']:.3f}; sine {row['sine']}",
+              f"{m['auto'] / m['bare']:.2f}; double {m['double']:.3f}, als_tied {m['als_tied']:.3f}; "
+              f"sine {row['sine']}",
               flush=True)
         if args.profile:
             print(row["profile"], flush=True)
