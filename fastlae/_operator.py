@@ -10,17 +10,17 @@ import numpy as np
 from ._data import SAFE_MAX, SAFE_MIN, block_length
 from ._kernels.monitor import new_history
 from ._gram import pass_workers, run_blocks
-from ._kernels.operator import FormedGram, GramOperator, apply_gram
+from ._kernels.operator import FormedGram, GramOperator, apply_gram, map_span
 from ._kernels.passes import center_block
 
 # Elements (float64) per block of a matrix-free pass: with a centered copy of each block, and
 # over uncentered views of A's rows (see scripts/bench_gram_block.py and docs/design.md).
 OPERATOR_BLOCK_ELEMENTS = 1 << 20
 UNCENTERED_BLOCK_ELEMENTS = 1 << 21
-# Values per block of the pass mapping sample vectors to features (Operator.to_features), per
-# thread and on threaded BLAS.
+# Values per block of the pass mapping sample vectors to features (Operator.to_features), and
+# the spans of blocks each thread takes (one compiled call each).
 MAP_BLOCK_ELEMENTS = 1 << 17
-MAP_SERIAL_ELEMENTS = 1 << 20
+MAP_SPANS_PER_WORKER = 4
 # The uncentered matrix-free operator is offered when its rounding bound is below
 # UNCENTERED * tol (the solvers then finish with centered passes where their target lies below
 # that bound, see fastlae.solvers.als_tied).
@@ -144,34 +144,29 @@ class Operator:
     def to_features(self, U):
         """Map sample-space vectors ``U`` (n x r) to ``Xc.T @ U / scale`` (d x r): one pass.
 
-        Blocks of whole features (``MAP_BLOCK_ELEMENTS`` values) are centered into a buffer
-        that stays in cache and multiplied by ``U``; each block writes its own rows of the
-        result, on :func:`fastlae._gram.run_blocks`' threads (NumPy's GEMM, no compiled
-        kernel: this pass is the one extra a wide call makes).
+        The features are split into spans, about ``MAP_SPANS_PER_WORKER`` per thread of
+        :func:`fastlae._gram.run_blocks`; each span is one compiled call
+        (:func:`~fastlae._kernels.operator.map_span`: blocks of ``MAP_BLOCK_ELEMENTS`` values
+        centered into a buffer that stays in cache and multiplied by ``U``, no GIL held) that
+        writes its own rows of the result.
         """
         data = self.data
-        A, (p, q) = data.A, data.A.shape
         n, d = data.n, data.d
-        U = np.ascontiguousarray(U)
+        U = np.ascontiguousarray(U, dtype=np.float64)
         out = np.empty((d, U.shape[1]))
         block = block_length(n, MAP_BLOCK_ELEMENTS)
         workers = pass_workers(data, d, block)
+        span = block * max(1, -(-d // (MAP_SPANS_PER_WORKER * workers * block)))
         bufs = {}
 
-        def start(workers, block):
+        def start(workers, span):
             bufs.update({t: np.empty(block * n) for t in range(workers)})
 
         def body(t, f0, f1):
-            if data.feat_axis == 1:   # A = X: features are columns
-                B = bufs[t][: n * (f1 - f0)].reshape(n, f1 - f0)
-                center_block(A, 0, p, f0, f1, data.mean, 1, data.inv, B)
-                np.matmul(B.T, U, out=out[f0:f1])
-            else:                     # A = X.T: features are rows
-                B = bufs[t][: (f1 - f0) * n].reshape(f1 - f0, n)
-                center_block(A, f0, f1, 0, q, data.mean, 0, data.inv, B)
-                np.matmul(B, U, out=out[f0:f1])
+            map_span(data.A, data.mean, data.feat_axis, data.inv, block, bufs[t], data.stop,
+                     U, out, f0, f1)
 
-        run_blocks(data, d, workers, block, block_length(n, MAP_SERIAL_ELEMENTS), start, body)
+        run_blocks(data, d, workers, span, d, start, body)
         return out
 
     def apply_features(self, V):

@@ -103,6 +103,7 @@ def span_centered(A, mean, feat_axis, inv, gram_axis, block, buf, stop, V, s0, s
     """
     p, q = A.shape
     r = V.shape[1]
+    zero = np.int64(0)   # literal 0 arguments would compile center_block a second time
     outT = np.zeros((r, V.shape[0]))
     T = np.empty(r * block)
     if gram_axis == 1:  # G V = sum B^T (B V) over row blocks B
@@ -111,7 +112,7 @@ def span_centered(A, mean, feat_axis, inv, gram_axis, block, buf, stop, V, s0, s
                 break
             r1 = min(s1, r0 + block)
             B = _block_view(buf, r1 - r0, q)
-            center_block(A, r0, r1, 0, q, mean, feat_axis, inv, B)
+            center_block(A, r0, r1, zero, q, mean, feat_axis, inv, B)
             BV = _block_view(T, r, r1 - r0)
             gemm(V, B, BV, True, True, 0.0)        # (B V)^T = V^T B^T
             gemm(BV, B, outT, False, False, 1.0)   # += (B V)^T B
@@ -121,11 +122,35 @@ def span_centered(A, mean, feat_axis, inv, gram_axis, block, buf, stop, V, s0, s
                 break
             c1 = min(s1, c0 + block)
             B = _block_view(buf, p, c1 - c0)
-            center_block(A, 0, p, c0, c1, mean, feat_axis, inv, B)
+            center_block(A, zero, p, c0, c1, mean, feat_axis, inv, B)
             BV = _block_view(T, r, c1 - c0)
             gemm(V, B, BV, True, False, 0.0)       # (B^T V)^T = V^T B
             gemm(BV, B, outT, False, True, 1.0)    # += (B^T V)^T B^T
     return _transpose(outT)
+
+
+@nb.njit(**JIT)
+def map_span(A, mean, feat_axis, inv, block, buf, stop, U, out, f0, f1):
+    """Rows ``f0:f1`` of ``Xc.T @ U * inv`` (sample vectors mapped to features) into ``out``
+    (d x r, C-contiguous), by blocks of ``block`` whole features centered into ``buf``.
+    Threads that split the pass call it on their own spans (it holds no GIL)."""
+    p, q = A.shape
+    r = U.shape[1]
+    zero = np.int64(0)   # literal 0 arguments would compile center_block a second time
+    flat = out.ravel()   # a view: out is C-contiguous
+    for c0 in range(f0, f1, block):
+        if stop[0] != 0:
+            break
+        c1 = min(f1, c0 + block)
+        res = _block_view(flat[c0 * r:], c1 - c0, r)
+        if feat_axis == 1:   # A = X: features are columns, B (n x w) holds c0:c1
+            B = _block_view(buf, p, c1 - c0)
+            center_block(A, zero, p, c0, c1, mean, feat_axis, inv, B)
+            gemm(B, U, res, True, False, 0.0)
+        else:                # A = X.T: features are rows
+            B = _block_view(buf, c1 - c0, q)
+            center_block(A, c0, c1, zero, q, mean, feat_axis, inv, B)
+            gemm(B, U, res, False, False, 0.0)
 
 
 @nb.njit(**JIT)
