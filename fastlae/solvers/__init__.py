@@ -41,9 +41,9 @@ EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the au
 # REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds (the probe, and wide spans and many
 # products: the cost on spectra that fall slowly after k). "auto" takes mixed precision when the modelled saving of
 # the float32 pass exceeds the refinement (and fastlae._mixed.probe allows it). The passes
-# were fitted on FIT_THREADS threads and run THREAD_SPEEDUP(threads) times faster on more
-# (measured on 16 cores: the float64 Gram pass and a bare X.T @ X both 3-4x faster than on
-# 2, scripts/bench_cores.py); the in-memory work runs on one thread at any count.
+# were fitted on FIT_THREADS threads and run (threads / FIT_THREADS) ** THREAD_EXPONENT times
+# faster on more (measured on 16 cores: the Gram passes and a bare X.T @ X 3.4-4.5 times
+# faster than on 2, scripts/bench_cores.py); the in-memory work runs on one thread at any count.
 DOUBLE_RATE, DOUBLE_ELEMENT = 1.47e11, 1.34e-9
 SINGLE_RATE, SINGLE_ELEMENT = 2.8e11, 1.0e-9
 REFINE_EXTRA = 5
@@ -52,7 +52,7 @@ REFINE_PRODUCTS = 40
 REFINE_GEMM_FLOPS = 3.0e10
 REFINE_OVERHEAD = 0.03
 FIT_THREADS = 2
-THREAD_EXPONENT = 0.6   # speedup (threads / FIT_THREADS) ** THREAD_EXPONENT: 16 threads 3.5x
+THREAD_EXPONENT = 0.6   # 16 threads: 3.5x
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25
