@@ -1,6 +1,7 @@
 """The Gram pass's worker threads: partial Grams, GIL-free SYRK and the BLAS thread limit."""
 import threading
 
+import numba as nb
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
@@ -9,6 +10,7 @@ import fastlae
 import fastlae._blas as blas
 import fastlae._gram as g
 from fastlae._data import Data
+from fastlae._kernels.blas import gemm
 from fastlae._kernels.passes import sum_lower_symmetric
 from fastlae._threads import Cancelled
 from fastlae._validation import check_X
@@ -240,6 +242,61 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
     assert seen == {1}                      # BLAS ran single-threaded during the pass
     assert _blas_counts() == before
     assert not [t for t in threading.enumerate() if t.name.startswith("fastlae-")]
+
+
+@nb.njit(cache=False)
+def _gemm(A, B, C, trans_a, trans_b, beta):
+    gemm(A, B, C, trans_a, trans_b, beta)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("beta", [0.0, 1.0, -0.5])
+def test_kernel_gemm(dtype, trans_a, trans_b, beta, rng):
+    """The kernels' GEMM: ``C = op(A) op(B) + beta C`` on C-ordered arrays, as NumPy."""
+    m, k, n = 7, 5, 3
+    A = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    B = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    C = rng.standard_normal((m, n)).astype(dtype)
+    if beta == 0.0:
+        C[0, 0] = np.nan   # beta = 0 overwrites, NaN included
+    ref = (A.T if trans_a else A) @ (B.T if trans_b else B)
+    if beta != 0.0:
+        ref = ref + beta * C
+    _gemm(A, B, C, trans_a, trans_b, beta)
+    tol = 1e-14 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(C, ref, rtol=tol, atol=tol)
+
+
+def test_kernel_gemm_takes_c_ordered_arrays_only(rng):
+    A = np.asfortranarray(rng.standard_normal((4, 4)))
+    with pytest.raises(nb.core.errors.TypingError, match="C-contiguous"):
+        _gemm(A, A, np.zeros((4, 4)), False, False, 0.0)
+
+
+@pytest.mark.parametrize("order, uncentered", [("C", False), ("F", False), ("C", True)])
+def test_gram_spans_add_up_to_the_product(order, uncentered, rng):
+    """The span kernels of threaded passes: their parts over any split of the samples sum to
+    ``Xs.T @ Xs @ V``, centered in a buffer or from uncentered views (features as columns)."""
+    from fastlae._kernels.operator import span_centered, span_uncentered
+
+    X = np.asarray(5.0 + rng.standard_normal((90, 12)), order=order)
+    A, feat_axis, _ = check_X(X)
+    data = Data(A, feat_axis).stats()
+    V = rng.standard_normal((12, 4))
+    Xs = (X - X.mean(axis=0)) * data.inv
+    ref = Xs.T @ (Xs @ V)
+    stop = np.zeros(1, dtype=np.int64)
+    block = 8
+    parts = []
+    for s0, s1 in [(0, 13), (13, 50), (50, 90)]:
+        if uncentered:
+            parts.append(span_uncentered(A, data.mean, data.inv, block, stop, V, s0, s1))
+        else:
+            parts.append(span_centered(A, data.mean, feat_axis, data.inv, feat_axis, block,
+                                       np.empty(block * 12), stop, V, s0, s1))
+    np.testing.assert_allclose(sum(parts), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
 @pytest.mark.parametrize("shape", [(30, 500), (500, 30), (64, 64)])
