@@ -14,7 +14,7 @@ data), ``fastlae.pca`` (auto, with its ``timings``: the Gram pass, the solve, th
 ``fastlae.pca(precision="double")``, ``fastlae.pca(solver="eigh", precision="double")``
 (LAPACK on the float64 Gram) and ``solver="als_tied"`` (the autoencoder), scikit-learn's ``PCA(svd_solver="covariance_eigh")`` (tall
 shapes), and each answer's subspace sine to LAPACK's. Then fastlae (with its ``timings``) and
-the bare product at 1, 2, 4, 8 and 16 threads on two shapes (threadpoolctl limits,
+the bare product at 1, 2, 4, 8 and 16 threads on three shapes (threadpoolctl limits,
 ``n_threads``). ``--profile`` adds the 25 most expensive functions of one ``fastlae.pca`` call
 per shape (cProfile: the calling thread only, compiled kernels as one entry each).
 """
@@ -67,7 +67,7 @@ def _profile(f):
     return out.getvalue()
 
 
-def one_shape(n, d, k, dtype, reps, profile=False):
+def one_shape(n, d, k, dtype, reps, profile=False, pause=0.3):
     X = decaying(n, d, random_state=0, dtype=np.dtype(dtype).type)
     ref = reference(X.astype(np.float64) if X.dtype != np.float64 else X, k)
     methods = {"bare": _bare(X), "auto": lambda: fastlae.pca(X, k),
@@ -83,7 +83,7 @@ def one_shape(n, d, k, dtype, reps, profile=False):
     for f in methods.values():   # compile and warm up, untimed
         if f is not methods["bare"] or n * d < 5e8:
             f()
-    times, last = interleaved(methods, reps, pause=0.05)
+    times, last = interleaved(methods, reps, pause=pause)
     row = {"shape": [n, d, k, dtype], "median": {m: float(np.median(t)) for m, t in times.items()}}
     if profile:
         row["profile"] = _profile(methods["auto"])
@@ -98,7 +98,7 @@ def one_shape(n, d, k, dtype, reps, profile=False):
     return row
 
 
-def scaling(n, d, k, reps, counts=(1, 2, 4, 8, 16)):
+def scaling(n, d, k, reps, counts=(1, 2, 4, 8, 16), pause=0.3):
     X = decaying(n, d, random_state=0)
     out = {}
     for threads in counts:
@@ -106,7 +106,7 @@ def scaling(n, d, k, reps, counts=(1, 2, 4, 8, 16)):
             break
         with threadpool_limits(threads):
             methods = {"bare": _bare(X), "auto": lambda: fastlae.pca(X, k, n_threads=threads)}
-            times, last = interleaved(methods, reps, pause=0.05)
+            times, last = interleaved(methods, reps, pause=pause)
         out[threads] = {m: float(np.median(t)) for m, t in times.items()}
         out[threads]["auto_timings"] = {key: float(v) for key, v in last["auto"].timings.items()}
     return {"shape": [n, d, k], "threads": out}
@@ -123,6 +123,8 @@ def main(argv=None):
                    help="repeats per thread count (default: --reps)")
     p.add_argument("--threads", default="1,2,4,8,16", help="thread counts of the scaling runs")
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--pause", type=float, default=0.3,
+                   help="seconds between calls (OpenBLAS threads spin for a while after one)")
     p.add_argument("--json")
     args = p.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -135,7 +137,8 @@ def main(argv=None):
     if args.shapes:
         shapes = [SHAPES[int(i)] for i in args.shapes.split(",")]
     for n, d, k, dtype in shapes:
-        row = one_shape(n, d, k, dtype, 1 if args.quick else args.reps, args.profile)
+        row = one_shape(n, d, k, dtype, 1 if args.quick else args.reps, args.profile,
+                        args.pause)
         rows.append(row)
         m, t = row["median"], row["auto_timings"]
         peer = f", covariance_eigh {m['covariance_eigh']:.3f}" if "covariance_eigh" in m else ""
@@ -151,7 +154,7 @@ def main(argv=None):
     if not args.no_scaling:
         for n, d, k in SCALING:
             reps = args.scaling_reps or (1 if args.quick else args.reps)
-            s = scaling(n, d, k, reps, [int(t) for t in args.threads.split(",")])
+            s = scaling(n, d, k, reps, [int(t) for t in args.threads.split(",")], args.pause)
             scal.append(s)
             line = ", ".join(f"{th}: {v['auto']:.3f} / {v['bare']:.3f} (" + " ".join(
                 f"{key} {t:.3f}" for key, t in v["auto_timings"].items()) + ")"
