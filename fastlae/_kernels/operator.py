@@ -61,14 +61,26 @@ def apply_gram(op, V):
     """
     if isinstance(op, FormedGram):
         return _apply_formed(op, V)
-    return _apply_data(op, V)
+    span = op.A.shape[1 - op.gram_axis]
+    if op.buf.shape[0] == 0:
+        return span_uncentered(op.A, op.mean, op.inv, op.block, op.stop, V, 0, span)
+    return span_centered(op.A, op.mean, op.feat_axis, op.inv, op.gram_axis, op.block, op.buf,
+                         op.stop, V, 0, span)
 
 
 @overload(apply_gram, jit_options=JIT)
 def _apply_gram_typed(op, V):
     if isinstance(op, types.BaseNamedTuple) and op.instance_class is FormedGram:
         return lambda op, V: _apply_formed(op, V)
-    return lambda op, V: _apply_data(op, V)
+
+    def data_impl(op, V):   # no function in between: each level costs compilation
+        span = op.A.shape[1 - op.gram_axis]
+        if op.buf.shape[0] == 0:
+            return span_uncentered(op.A, op.mean, op.inv, op.block, op.stop, V, 0, span)
+        return span_centered(op.A, op.mean, op.feat_axis, op.inv, op.gram_axis, op.block,
+                             op.buf, op.stop, V, 0, span)
+
+    return data_impl
 
 
 @nb.njit(**JIT)
@@ -77,25 +89,11 @@ def _apply_formed(op, V):
 
 
 @nb.njit(**JIT)
-def _apply_data(op, V):
-    """:func:`apply_gram` of a :class:`GramOperator`: blockwise from the data."""
-    return apply_gram_span(op, V, 0, op.A.shape[1 - op.gram_axis])
-
-
-@nb.njit(**JIT)
-def apply_gram_span(op, V, s0, s1):
-    """The part of :func:`apply_gram` (a :class:`GramOperator`) that rows ``s0:s1`` of A
-    (``gram_axis == 1``; columns for 0) contribute: the sum over them is the whole product."""
-    if op.buf.shape[0] == 0:
-        return span_uncentered(op.A, op.mean, op.inv, op.block, op.stop, V, s0, s1)
-    return span_centered(op.A, op.mean, op.feat_axis, op.inv, op.gram_axis, op.block, op.buf,
-                         op.stop, V, s0, s1)
-
-
-@nb.njit(**JIT)
 def span_centered(A, mean, feat_axis, inv, gram_axis, block, buf, stop, V, s0, s1):
-    """:func:`apply_gram_span` with centered blocks (fields of a :class:`GramOperator` as
-    arguments: threads that split a pass call it on their own spans, holding no GIL).
+    """The part of :func:`apply_gram` that rows ``s0:s1`` of A (``gram_axis == 1``; columns
+    for 0) contribute, from centered blocks: the sum over all of them is the product. The
+    arguments are the fields of a :class:`GramOperator`; threads that split a pass call it on
+    their own spans (it holds no GIL).
 
     The products are formed transposed (``(B V)^T = V^T B^T`` and so on): BLAS sees the
     C-ordered result as its Fortran-ordered transpose, and this way round OpenBLAS sees a

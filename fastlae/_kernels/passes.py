@@ -54,7 +54,12 @@ def feature_stats(A, feat_axis, shift):
             mean[i] = acc / q
             rowmax[i] = mx
             rowsq[i] = sq
-        return mean, rowmax.max(), rowsq.sum()
+        maxabs = 0.0
+        total = 0.0
+        for i in range(p):   # loops, not .max()/.sum(): each would compile for a while
+            maxabs = max(maxabs, rowmax[i])
+            total += rowsq[i]
+        return mean, maxabs, total
     nchunk = min(STAT_CHUNKS, p)
     size = (p + nchunk - 1) // nchunk
     # element-wise accumulators over row views vectorize; scalar reductions inside the
@@ -73,14 +78,20 @@ def feature_stats(A, feat_axis, shift):
                 s[j] += v
                 ss[j] += (v - shift[j]) * (v - shift[j])
                 mx[j] = max(mx[j], abs(v))
+    # merged by loops: array expressions would each compile a loop of their own
     maxabs = 0.0
-    col = np.zeros(q)
-    colsq = np.zeros(q)
-    for t in range(nchunk):
-        col += sums[t]
-        colsq += sqs[t]
-        maxabs = max(maxabs, maxs[t].max())
-    return col / p, maxabs, colsq.sum()
+    total = 0.0
+    mean = np.zeros(q)
+    for j in range(q):
+        col = 0.0
+        colsq = 0.0
+        for t in range(nchunk):
+            col += sums[t, j]
+            colsq += sqs[t, j]
+            maxabs = max(maxabs, maxs[t, j])
+        mean[j] = col / p
+        total += colsq
+    return mean, maxabs, total
 
 
 @nb.njit(**JIT)
