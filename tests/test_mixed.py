@@ -113,6 +113,35 @@ def test_the_refinement_itself_from_a_float32_span(rng):
     np.testing.assert_allclose(unc, C @ out.vecs, atol=1e-11 * w[0])
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_exact_pass_over_threads_and_spans(order, dtype, threads, rng, monkeypatch):
+    """The float64 pass split into spans of small blocks on 1 or 3 threads (each thread a
+    compiled call per span) gives Xs.T Xs V, centered and (C order, float64) uncentered."""
+    import fastlae._blas as blas_module
+    import fastlae._gram as gram_module
+    from fastlae._data import Data
+    from fastlae._validation import check_X
+
+    monkeypatch.setattr(mixed, "PASS_BLOCK_ELEMENTS", 64)
+    monkeypatch.setattr(gram_module, "blas_threads", lambda: threads)
+    monkeypatch.setattr(blas_module, "limit_to_one", lambda: True)
+    monkeypatch.setattr(blas_module, "restore", lambda: None)
+    X = np.asarray(2.0 + rng.standard_normal((500, 9)), dtype=dtype, order=order)
+    A, feat_axis, _ = check_X(X)
+    data = Data(A, feat_axis).stats()
+    V = rng.standard_normal((9, 4))
+    Xs = (X.astype(np.float64) - X.astype(np.float64).mean(axis=0)) * data.inv
+    ref = Xs.T @ (Xs @ V)
+    tol = 1e-12 * np.abs(ref).max()
+    np.testing.assert_allclose(mixed.exact_product(data, V), ref, rtol=0, atol=tol)
+    if mixed.uncentered_ok(data, float(np.trace(Xs.T @ Xs)), 1e-10):
+        assert order == "C" and dtype == np.float64
+        np.testing.assert_allclose(mixed.exact_product(data, V, uncentered=True), ref,
+                                   rtol=0, atol=tol)
+
+
 def test_auto_leaves_data_flat_around_k_in_double(monkeypatch):
     """Over a flat stretch around k the refinement costs what the float32 pass saves, or
     cannot resolve the answer: "auto" keeps float64 there, an explicit "mixed" is honoured
