@@ -2,11 +2,18 @@
 
 The solvers hand back a span (:class:`fastlae.solvers._common.Trained`); :func:`certify` turns
 it into the top-k Ritz pairs of the feature Gram ``C = Xc.T @ Xc`` (scaled) and their relative
-residuals ``||C v - theta v|| / theta_1``.
+residuals ``||C v - theta v|| / theta_1``; :func:`component_errors` bounds each component's
+angle from them. These run once per call, so they are Python around the kernels' GEMM
+(:func:`fastlae._kernels.blas.product`: SciPy's BLAS, whose threads the solvers just used;
+NumPy's own OpenBLAS would compete with them) and SciPy's LAPACK; as kernels of their own
+they took 1.6 s of a first call's compilation.
 """
 import numpy as np
+import scipy.linalg
 
-from ._kernels.ritz import basis_from_decoder, orthonormal, rayleigh_ritz
+from ._kernels.blas import product
+from ._kernels.ritz import COLLAPSE
+from .solvers._common import orthonormal
 
 
 def certify(op, trained, k):
@@ -42,6 +49,94 @@ def certify(op, trained, k):
     return theta, vecs, res, ritz
 
 
+def rayleigh_ritz(basis, G_basis, k):
+    """Top-k Ritz pairs of G on ``span(basis)`` and their relative residuals.
+
+    Parameters
+    ----------
+    basis : ndarray of shape (m, r), orthonormal columns
+    G_basis : ndarray of shape (m, r)
+        ``G @ basis``.
+    k : int
+
+    Returns
+    -------
+    theta : ndarray of shape (k,), descending, clipped at 0
+    vecs : ndarray of shape (m, k)
+    res : ndarray of shape (k,)
+        ``||G v_i - theta_i v_i|| / theta_1`` (absolute when ``theta_1 <= 0``).
+    ritz : ndarray of shape (r,), descending, clipped at 0
+        Every Ritz value on the span (the first k are ``theta``): the gaps of
+        :func:`component_errors`.
+    """
+    basis, G_basis = np.ascontiguousarray(basis), np.ascontiguousarray(G_basis)
+    H = product(basis, G_basis, True, False)
+    w, Z = np.linalg.eigh(0.5 * (H + H.T))
+    w, Zk = w[::-1], np.ascontiguousarray(Z[:, ::-1][:, :k])
+    theta = w[:k]
+    vecs = product(basis, Zk, False, False)
+    top = theta[0] if theta[0] > 0.0 else 1.0
+    res = np.linalg.norm(product(G_basis, Zk, False, False) - vecs * theta, axis=0) / top
+    return np.maximum(theta, 0.0), vecs, res, np.maximum(w, 0.0)
+
+
+def basis_from_decoder(W2, GW2):
+    """``(P, G P, ok)`` for the left singular vectors ``P`` of ``W2`` from an existing ``G W2``.
+
+    ``P = W2 V S^-1``, so ``G P = (G W2) V S^-1``: exact products up to an r x r transform whose
+    rounding grows like ``cond(W2)``. ``ok`` is False when some latent direction collapsed
+    (``s_min < COLLAPSE * s_max``), where that transform would amplify errors (``G P`` is then
+    None).
+    """
+    P, sv, Vt = scipy.linalg.svd(W2, full_matrices=False, check_finite=False)
+    if not sv[-1] >= COLLAPSE * sv[0]:
+        return np.ascontiguousarray(P), None, False
+    T = np.ascontiguousarray(Vt.T / sv)
+    return np.ascontiguousarray(P), product(np.ascontiguousarray(GW2), T, False, False), True
+
+
+def component_errors(res, ritz, complete):
+    """Bounds on ``sin(v_i, u_i)``, the angle between each component and its eigenvector.
+
+    ``sin <= ||G v_i - theta_i v_i|| / delta_i`` (Davis-Kahan for one vector) with ``delta_i``
+    the distance from ``theta_i`` to the rest of the spectrum, estimated by the other Ritz
+    values on the span (they bracket it once they have converged, which the latent width
+    r > k arranges). Capped at 1.
+
+    Parameters
+    ----------
+    res : ndarray of shape (k,)
+        Relative residuals (``/ theta_1``).
+    ritz : ndarray of shape (r,), descending
+        All Ritz values; ``ritz[:k]`` belong to the components.
+    complete : bool
+        True when ``ritz`` holds the whole spectrum (r equals the Gram's size), so that
+        nothing lies below ``ritz[r - 1]``; else, with ``r == k``, the last component's
+        distance to the unknown rest is not known and its bound is 1.
+
+    Returns
+    -------
+    ndarray of shape (k,)
+    """
+    k, r = res.shape[0], ritz.shape[0]
+    top = ritz[0] if ritz[0] > 0.0 else 1.0
+    below = np.full(k, np.inf)   # distance to the next Ritz value down, where there is one
+    has_next = np.arange(k) + 1 < r
+    below[has_next] = ritz[:k][has_next] - ritz[1:k + 1]
+    above = np.full(k, np.inf)
+    above[1:] = ritz[:k - 1] - ritz[1:k]
+    delta = np.minimum(above, below)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = np.minimum(1.0, res * top / delta)
+    out = np.ones(k)
+    between = (delta > 0.0) & (delta < np.inf)
+    out[between] = bound[between]
+    out[~between & (res == 0.0)] = 0.0   # an exact eigenvector (or all the spectrum)
+    if not complete:   # nothing known below the last Ritz value
+        out[~has_next] = 1.0
+    return out
+
+
 # feature_pair_from_samples keeps the sample Ritz directions with theta >= KEEP * theta_1
 # (their feature vectors then carry rounding below eps / sqrt(KEEP)), and trusts the mapped
 # basis only while it is orthonormal to ORTHO_TOL, as exact arithmetic makes it.
@@ -60,7 +155,7 @@ def feature_pair_from_samples(op, U, k):
     basis and its Gram product, where mapping the basis and then multiplying by C took two
     passes and three products. C's Ritz values on the mapped span of all of U equal G's on
     ``span(U)``: the ones below the k-th (``rest``, descending, for
-    :func:`~fastlae._kernels.ritz.component_errors`) need no mapping. Returns None (the caller
+    :func:`component_errors`) need no mapping. Returns None (the caller
     takes the two-pass route) when fewer than k directions are kept or the mapped basis is
     not orthonormal to ``ORTHO_TOL``.
     """

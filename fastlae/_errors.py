@@ -93,7 +93,7 @@ OUTPUT_FORMAT = ("cannot write {option} {path!r}: unsupported file type {suffix!
                  ".npy, .csv or .tsv")
 OUTPUT_DIR = "cannot write {option} {path!r}: the directory {directory!r} does not exist"
 OUTPUT_DENIED = "cannot write {option} {path!r}: the directory {directory!r} is not writable"
-COMPILING = ("fastlae: compiling kernels for this machine, once: ~10 s (fastlae warmup does it "
+COMPILING = ("fastlae: compiling kernels for this machine, once: 5-10 s (fastlae warmup does it "
              "ahead of time)")
 BLOCK_NOT_ARRAY = "block {index} of the stream is not a 2-D array: np.asarray failed: {err}"
 BLOCK_DTYPE = ("block {index} of the stream has dtype {dtype}; blocks must hold real numbers "

@@ -14,9 +14,10 @@ import numpy as np
 
 def cold():
     """Whether the cache lacks kernels of the default path (a first call would compile)."""
-    from ._kernels import als_tied, passes, ritz
+    from ._kernels import als_tied, passes
 
-    for kernel in (passes.center_block_ones, als_tied.run, ritz.rayleigh_ritz):
+    # kernels that Python calls (a kernel compiled as another's callee has no index of its own)
+    for kernel in (passes.center_block_ones, passes.sum_lower_symmetric, als_tied.run):
         cache = getattr(kernel, "_cache", None)
         index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
         if index is None or not os.path.exists(index):

@@ -12,13 +12,12 @@ from . import _errors as E
 from . import _blas, _dask, _mixed, _sparse, _stream
 from . import _validation as V
 from ._blas import blas_threads
-from ._certify import certify
+from ._certify import certify, component_errors
 from ._data import Data
 from ._gram import form_gram
 from ._operator import Operator
 from ._progress import Progress
 from ._kernels.monitor import GAVE_UP
-from ._kernels.ritz import component_errors
 from ._threads import blas_limit, interruptible
 from .solvers import PRECISIONS, REGISTRY, SOLVERS, Trained, by_passes, choose, \
     default_latent, estimated_seconds, single_saves

@@ -2,10 +2,10 @@
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
 from .._kernels.monitor import DONE
 from .._kernels.operator import power_ritz as _power_ritz
-from .._kernels.ritz import left_singular, orthonormal
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Trained:
         divided by ``Data.scale``; None for ``eigh``.
     GW2 : ndarray of shape (m, r) or None
         The Gram matrix times ``W2`` when the solver computed it for its last iterate: the
-        final certificate then needs no further product (see ``ritz.basis_from_decoder``).
+        final certificate then needs no further product (see ``_certify.basis_from_decoder``).
     status : int
         How the iteration ended: a verdict of :mod:`fastlae._kernels.monitor` (``DONE`` for
         ``eigh``).
@@ -44,9 +44,21 @@ class Trained:
     status: int = DONE
 
 
+# The two factorizations below run once per call, outside the solver loops: SciPy's LAPACK
+# (the library the kernels' BLAS comes from) rather than kernels, whose np.linalg.qr and svd
+# took 1.5 s of a first call's compilation.
+
+def orthonormal(Y):
+    """Q of the thin QR of ``Y`` (m x r), with the signs fixed by ``diag(R) >= 0``, as a
+    C-contiguous float64 array."""
+    Q, R = scipy.linalg.qr(Y, mode="economic", check_finite=False)
+    return np.ascontiguousarray(np.where(np.diag(R) < 0.0, -Q, Q), dtype=np.float64)
+
+
 def decoder_basis(W2):
     """Left singular vectors of the decoder, all r of them (orthonormal even where W2 collapses)."""
-    return left_singular(np.ascontiguousarray(W2))
+    P = scipy.linalg.svd(W2, full_matrices=False, check_finite=False)[0]
+    return np.ascontiguousarray(P, dtype=np.float64)
 
 
 def random_orthonormal(rng, m, r):
