@@ -240,7 +240,7 @@ def test_compile_notice_on_a_cold_cache(tmp_path):
 
 def test_warmup_runs_every_path(capsys):
     """``fastlae warmup`` goes through every entry point (here from the warm cache: compiling
-    them all afresh takes 1-2 minutes on 2 cores)."""
+    them all afresh takes about 50 s on 2 cores)."""
     assert cli.main(["warmup"]) == 0
     captured = capsys.readouterr()
     assert "kernels ready" in captured.out and "compiling (or loading)" in captured.err
