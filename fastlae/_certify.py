@@ -43,7 +43,7 @@ def certify(op, trained, k):
         if not features:
             basis = orthonormal(op.to_features(basis))
         pair = basis, op.apply_features(basis)
-    theta, vecs, res, ritz = rayleigh_ritz(np.ascontiguousarray(pair[0]), pair[1], k)
+    theta, vecs, res, ritz = rayleigh_ritz(pair[0], pair[1], k)
     if rest is not None:   # the span's Ritz values below the k-th, from the sample Gram
         ritz = np.concatenate([ritz, np.minimum(rest, ritz[-1])])
     return theta, vecs, res, ritz

@@ -319,7 +319,12 @@ def refine(data, C, basis, k, tol):
     V = V[:, :r]
     # the float32 Ritz value after the span stands for the rest of the spectrum in the error
     # bounds of component_errors (like eigh's (k+1)-th eigenvalue on the float64 path)
-    beyond = np.array([max(theta[r], 0.0)])
+    beyond = max(theta[r], 0.0)
+
+    def with_beyond(w):   # the span's Ritz values, then the float32 one after it
+        w = np.maximum(w, 0.0)
+        return np.append(w, min(beyond, w[-1]))
+
     for passes in range(1, MAX_PASSES + 1):
         data.check_stop()
         w, V, Y, R = _ritz(lambda B: exact_product(data, B, uncentered), V)
@@ -331,8 +336,7 @@ def refine(data, C, basis, k, tol):
             return None
         eta = UNSEEN * error
         if res[:k].max() <= tol:
-            ritz = np.concatenate([np.maximum(w, 0.0), np.minimum(beyond, max(w[-1], 0.0))])
-            return Refined(w[:k], V[:, :k], res[:k], ritz, "data", passes)
+            return Refined(w[:k], V[:, :k], res[:k], with_beyond(w), "data", passes)
         VtEV = V.T @ EV
         V0 = V
 
@@ -351,8 +355,7 @@ def refine(data, C, basis, k, tol):
         unseen = eta * np.linalg.norm(Vn - V0 @ (V0.T @ Vn), axis=0) / wn[0]
         est = rt + unseen
         if est[:k].max() <= tol:
-            ritz = np.concatenate([np.maximum(wn, 0.0), np.minimum(beyond, max(wn[-1], 0.0))])
-            return Refined(np.maximum(wn[:k], 0.0), Vn[:, :k], est[:k], ritz, "corrected",
-                           passes)
+            return Refined(np.maximum(wn[:k], 0.0), Vn[:, :k], est[:k], with_beyond(wn),
+                           "corrected", passes)
         V = Vn
     return None

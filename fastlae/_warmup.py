@@ -3,7 +3,8 @@
 Numba compiles each kernel once per machine and caches it (``cache=True``); the first call of
 a fresh installation waits for that. :func:`warmup` runs small problems through every path
 (float32 and float64, both memory orders, both Gram matrices, every solver, formed and
-matrix-free operators, both precisions) so that a container image or a CI cache can hold the result.
+matrix-free operators, both precisions) so that a container image or a CI cache can hold the
+result.
 """
 import os
 import time

@@ -416,7 +416,7 @@ def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
                    budget, data.trace, data.m, "data")
 
 
-def _mixed_wanted(precision, data, plan, solver_name, lam_user, k):
+def _mixed_wanted(precision, data, plan, solver_name, lam_user, k, threads):
     """Whether this call forms its Gram in float32 (see :func:`pca`'s ``precision``)."""
     if precision == "double" or plan.matrix_free or data.gram != "features" \
             or not isinstance(data, Data):
@@ -424,7 +424,7 @@ def _mixed_wanted(precision, data, plan, solver_name, lam_user, k):
     if precision == "mixed":
         return True
     return solver_name in ("auto", "als_tied", "eigh") and lam_user is None \
-        and single_saves(data.n, data.d, k, blas_threads())
+        and single_saves(data.n, data.d, k, threads)
 
 
 def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol, budget, rng,
@@ -490,8 +490,9 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
     plan = choose(data.n, data.d, k, solver_name, formed=True) if streamed else \
         choose(data.n, data.d, k, solver_name)
     name, module = plan.solver, REGISTRY[plan.solver]
-    mixed = not streamed and _mixed_wanted(precision, data, plan, solver_name, lam_user, k)
     threads = blas_threads()
+    mixed = not streamed and _mixed_wanted(precision, data, plan, solver_name, lam_user, k,
+                                           threads)
     if mixed and threads > 1 and data.in_caller(_blas.limit_to_one):
         data.held_threads = threads   # from the probe on: no threaded call leaves spinners
     if mixed:   # the spectrum of the first rows: is float32 in reach, and (auto) does it pay?

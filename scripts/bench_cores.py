@@ -6,16 +6,16 @@ Usage::
     python scripts/bench_cores.py                  # every shape, all cores, then scaling
     python scripts/bench_cores.py --quick          # three shapes, 1 repeat
     python scripts/bench_cores.py --json out.json
-    python scripts/bench_cores.py --shapes 1,5 --profile   # two shapes, a profile of each auto call
+    python scripts/bench_cores.py --shapes 1,5 --profile   # two shapes, profiles of the default
 
 For each shape (``fastlae.datasets.decaying`` data, float64 unless the shape says float32):
 medians of interleaved repeats of the bare Gram product (``X.T @ X``, or ``X @ X.T`` for wide
 data), ``fastlae.pca`` (auto, with its ``timings``: the Gram pass, the solve, the certificate),
 ``fastlae.pca(precision="double")``, ``fastlae.pca(solver="eigh", precision="double")``
-(LAPACK on the float64 Gram) and ``solver="als_tied"`` (the autoencoder), scikit-learn's ``PCA(svd_solver="covariance_eigh")`` (tall
-shapes), and each answer's subspace sine to LAPACK's. Then fastlae (with its ``timings``) and
-the bare product at 1, 2, 4, 8 and 16 threads on three shapes (threadpoolctl limits,
-``n_threads``). ``--profile`` adds the 25 most expensive functions of one ``fastlae.pca`` call
+(LAPACK on the float64 Gram) and ``solver="als_tied"`` (the autoencoder), scikit-learn's
+``PCA(svd_solver="covariance_eigh")`` (tall shapes), and each answer's subspace sine to
+LAPACK's. Then fastlae (with its ``timings``) and the bare product at 1, 2, 4, 8 and 16
+threads on three shapes (threadpoolctl limits, ``n_threads``). ``--profile`` adds the 25 most expensive functions of one ``fastlae.pca`` call
 per shape (cProfile: the calling thread only, compiled kernels as one entry each).
 """
 import argparse
@@ -145,7 +145,8 @@ def main(argv=None):
         print(f"{n} x {d} k={k} {dtype}: bare {m['bare']:.3f}, auto {m['auto']:.3f} "
               f"({row['auto_solver']}; gram {t['gram']:.3f}, solve {t['solve']:.3f}, certify "
               f"{t['certify']:.3f}), eigh {m['eigh']:.3f}{peer}; auto/bare "
-              f"{m['auto'] / m['bare']:.2f}; double {m['double']:.3f}, als_tied {m['als_tied']:.3f}; "
+              f"{m['auto'] / m['bare']:.2f}; double {m['double']:.3f}, "
+              f"als_tied {m['als_tied']:.3f}; "
               f"sine {row['sine']}",
               flush=True)
         if args.profile:

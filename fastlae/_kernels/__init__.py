@@ -2,8 +2,8 @@
 
 Modules: ``passes`` (the data passes: statistics, centering, summing partial Grams),
 ``operator`` (the Gram operator the solvers iterate on, and the span kernels of threaded
-passes), ``blas`` (``gemm``: BLAS from kernels), ``ritz`` (Rayleigh-Ritz and the cheap
-convergence check), ``monitor`` (the shared stop test), one module per solver (``gd``, ``oja``,
+passes), ``blas`` (``gemm``: BLAS from kernels), ``ritz`` (the cheap convergence check from
+Rayleigh-Ritz on the solvers' own products), ``monitor`` (the shared stop test), one module per solver (``gd``, ``oja``,
 ``als``, ``als_tied``) and ``train`` (the research training loop).
 
 Conventions shared by every kernel module:
@@ -18,8 +18,8 @@ Conventions shared by every kernel module:
 * ``C`` is a symmetric Gram matrix (float64). A zero-size ``C`` means "no explicit Gram: apply the
   operator block by block from ``A``" (matrix-free mode); see :func:`operator.apply_gram`.
 * Every kernel is serial and ``nogil``; parallelism comes from BLAS (and, for the passes over
-  X, from Python threads each calling a single-threaded BLAS or a span kernel). OpenBLAS worker threads keep
-  spinning for a while after a call, and a Numba parallel region started then fights them for
-  the cores; Numba's OpenMP layer is also not fork-safe. Concurrent calls from several Python
+  X, from Python threads each calling a single-threaded BLAS or a span kernel). OpenBLAS
+  worker threads keep spinning for a while after a call, and a Numba parallel region started
+  then fights them for the cores; Numba's OpenMP layer is also not fork-safe. Concurrent calls from several Python
   threads are safe because no kernel shares state.
 """

@@ -26,7 +26,8 @@ def _xxgemm(dtype):
 
 
 # BLAS's type letter ("d", "s") and transpose flags ("N", "T") as the chars numba_xxgemm takes
-_GEMM = {types.float64: (_xxgemm(types.float64), 100), types.float32: (_xxgemm(types.float32), 115)}
+_GEMM = {types.float64: (_xxgemm(types.float64), 100),
+         types.float32: (_xxgemm(types.float32), 115)}
 _N, _T = 78, 84
 
 

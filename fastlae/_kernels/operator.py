@@ -61,6 +61,13 @@ def apply_gram(op, V):
     """
     if isinstance(op, FormedGram):
         return _apply_formed(op, V)
+    return _apply_data(op, V)
+
+
+def _apply_data(op, V):
+    """:func:`apply_gram` of a :class:`GramOperator`, over all of A. Plain Python: the overload
+    below compiles it into each solver kernel directly (a jitted level in between costs about
+    0.4 s of a first call) and Python callers run it as it is."""
     span = op.A.shape[1 - op.gram_axis]
     if op.buf.shape[0] == 0:
         return span_uncentered(op.A, op.mean, op.inv, op.block, op.stop, V, 0, span)
@@ -72,15 +79,7 @@ def apply_gram(op, V):
 def _apply_gram_typed(op, V):
     if isinstance(op, types.BaseNamedTuple) and op.instance_class is FormedGram:
         return lambda op, V: _apply_formed(op, V)
-
-    def data_impl(op, V):   # no function in between: each level costs compilation
-        span = op.A.shape[1 - op.gram_axis]
-        if op.buf.shape[0] == 0:
-            return span_uncentered(op.A, op.mean, op.inv, op.block, op.stop, V, 0, span)
-        return span_centered(op.A, op.mean, op.feat_axis, op.inv, op.gram_axis, op.block,
-                             op.buf, op.stop, V, 0, span)
-
-    return data_impl
+    return _apply_data
 
 
 @nb.njit(**JIT)

@@ -39,11 +39,12 @@ EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the au
 # refinement is one float64 pass with REFINE_EXTRA columns beyond k at REFINE_PASS_FLOPS,
 # about REFINE_PRODUCTS single-threaded products of the d x d Gram with as many columns at
 # REFINE_GEMM_FLOPS, and REFINE_OVERHEAD seconds (the probe, and wide spans and many
-# products: the cost on spectra that fall slowly after k). "auto" takes mixed precision when the modelled saving of
-# the float32 pass exceeds the refinement (and fastlae._mixed.probe allows it). The passes
-# were fitted on FIT_THREADS threads and run (threads / FIT_THREADS) ** THREAD_EXPONENT times
-# faster on more (measured on 16 cores: the Gram passes and a bare X.T @ X 3.4-4.5 times
-# faster than on 2, scripts/bench_cores.py); the in-memory work runs on one thread at any count.
+# products: the cost on spectra that fall slowly after k). "auto" takes mixed precision when
+# the modelled saving of the float32 pass exceeds the refinement (and fastlae._mixed.probe
+# allows it). The passes were fitted on FIT_THREADS threads and run
+# (threads / FIT_THREADS) ** THREAD_EXPONENT times faster on more (measured on 16 cores: the
+# Gram passes and a bare X.T @ X 3.4-4.5 times faster than on 2, scripts/bench_cores.py); the
+# in-memory work runs on one thread at any count.
 DOUBLE_RATE, DOUBLE_ELEMENT = 1.47e11, 1.34e-9
 SINGLE_RATE, SINGLE_ELEMENT = 2.8e11, 1.0e-9
 REFINE_EXTRA = 5

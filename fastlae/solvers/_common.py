@@ -56,7 +56,8 @@ def orthonormal(Y):
 
 
 def decoder_basis(W2):
-    """Left singular vectors of the decoder, all r of them (orthonormal even where W2 collapses)."""
+    """Left singular vectors of the decoder, all r of them (orthonormal even where W2
+    collapses)."""
     P = scipy.linalg.svd(W2, full_matrices=False, check_finite=False)[0]
     return np.ascontiguousarray(P, dtype=np.float64)
 
