@@ -5,7 +5,8 @@ it into the top-k Ritz pairs of the feature Gram ``C = Xc.T @ Xc`` (scaled) and 
 residuals ``||C v - theta v|| / theta_1``; :func:`component_errors` bounds each component's
 angle from them. These run once per call, so they are Python around the kernels' GEMM
 (:func:`fastlae._kernels.blas.product`: SciPy's BLAS, whose threads the solvers just used;
-NumPy's own OpenBLAS would compete with them) and SciPy's LAPACK; as kernels of their own
+NumPy's own OpenBLAS keeps its threads spinning after each threaded call, taking cores from
+the next pass: every product here goes through ``product``) and SciPy's LAPACK; as kernels of their own
 they took 1.6 s of a first call's compilation.
 """
 import numpy as np
@@ -159,20 +160,21 @@ def feature_pair_from_samples(op, U, k):
     takes the two-pass route) when fewer than k directions are kept or the mapped basis is
     not orthonormal to ``ORTHO_TOL``.
     """
-    GU = op.C @ U
-    H = U.T @ GU
+    U = np.ascontiguousarray(U)
+    GU = product(op.C, U, False, False)
+    H = product(U, GU, True, False)
     w, Z = np.linalg.eigh(0.5 * (H + H.T))
     w, Z = w[::-1], Z[:, ::-1]
     q = int(np.sum(w >= KEEP * w[0])) if w[0] > 0.0 else 0
     if q < k:
         return None
-    s = 1.0 / np.sqrt(w[:k])
-    both = op.to_features(np.hstack([(U @ Z[:, :k]) * s, (GU @ Z[:, :k]) * s]))
-    W, CW = both[:, :k], both[:, k:]
-    M = W.T @ W
+    Zs = np.ascontiguousarray(Z[:, :k] / np.sqrt(w[:k]))
+    both = op.to_features(np.hstack([product(U, Zs, False, False), product(GU, Zs, False, False)]))
+    W, CW = np.ascontiguousarray(both[:, :k]), np.ascontiguousarray(both[:, k:])
+    M = product(W, W, True, False)
     if np.max(np.abs(M - np.eye(k))) > ORTHO_TOL:
         return None
     # Cholesky QR, exact enough for a basis this close to orthonormal: W = Q L^T, so
     # Q = W T and C Q = C W T with T = L^-T: a Householder QR of the long W costs far more
-    T = np.linalg.inv(np.linalg.cholesky(M)).T
-    return W @ T, CW @ T, np.maximum(w[k:q], 0.0)
+    T = np.ascontiguousarray(np.linalg.inv(np.linalg.cholesky(M)).T)
+    return product(W, T, False, False), product(CW, T, False, False), np.maximum(w[k:q], 0.0)

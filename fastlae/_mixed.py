@@ -39,7 +39,7 @@ import numpy as np
 from ._data import HEAD, SAFE_MAX, SAFE_MIN, block_length
 from ._gram import gram_around, pass_workers, run_blocks
 from ._kernels.operator import span_centered, span_uncentered
-from ._operator import UNCENTERED
+from ._operator import UNCENTERED, uncentered_rounding
 
 # One-pass corrections to the mean may cancel at most a digit of float32's seven.
 KAPPA_SINGLE = 10.0
@@ -226,13 +226,12 @@ def exact_product(data, V, uncentered=False):
 def uncentered_ok(data, trace, tol):
     """Whether :func:`exact_product` may skip centering: float64 data with features as columns
     whose scale keeps the unscaled products finite and normal, and the rounding of the
-    uncentered products, about ``eps sqrt(1 + d n |mean|^2 / trace)`` relative (see
-    :meth:`fastlae._operator.Operator.use_uncentered`), at most ``UNCENTERED * tol``."""
-    if data.A.dtype != np.float64 or data.feat_axis != 1 or trace <= 0.0 \
+    uncentered products (:func:`fastlae._operator.uncentered_rounding`) at most
+    ``UNCENTERED * tol``."""
+    if data.A.dtype != np.float64 or data.feat_axis != 1 \
             or not SAFE_MIN <= data.scale <= SAFE_MAX:
         return False
-    ratio = data.d * data.n * float(np.sum((data.mean * data.inv) ** 2)) / trace
-    return np.finfo(float).eps * np.sqrt(1.0 + ratio) <= UNCENTERED * tol
+    return uncentered_rounding(data.d, data.n, data.mean * data.inv, trace) <= UNCENTERED * tol
 
 
 def _ritz(apply, V):

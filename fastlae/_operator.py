@@ -10,7 +10,7 @@ import numpy as np
 from ._data import SAFE_MAX, SAFE_MIN, block_length
 from ._kernels.monitor import new_history
 from ._gram import pass_workers, run_blocks
-from ._kernels.operator import FormedGram, GramOperator, apply_gram, map_span
+from ._kernels.operator import FormedGram, GramOperator, apply_gram, map_span, map_uncentered
 from ._kernels.passes import center_block
 
 # Elements (float64) per block of a matrix-free pass: with a centered copy of each block, and
@@ -21,12 +21,39 @@ UNCENTERED_BLOCK_ELEMENTS = 1 << 21
 # the spans of blocks each thread takes (one compiled call each).
 MAP_BLOCK_ELEMENTS = 1 << 17
 MAP_SPANS_PER_WORKER = 4
-# The uncentered matrix-free operator is offered when its rounding bound is below
-# UNCENTERED * tol (the solvers then finish with centered passes where their target lies below
-# that bound, see fastlae.solvers.als_tied).
+# Elements of X per BLAS call of the uncentered mapping (the stop flag is read between them).
+MAP_CHUNK_ELEMENTS = 1 << 25
+# Uncentered products (see uncentered_rounding) are used when their rounding bound is below
+# UNCENTERED * tol (the matrix-free solvers then finish with centered passes where their
+# target lies below that bound, see fastlae.solvers.als_tied).
 UNCENTERED = 1e-2
 _EMPTY = np.zeros((0, 0))
 _EMPTY_BUF = np.zeros(0)
+
+
+def uncentered_rounding(m, n, mean, trace):
+    """The relative rounding of products with the uncentered data: ``eps sqrt(1 + m n |mean|^2
+    / trace)``.
+
+    Products with ``X`` instead of ``Xc`` round relative to ``|X| |Xc|`` instead of
+    ``|Xc|^2``: about ``eps sqrt(1 + n |mean|^2 / lambda_1)`` relative to the largest
+    eigenvalue, and ``lambda_1 >= trace / m``. The one bound behind every pass that skips
+    centering (the matrix-free products, the mapping to features, the refinement pass of mixed
+    precision, the certificate pass of a stream).
+
+    Parameters
+    ----------
+    m, n : int
+        The Gram's size and the number of samples.
+    mean : ndarray of shape (d,)
+        The feature means, in the units of ``trace``.
+    trace : float
+        The Gram's trace; inf is returned where it is not positive.
+    """
+    if not trace > 0.0:
+        return np.inf
+    ratio = m * n * float(np.sum(mean * mean)) / trace   # no BLAS: its threads would spin
+    return float(np.finfo(float).eps * np.sqrt(1.0 + ratio))
 
 
 class Operator:
@@ -46,6 +73,9 @@ class Operator:
     uncentered_error : float or None
         The relative rounding bound of the uncentered matrix-free products, when
         :meth:`use_uncentered` offered them.
+    uncentered_map : bool
+        Whether :meth:`to_features` maps by products with the uncentered X (set by
+        :meth:`use_uncentered` for a formed sample Gram).
     solver_cache : dict
         Per-problem precomputations of the solvers (``als``'s tridiagonal form), reused when
         :func:`fastlae.pca` continues a run.
@@ -58,32 +88,39 @@ class Operator:
         self.m = data.m
         self.stop = data.stop
         self.uncentered_error = None
+        self.uncentered_map = False
         self.solver_cache = {}
         self._bufs = {}
 
     def use_uncentered(self, tol):
-        """Offer the matrix-free solvers products that skip the centered copy of each block when
-        that is exact enough for ``tol``; returns whether it does.
+        """Skip the centered copies of X's blocks where that is exact enough for ``tol``;
+        returns whether it does.
 
-        The uncentered products (:func:`fastlae._kernels.operator.span_uncentered`)
-        round relative to ``|X| |Xc|`` instead of ``|Xc|^2``: a relative error of about
-        ``eps sqrt(1 + n |mean|^2 / lambda_1)``. With ``lambda_1 >= trace / m`` they are
-        offered when that bound is below ``UNCENTERED * tol`` (float64 data with features as
-        columns, magnitudes in the safe range), and the bound is kept in
+        Uncentered products round within :func:`uncentered_rounding` of the centered ones; they
+        are used where that bound is at most ``UNCENTERED * tol`` (float64 data, magnitudes in
+        the safe range). Matrix-free (features as columns): the solvers' products
+        (:func:`fastlae._kernels.operator.span_uncentered`), and the bound is kept in
         :attr:`uncentered_error`: a solver aiming below it finishes with centered passes
-        (``kernel_op(centered=True)``).
+        (``kernel_op(centered=True)``). A formed sample Gram: the certificate's mapping to
+        features (:meth:`to_features`, :attr:`uncentered_map`).
         """
-        data = self.data.stats()
-        self.uncentered_error = None
-        if not self.matrix_free or data.A.dtype != np.float64 or data.feat_axis != 1 \
-                or data.gram != "features" or data.total is None \
-                or not SAFE_MIN <= data.scale <= SAFE_MAX:
+        data = self.data.stats() if self.matrix_free else self.data
+        self.uncentered_error, self.uncentered_map = None, False
+        if data.A.dtype != np.float64:
             return False
-        ratio = data.m * data.n * float(np.sum(data.mean ** 2)) * data.inv ** 2 / data.total
-        error = np.finfo(float).eps * np.sqrt(1.0 + ratio)
-        if error <= UNCENTERED * tol:
-            self.uncentered_error = float(error)
-        return self.uncentered_error is not None
+        if self.matrix_free:
+            if data.feat_axis != 1 or data.gram != "features" or data.total is None \
+                    or not SAFE_MIN <= data.scale <= SAFE_MAX:
+                return False
+            error = uncentered_rounding(data.m, data.n, data.mean * data.inv, data.total)
+            if error <= UNCENTERED * tol:
+                self.uncentered_error = error
+            return self.uncentered_error is not None
+        if data.gram == "samples" and SAFE_MIN <= data.scale <= SAFE_MAX:
+            error = uncentered_rounding(data.m, data.n, data.mean * data.inv,
+                                        float(np.trace(self.C)))
+            self.uncentered_map = error <= UNCENTERED * tol
+        return self.uncentered_map
 
     def history(self, solver):
         """A fresh history buffer for a solver kernel (:func:`fastlae._kernels.monitor.verdict`
@@ -144,7 +181,10 @@ class Operator:
     def to_features(self, U):
         """Map sample-space vectors ``U`` (n x r) to ``Xc.T @ U / scale`` (d x r): one pass.
 
-        The features are split into spans, about ``MAP_SPANS_PER_WORKER`` per thread of
+        With :attr:`uncentered_map`: ``X.T @ U - mean (1^T U)`` by threaded BLAS calls on X
+        itself, chunks of about ``MAP_CHUNK_ELEMENTS`` values
+        (:func:`~fastlae._kernels.operator.map_uncentered`; no copy of X is made). Otherwise
+        the features are split into spans, about ``MAP_SPANS_PER_WORKER`` per thread of
         :func:`fastlae._gram.run_blocks`; each span is one compiled call
         (:func:`~fastlae._kernels.operator.map_span`: blocks of ``MAP_BLOCK_ELEMENTS`` values
         centered into a buffer that stays in cache and multiplied by ``U``, no GIL held) that
@@ -153,6 +193,9 @@ class Operator:
         data = self.data
         n, d = data.n, data.d
         U = np.ascontiguousarray(U, dtype=np.float64)
+        if self.uncentered_map:
+            return map_uncentered(data.A, data.mean, data.feat_axis, data.inv,
+                                  block_length(data.A.shape[1], MAP_CHUNK_ELEMENTS), data.stop, U)
         out = np.empty((d, U.shape[1]))
         block = block_length(n, MAP_BLOCK_ELEMENTS)
         workers = pass_workers(data, d, block)

@@ -29,7 +29,7 @@ from scipy.linalg.blas import dsyr as _syr
 
 from ._blas import blas_threads, limit_to_one, restore, syrk_update
 from ._kernels.passes import center_block_exact
-from ._operator import UNCENTERED
+from ._operator import UNCENTERED, uncentered_rounding
 from ._data import block_length
 
 # Values per block read from files and memory maps (32 MB of float64), and per chunk that
@@ -402,16 +402,15 @@ class StreamData:
     def times(self, V, tol, what="pass"):
         """``Xc.T (Xc V)`` (scaled) by one pass over the source.
 
-        Where the mean is small enough against the spread for ``tol`` (the bound of
-        :meth:`fastlae._operator.Operator.use_uncentered`, with ``lambda_1 >= trace / m``),
-        no centered copy of a block is made: ``T = B V - 1 (m^T V)`` and ``B^T T - m (1^T
+        Where the mean is small enough against the spread for ``tol``
+        (:func:`fastlae._operator.uncentered_rounding` at most ``UNCENTERED * tol``), no
+        centered copy of a block is made: ``T = B V - 1 (m^T V)`` and ``B^T T - m (1^T
         T)`` read each block twice and round like the centered products within
         ``eps sqrt(1 + n |m|^2 / lambda_1)``; otherwise each block is centered first.
         """
-        ms = self.mean * self.inv
         trace = self.trace if self.C is None else float(np.trace(self.C))
-        ratio = self.m * self.n * float(ms @ ms) / trace if trace > 0 else np.inf
-        uncentered = np.finfo(float).eps * np.sqrt(1.0 + ratio) <= UNCENTERED * tol
+        uncentered = uncentered_rounding(self.m, self.n, self.mean * self.inv,
+                                         trace) <= UNCENTERED * tol
         out = np.zeros((self.d, V.shape[1]))
         mV = self.mean @ V
         for B in _rows(self, self.source, what):

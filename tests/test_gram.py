@@ -327,6 +327,50 @@ def test_mapping_to_features(shape, order, dtype, threads, rng, monkeypatch):
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("shape", [(30, 500), (500, 30)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_mapping_to_features_uncentered(shape, order, rng, monkeypatch):
+    """The uncentered mapping (X.T @ U minus the mean's part, in chunks of A's rows) equals
+    Xc.T @ U / scale within its rounding bound, for both layouts."""
+    import fastlae._operator as operator_module
+    from fastlae._data import Data
+    from fastlae._operator import Operator, uncentered_rounding
+    from fastlae._validation import check_X
+
+    monkeypatch.setattr(operator_module, "MAP_CHUNK_ELEMENTS", 256)   # several chunks
+    X = np.asarray(3.0 + rng.standard_normal(shape), order=order)
+    data = Data(*check_X(X)[:2])
+    data.stats()
+    op = Operator(data)
+    op.uncentered_map = True
+    U = rng.standard_normal((shape[0], 7))
+    out = op.to_features(U)
+    Xc = X - X.mean(axis=0)
+    ref = (Xc * data.inv).T @ U
+    bound = uncentered_rounding(data.m, data.n, data.mean * data.inv, np.sum(Xc ** 2) * data.inv ** 2)
+    assert bound < 1e-13
+    np.testing.assert_allclose(out, ref, rtol=0, atol=100 * bound * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("mean, dtype, tol, uncentered", [
+    (3.0, np.float64, 1e-10, True),
+    (1e6, np.float64, 1e-10, False),    # the mean would cancel digits the tolerance needs
+    (3.0, np.float64, 1e-15, False),    # the tolerance is below the rounding bound
+    (3.0, np.float32, 1e-6, False),     # products in float32 would round to float32
+])
+def test_uncentered_mapping_only_where_exact_enough(mean, dtype, tol, uncentered, rng):
+    """A formed sample Gram maps to features uncentered exactly when its rounding bound is
+    below UNCENTERED * tol; the matrix-free operator is not offered anything there."""
+    from fastlae._operator import Operator
+
+    X = np.asarray(mean + rng.standard_normal((30, 400)), dtype=dtype)
+    data = Data(*check_X(X)[:2])
+    C, _ = g.form_gram(data)
+    op = Operator(data, C)
+    assert op.use_uncentered(tol) is uncentered
+    assert op.uncentered_map is uncentered and op.uncentered_error is None
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads", [1, 3])

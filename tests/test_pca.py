@@ -361,12 +361,13 @@ def _record_sample_pairs(monkeypatch):
 
 @pytest.mark.parametrize("spectrum", list(SPECTRA))
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_wide_certificate_from_the_sample_gram(spectrum, order, rng, monkeypatch):
+@pytest.mark.parametrize("mean", [3.0, 1e7])   # mapped uncentered, and centered
+def test_wide_certificate_from_the_sample_gram(spectrum, order, mean, rng, monkeypatch):
     """Wide data: the feature basis and its Gram product come from one pass over X with the
     formed sample Gram; the certificate still equals the true residual."""
     used = _record_sample_pairs(monkeypatch)
     n, d, k = 40, 300, 5
-    X = np.asarray(spectrum_data(n, d, SPECTRA[spectrum](n), rng, mean=3.0), order=order)
+    X = np.asarray(spectrum_data(n, d, SPECTRA[spectrum](n), rng, mean=mean), order=order)
     r = fastlae.pca(X, k, solver="eigh" if spectrum == "repeated" else "auto")
     assert r.gram == "samples" and used and used[-1] is not None
     assert_matches(X, k, r)

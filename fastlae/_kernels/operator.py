@@ -151,6 +151,55 @@ def map_span(A, mean, feat_axis, inv, block, buf, stop, U, out, f0, f1):
 
 
 @nb.njit(**JIT)
+def map_uncentered(A, mean, feat_axis, inv, step, stop, U):
+    """``Xc.T @ U * inv`` (d x r) from products with the uncentered X: ``X.T U - mean (1^T U)``.
+
+    One threaded BLAS call per chunk of ``step`` rows of A (the stop flag is read between
+    them), in the orientation OpenBLAS runs fastest, ``U^T X`` (r x d): a tall, narrow
+    result; the mean correction and the transposition come in one loop. Float64 A; rounds
+    within :func:`fastlae._operator.uncentered_rounding` of the centered :func:`map_span`.
+    """
+    p, q = A.shape
+    n, r = U.shape
+    d = q if feat_axis == 1 else p
+    c = np.zeros(r)
+    for i in range(n):
+        for j in range(r):
+            c[j] += U[i, j]
+    out = np.empty((d, r))
+    flat = A.ravel()   # a view: A is C-contiguous
+    if feat_axis == 1:   # A = X (n x d): U^T X summed over chunks of samples
+        UT = np.zeros((r, d))
+        flatU = U.ravel()
+        for s0 in range(0, p, step):
+            if stop[0] != 0:
+                break
+            s1 = min(p, s0 + step)
+            gemm(_block_view(flatU[s0 * r:], s1 - s0, r), _block_view(flat[s0 * q:], s1 - s0, q),
+                 UT, True, False, 1.0)
+        for i in range(d):
+            o = out[i]
+            mi = mean[i]
+            for j in range(r):
+                o[j] = (UT[j, i] - mi * c[j]) * inv
+    else:                # A = X.T (d x n): U^T A^T, chunks of features
+        Ut = _transpose(U)
+        T = np.empty(r * min(step, p))
+        for f0 in range(0, p, step):
+            if stop[0] != 0:
+                break
+            f1 = min(p, f0 + step)
+            Tc = _block_view(T, r, f1 - f0)
+            gemm(Ut, _block_view(flat[f0 * q:], f1 - f0, q), Tc, False, True, 0.0)
+            for i in range(f1 - f0):
+                o = out[f0 + i]
+                mi = mean[f0 + i]
+                for j in range(r):
+                    o[j] = (Tc[j, i] - mi * c[j]) * inv
+    return out
+
+
+@nb.njit(**JIT)
 def _transpose(M):
     out = np.empty((M.shape[1], M.shape[0]))
     for i in range(M.shape[0]):
