@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import fastlae
-from naive import SPECTRA, reference, sin_angle, spectrum_data
+from naive import SPECTRA, reference, spectrum_data
 
 
 def _job(seed):

@@ -158,7 +158,6 @@ def test_matrix_free_matches_gram(rng, monkeypatch):
 
 def test_large_mean_does_not_cancel(rng):
     X = spectrum_data(200, 10, SPECTRA["fast"](10), rng, mean=1e6)
-    Xc = spectrum_data(200, 10, SPECTRA["fast"](10), np.random.default_rng(12345))
     r = fastlae.pca(X, 3)
     w, _, _, _ = reference(X - X.mean(axis=0), 3)
     np.testing.assert_allclose(r.explained_variance * 199, w, rtol=1e-8)
@@ -293,8 +292,6 @@ def test_matrix_free_operators(mean, factor, order, dtype, tol, uncentered, rng,
 
 
 def test_statistics_trace_falls_back_when_it_would_cancel(rng):
-    import fastlae._gram as g
-
     X = rng.standard_normal((300000, 3))
     X[:256] += 1e4  # the provisional center (the first 256 rows) is far from the mean
     data = Data(X, 1).stats()

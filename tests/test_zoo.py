@@ -12,7 +12,7 @@ import pytest
 import fastlae
 import fastlae.api
 from fastlae.datasets import ZOO, zoo
-from fastlae.solvers import Plan, choose, default_latent
+from fastlae.solvers import Plan, choose
 from naive import reference, sin_angle
 
 K = 5
