@@ -7,7 +7,7 @@ Usage::
     python scripts/bench_precision.py --skip-zoo      # or --only-zoo
 
 Part 1, the tall shapes (``fastlae.datasets.decaying``, k = 10): medians of interleaved repeats
-of a bare float64 ``X.T @ X``, scikit-learn's ``PCA(svd_solver="covariance_eigh")``,
+of a bare float64 ``X.T @ X`` (and a float32 one), scikit-learn's ``PCA(svd_solver="covariance_eigh")``,
 ``fastlae.pca`` with ``precision="double"`` and with the default (``"auto"``), on float64 X;
 then ``fastlae.pca`` on the same data rounded to float32, against fastlae's own float64-input
 time, with its accuracy against LAPACK on the float32 values in float64 (largest eigenvalue
@@ -43,6 +43,7 @@ def tall(n, d, k, reps):
     X = decaying(n, d, random_state=0)
     X32 = X.astype(np.float32)
     methods = {"bare": lambda: X.T @ X,
+               "bare_f32": lambda: X32.T @ X32,
                "covariance_eigh": lambda: PCA(k, svd_solver="covariance_eigh").fit(X),
                "double": lambda: fastlae.pca(X, k, precision="double"),
                "auto": lambda: fastlae.pca(X, k),
@@ -68,6 +69,8 @@ def tall(n, d, k, reps):
     print(f"  auto / covariance_eigh {t['auto'] / t['covariance_eigh']:.2f}x (target <= 0.6), "
           f"auto / bare {t['auto'] / t['bare']:.2f}x (target <= 0.75), "
           f"accuracy: eigenvalues {row['accuracy_f64'][0]:.1e}, sine {row['accuracy_f64'][1]:.1e}")
+    print(f"  bare float32 X.T@X {t['bare_f32']:.3f} s = {t['bare_f32'] / t['bare']:.2f}x the "
+          "float64 one (the floor of a float32 Gram pass)")
     print(f"  float32 input: {t['auto_f32']:.3f} s ({row['auto_f32_precision']}) = "
           f"{t['auto_f32'] / t['auto']:.2f}x fastlae's float64-input time (target <= 0.55); "
           f"double on float32 {t['double_f32']:.3f} s; accuracy against LAPACK on its values: "
