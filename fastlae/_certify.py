@@ -6,8 +6,8 @@ residuals ``||C v - theta v|| / theta_1``; :func:`component_errors` bounds each 
 angle from them. These run once per call, so they are Python around the kernels' GEMM
 (:func:`fastlae._kernels.blas.product`: SciPy's BLAS, whose threads the solvers just used;
 NumPy's own OpenBLAS keeps its threads spinning after each threaded call, taking cores from
-the next pass: every product here goes through ``product``) and SciPy's LAPACK; as kernels of their own
-they took 1.6 s of a first call's compilation.
+the next pass, so every product here goes through ``product``) and SciPy's LAPACK; as
+kernels of their own they took 1.6 s of a first call's compilation.
 """
 import numpy as np
 import scipy.linalg
@@ -169,7 +169,8 @@ def feature_pair_from_samples(op, U, k):
     if q < k:
         return None
     Zs = np.ascontiguousarray(Z[:, :k] / np.sqrt(w[:k]))
-    both = op.to_features(np.hstack([product(U, Zs, False, False), product(GU, Zs, False, False)]))
+    both = op.to_features(np.hstack([product(U, Zs, False, False),
+                                     product(GU, Zs, False, False)]))
     W, CW = np.ascontiguousarray(both[:, :k]), np.ascontiguousarray(both[:, k:])
     M = product(W, W, True, False)
     if np.max(np.abs(M - np.eye(k))) > ORTHO_TOL:
