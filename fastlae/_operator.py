@@ -194,8 +194,10 @@ class Operator:
         n, d = data.n, data.d
         U = np.ascontiguousarray(U, dtype=np.float64)
         if self.uncentered_map:
-            return map_uncentered(data.A, data.mean, data.feat_axis, data.inv,
-                                  block_length(data.A.shape[1], MAP_CHUNK_ELEMENTS), data.stop, U)
+            out = map_uncentered(data.A, data.mean, data.feat_axis, data.inv,
+                                 block_length(data.A.shape[1], MAP_CHUNK_ELEMENTS), data.stop, U)
+            data.check_stop()   # the kernel stops early when the flag is set
+            return out
         out = np.empty((d, U.shape[1]))
         block = block_length(n, MAP_BLOCK_ELEMENTS)
         workers = pass_workers(data, d, block)

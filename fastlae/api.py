@@ -511,7 +511,7 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
         else:
             C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
             op = Operator(data, C)
-            if not streamed:   # a sample Gram's certificate maps X's blocks uncentered
+            if not streamed:   # a sample Gram's certificate may map X itself, uncentered
                 op.use_uncentered(tol)
     if not streamed:
         V.check_finite(data.A, data.mean)
