@@ -17,11 +17,13 @@ from ._kernels.ritz import COLLAPSE
 from .solvers._common import orthonormal
 
 
-def certify(op, trained, k):
+def certify(op, trained, k, in_gram=False):
     """Final Rayleigh-Ritz in feature space, with its residual certificate.
 
     Costs one product with the feature Gram, or none when the solver already computed the
-    Gram matrix times its last decoder (feature Gram, no collapsed latent direction).
+    Gram matrix times its last decoder (feature Gram, no collapsed latent direction). With
+    ``in_gram`` the pairs are those of the solvers' own Gram, in its space (the sample Gram's
+    too: no pass over X; mixed precision's check of its float32 solve).
 
     Returns
     -------
@@ -30,7 +32,7 @@ def certify(op, trained, k):
     res : ndarray of shape (k,)
     ritz : ndarray of shape (q,), every Ritz value on the span, descending
     """
-    features = op.data.gram == "features"
+    features = op.data.gram == "features" or in_gram
     pair, rest = None, None
     if features and trained.GW2 is not None:
         P, GP, ok = basis_from_decoder(trained.W2, trained.GW2)
@@ -41,9 +43,12 @@ def certify(op, trained, k):
             pair, rest = found[:2], found[2]
     if pair is None:
         basis = trained.basis
-        if not features:
-            basis = orthonormal(op.to_features(basis))
-        pair = basis, op.apply_features(basis)
+        if in_gram:
+            pair = basis, op.apply(basis)
+        else:
+            if not features:
+                basis = orthonormal(op.to_features(basis))
+            pair = basis, op.apply_features(basis)
     theta, vecs, res, ritz = rayleigh_ritz(pair[0], pair[1], k)
     if rest is not None:   # the span's Ritz values below the k-th, from the sample Gram
         ritz = np.concatenate([ritz, np.minimum(rest, ritz[-1])])
@@ -145,7 +150,7 @@ KEEP = 1e-8
 ORTHO_TOL = 1e-8
 
 
-def feature_pair_from_samples(op, U, k):
+def feature_pair_from_samples(op, U, k, GU=None):
     """``(P, C P, rest)`` for the feature Gram C from the formed sample Gram G, by one pass
     over X.
 
@@ -158,10 +163,11 @@ def feature_pair_from_samples(op, U, k):
     ``span(U)``: the ones below the k-th (``rest``, descending, for
     :func:`component_errors`) need no mapping. Returns None (the caller
     takes the two-pass route) when fewer than k directions are kept or the mapped basis is
-    not orthonormal to ``ORTHO_TOL``.
+    not orthonormal to ``ORTHO_TOL``. ``GU``: ``G @ U`` where the formed Gram is not exact
+    enough (mixed precision passes the products of its float64 pass over X).
     """
     U = np.ascontiguousarray(U)
-    GU = product(op.C, U, False, False)
+    GU = product(op.C, U, False, False) if GU is None else np.ascontiguousarray(GU)
     H = product(U, GU, True, False)
     w, Z = np.linalg.eigh(0.5 * (H + H.T))
     w, Z = w[::-1], Z[:, ::-1]

@@ -13,8 +13,8 @@ import numpy as np
 from . import _blas
 from ._blas import blas_threads, syrk_update
 from ._data import HEAD, KAPPA_MAX, SAFE_MAX, SAFE_MIN, block_length
-from ._kernels.passes import (center_block, center_block_exact, center_block_ones,
-                              center_block_sums, sum_lower_symmetric)
+from ._kernels.passes import (center_block, center_block_exact, center_block_exact_sums,
+                              center_block_ones, center_block_sums, sum_lower_symmetric)
 
 # A worker's block: WORKER_BLOCK_ELEMENTS (it stays in L2/L3 so SYRK runs near peak), but at
 # least WORKER_BLOCK_MIN samples; the partials (one m x m matrix per worker) may take
@@ -132,9 +132,10 @@ def gram_around(data, center, ones=False, exact=False, single=False):
     is centered around its features' exact means, which :func:`center_block_exact` writes
     into ``center``. With ``single`` the blocks are rounded to float32 and summed by SSYRK into
     float32 partials (:mod:`fastlae._mixed`), and each feature's sum and sum of squares of
-    ``B`` are accumulated in float64 alongside (:func:`center_block_sums`). Returns the
+    ``B`` are accumulated in float64 alongside (:func:`center_block_sums`; with ``exact`` as
+    well, each sample's sum of squares: :func:`center_block_exact_sums`). Returns the
     symmetric Gram (float64), with ``exact`` also the largest ``|a|``, with ``single`` also
-    the sums and the sums of squares.
+    the sums (not with ``exact``) and the sums of squares.
 
     The blocks run on :func:`run_blocks`' threads, each adding its blocks to its own partial
     Gram with a single-threaded SYRK; the partials are summed in a fixed order, so results
@@ -148,8 +149,8 @@ def gram_around(data, center, ones=False, exact=False, single=False):
     fill = center_block_exact if exact else center_block_ones if ones else center_block
     dtype = np.float32 if single else np.float64
     bigs = np.zeros(workers)
-    sums = np.zeros((workers, data.d)) if single else None
-    sumsq = np.zeros((workers, data.d)) if single else None
+    sums = np.zeros((workers, data.d)) if single and not exact else None
+    sumsq = np.zeros((workers, data.n if exact else data.d)) if single else None
     partials = bufs = None
     data.activity = ["Gram pass", 0, 0]
 
@@ -167,7 +168,11 @@ def gram_around(data, center, ones=False, exact=False, single=False):
         else:              # column block: C += B @ B.T
             B = buf[: m * (s1 - s0)].reshape(m, s1 - s0)
             r0, r1, c0, c1 = 0, p, s0, s1
-        if single:
+        if single and exact:
+            big = center_block_exact_sums(A, r0, r1, c0, c1, center, data.feat_axis, data.inv,
+                                          B, sumsq[t])
+            bigs[t] = max(bigs[t], big)
+        elif single:
             center_block_sums(A, r0, r1, c0, c1, center, data.feat_axis, data.inv, B,
                               sums[t], sumsq[t])
         else:
@@ -179,6 +184,8 @@ def gram_around(data, center, ones=False, exact=False, single=False):
 
     run_blocks(data, span, workers, block, block_length(m, GRAM_BLOCK_ELEMENTS), start, body)
     G = sum_lower_symmetric(partials)
+    if single and exact:
+        return G, float(bigs.max()), sumsq.sum(axis=0)
     if single:
         return G, sums.sum(axis=0), sumsq.sum(axis=0)
     return (G, float(bigs.max())) if exact else G

@@ -39,6 +39,7 @@ import numpy as np
 from ._data import HEAD, SAFE_MAX, SAFE_MIN, block_length
 from ._gram import gram_around, pass_workers, run_blocks
 from ._kernels.operator import span_centered, span_uncentered
+from ._certify import feature_pair_from_samples, rayleigh_ritz
 from ._operator import UNCENTERED, uncentered_rounding
 
 # One-pass corrections to the mean may cancel at most a digit of float32's seven.
@@ -78,7 +79,10 @@ CG_MAX = 60         # conjugate-gradient steps per correction
 class Refined:
     """What :func:`refine` hands back: Ritz pairs as :func:`fastlae._certify.certify` gives
     them (``ritz``: the Ritz values on the refined span and, last, the float32 Gram's next
-    one), what certifies them, and the float64 passes it took."""
+    one), what certifies them, the float64 passes it took, the products of the Gram with
+    ``vecs`` (exact with certificate ``"data"``, else those of the corrected Gram), and the
+    part of ``res`` that estimates what the corrected Gram does not see (``unseen``, relative
+    to ``theta[0]``; zero with ``"data"``)."""
 
     theta: np.ndarray
     vecs: np.ndarray
@@ -86,33 +90,41 @@ class Refined:
     ritz: np.ndarray
     certificate: str
     passes: int
+    products: np.ndarray
+    unseen: np.ndarray
 
 
 def probe(data, k, rng):
-    """The top ``min(d, 2k + 10)`` Ritz values (descending, relative to the largest) of the
-    first ``PROBE_ROWS`` samples: the data's spectrum as seen before the float32 pass.
+    """The top ``min(m, 2k + 10)`` Ritz values (descending, relative to the largest) of the
+    first ``PROBE_ROWS`` samples (of the first ``PROBE_ROWS`` features for the sample Gram):
+    the data's spectrum as seen before the float32 pass.
 
-    The samples are centered around their own mean, in float64, and get ``PROBE_STEPS``
-    block power steps (15 ms at d = 1000). Data whose k-th value lies below float32's
-    resolution (numerical rank below k, a spectrum spanning many orders of magnitude: see
+    The samples are centered around their own mean (features around their exact means), in
+    float64, and get ``PROBE_STEPS`` block power steps (15 ms at d = 1000). Data whose k-th
+    value lies below float32's resolution (numerical rank below k, a spectrum spanning many orders of magnitude: see
     :func:`resolvable`) then go straight to the float64 Gram instead of paying for both. A
     cluster across k is not seen by a sample of rows (sampling spreads it): :func:`refine`
     declines those later. Returns None for data with no variance or non-finite values (the
     float64 path handles and reports them).
     """
-    A, d = data.A, data.d
-    s = min(data.n, PROBE_ROWS)
-    B = np.array(A[:s] if data.feat_axis == 1 else A[:, :s].T, dtype=np.float64)
+    A, m = data.A, data.m
+    # B (s x m): the Gram's spectrum is B^T B's; samples as rows, or (sample Gram) features
+    if data.gram == "features":
+        s = min(data.n, PROBE_ROWS)
+        B = np.array(A[:s] if data.feat_axis == 1 else A[:, :s].T, dtype=np.float64)
+    else:
+        s = min(data.d, PROBE_ROWS)
+        B = np.array(A[:, :s].T if data.feat_axis == 1 else A[:s], dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
-        B -= B.mean(axis=0)
+        B -= B.mean(axis=0) if data.gram == "features" else B.mean(axis=1)[:, None]
         big = float(np.max(np.abs(B)))
         if not np.isfinite(big) or big == 0.0:
             return None
         B *= 2.0 ** -np.frexp(big)[1]
-    q = min(d, s, 2 * k + 10)
+    q = min(m, s, 2 * k + 10)
     if q < k:
         return None
-    Q = np.linalg.qr(rng.standard_normal((d, q)))[0]
+    Q = np.linalg.qr(rng.standard_normal((m, q)))[0]
     for _ in range(PROBE_STEPS):
         Q = np.linalg.qr(B.T @ (B @ Q))[0]
     BQ = B @ Q
@@ -140,8 +152,9 @@ def falls(theta, k):
 
 
 def form_gram_single(data):
-    """The feature Gram formed in float32 (one pass), as float64, or None.
+    """The solvers' Gram formed in float32 (one pass), as float64, or None.
 
+    The sample Gram (wide data): :func:`_sample_gram_single`. The feature Gram:
     Blocks are shifted by a provisional center (the mean of the first ``HEAD`` samples),
     rounded to float32 and summed by SSYRK; each feature's sum and sum of squares come exactly
     (float64) from the same pass, so the mean, the diagonal and the trace are exact and only
@@ -149,6 +162,8 @@ def form_gram_single(data):
     float64 path) when the mean correction would cancel more than ``KAPPA_SINGLE`` allows or
     magnitudes leave float32's safe range. Sets ``data.mean`` when it succeeds.
     """
+    if data.gram == "samples":
+        return _sample_gram_single(data)
     A, n = data.A, data.n
     shift = data.provisional_center()
     # overflow and NaN make the checks below fail (the caller's check_finite names them)
@@ -174,10 +189,35 @@ def form_gram_single(data):
     return G
 
 
-def exact_product(data, V, uncentered=False):
-    """``Xs.T @ Xs @ V`` in float64 (``Xs`` the centered, scaled X): one pass over X.
+def _sample_gram_single(data):
+    """The sample Gram in float32 (one pass), as float64, or None: blocks of whole features
+    are centered around their exact means (:func:`~fastlae._kernels.passes.center_block_exact_sums`),
+    rounded to float32 and summed by SSYRK, each sample's sum of squares coming exactly
+    (float64) from the same pass, so the diagonal and the trace are exact. Returns None (the
+    float64 path) when magnitudes leave float32's safe range (or for NaN). Sets ``data.mean``.
+    """
+    A = data.A
+    head = A[:, : min(A.shape[1], HEAD)] if data.feat_axis == 1 else A[: min(A.shape[0], HEAD)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        data.set_scale(2.0 * float(np.max(np.abs(head))))   # |a - mean| <= 2 max|a|
+        mean = np.empty(data.d)
+        G, big, sumsq = gram_around(data, mean, exact=True, single=True)
+        b = 2.0 * big * data.inv
+        top = float(np.max(sumsq))
+        safe = b <= SINGLE_RANGE and data.d * SINGLE_RANGE ** -2 <= top
+        if not safe or not np.all(np.isfinite(G)) or not np.isfinite(top):
+            data.set_scale(1.0)
+            return None
+        np.fill_diagonal(G, sumsq)
+    data.mean = mean
+    return G
 
-    The pass is split into spans of samples, run on :func:`fastlae._gram.run_blocks`' threads
+
+def exact_product(data, V, uncentered=False):
+    """The solvers' Gram times ``V`` in float64, ``Xs.T @ Xs @ V`` (``Xs @ Xs.T @ V`` for the
+    sample Gram; ``Xs`` the centered, scaled X): one pass over X.
+
+    The pass is split into spans of samples (of features for the sample Gram), run on :func:`fastlae._gram.run_blocks`' threads
     (about ``SPANS_PER_WORKER`` each), each thread adding its spans' parts
     (:func:`~fastlae._kernels.operator.span_centered`: blocks of ``PASS_BLOCK_ELEMENTS``
     centered in float64 and multiplied twice while they stay in L2, no GIL held) to its own
@@ -188,16 +228,17 @@ def exact_product(data, V, uncentered=False):
     Parameters
     ----------
     data : Data
-        With ``gram == "features"`` and its mean set.
-    V : ndarray of shape (d, r), float64
+        With its mean set.
+    V : ndarray of shape (m, r), float64
+        ``m = data.m``.
     uncentered : bool
 
     Returns
     -------
-    Y : ndarray of shape (d, r), float64
+    Y : ndarray of shape (m, r), float64
     """
-    A, d = data.A, data.d
-    axis = data.feat_axis        # the feature Gram's rows run along the features
+    A, d = data.A, data.m
+    axis = data.gram_axis        # the Gram's rows run along this axis of A
     span = A.shape[1 - axis]
     block = block_length(d, PASS_BLOCK_ELEMENTS)
     workers = pass_workers(data, span, block)
@@ -214,8 +255,8 @@ def exact_product(data, V, uncentered=False):
         if uncentered:
             part = span_uncentered(A, data.mean, data.inv, block, data.stop, V, s0, s1)
         else:
-            part = span_centered(A, data.mean, axis, data.inv, axis, block, state["bufs"][t],
-                                 data.stop, V, s0, s1)
+            part = span_centered(A, data.mean, data.feat_axis, data.inv, axis, block,
+                                 state["bufs"][t], data.stop, V, s0, s1)
         state["Y"][t] += part
         data.activity[1] += 1
 
@@ -228,7 +269,7 @@ def uncentered_ok(data, trace, tol):
     whose scale keeps the unscaled products finite and normal, and the rounding of the
     uncentered products (:func:`fastlae._operator.uncentered_rounding`) at most
     ``UNCENTERED * tol``."""
-    if data.A.dtype != np.float64 or data.feat_axis != 1 \
+    if data.A.dtype != np.float64 or data.feat_axis != 1 or data.gram != "features" \
             or not SAFE_MIN <= data.scale <= SAFE_MAX:
         return False
     return uncentered_rounding(data.d, data.n, data.mean * data.inv, trace) <= UNCENTERED * tol
@@ -335,7 +376,8 @@ def refine(data, C, basis, k, tol):
             return None
         eta = UNSEEN * error
         if res[:k].max() <= tol:
-            return Refined(w[:k], V[:, :k], res[:k], with_beyond(w), "data", passes)
+            return Refined(w[:k], V[:, :k], res[:k], with_beyond(w), "data", passes,
+                           Y[:, :k], np.zeros(k))
         VtEV = V.T @ EV
         V0 = V
 
@@ -345,7 +387,7 @@ def refine(data, C, basis, k, tol):
 
         Vn = V
         for step in range(INNER_MAX + 1):
-            wn, Vn, _, Rn = _ritz(corrected, Vn)
+            wn, Vn, Yn, Rn = _ritz(corrected, Vn)
             rt = np.linalg.norm(Rn, axis=0) / wn[0]
             if rt[:k].max() <= 0.1 * tol or step == INNER_MAX:
                 break
@@ -355,6 +397,33 @@ def refine(data, C, basis, k, tol):
         est = rt + unseen
         if est[:k].max() <= tol:
             return Refined(np.maximum(wn[:k], 0.0), Vn[:, :k], est[:k], with_beyond(wn),
-                           "corrected", passes)
+                           "corrected", passes, Yn[:, :k], unseen[:k])
         V = Vn
     return None
+
+
+def feature_pairs(op, refined, k):
+    """The feature-space answer for refined pairs of the sample Gram (wide data):
+    ``(theta, vecs, res, ritz, certificate)``, or None (the caller forms the float64 Gram).
+
+    :func:`fastlae._certify.feature_pair_from_samples` maps ``[u_i, G u_i]`` to features by
+    one pass over X, with ``G u_i`` the refinement's products (``refined.products``: the
+    float64 pass's, or the corrected Gram's; the float32 Gram's would put its rounding into
+    the certificate); the Ritz pairs on the mapped span then have residuals measured against
+    the data, or against the corrected Gram. In the second case the part the corrected Gram
+    does not see, ``delta_i = (G - Gt) u_i`` with ``||delta_i|| <= unseen_i theta_1``, reaches
+    the feature residual of ``w_i = Xs^T u_i / sqrt(theta_i)`` as ``Xs^T delta_i /
+    sqrt(theta_i)``, at most ``sqrt(lambda_1 / theta_k)`` times it, relative; that bound
+    (with ``lambda_1 <= theta_1 (1 + res_1)``) is added to every residual. The span's Ritz
+    values below the k-th come from the refinement.
+    """
+    found = feature_pair_from_samples(op, refined.vecs, k, refined.products)
+    if found is None:
+        return None
+    theta, vecs, res, ritz = rayleigh_ritz(found[0], found[1], k)
+    unseen = float(refined.unseen.max())
+    if unseen > 0.0:
+        th = refined.theta
+        res = res + np.sqrt(th[0] * (1.0 + refined.res[0]) / th[k - 1]) * unseen
+    ritz = np.concatenate([ritz, np.minimum(refined.ritz[k:], ritz[-1])])
+    return theta, vecs, res, ritz, refined.certificate

@@ -418,21 +418,21 @@ def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
 
 def _mixed_wanted(precision, data, plan, solver_name, lam_user, k, threads):
     """Whether this call forms its Gram in float32 (see :func:`pca`'s ``precision``)."""
-    if precision == "double" or plan.matrix_free or data.gram != "features" \
-            or not isinstance(data, Data):
+    if precision == "double" or plan.matrix_free or not isinstance(data, Data):
         return False
     if precision == "mixed":
         return True
     return solver_name in ("auto", "als_tied", "eigh") and lam_user is None \
-        and single_saves(data.n, data.d, k, threads)
+        and single_saves(max(data.n, data.d), data.m, k, threads)
 
 
 def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol, budget, rng,
-           handover_width):
+           handover_width, in_gram=False):
     """Train ``module`` on ``op`` and certify (continuing with a stricter internal tolerance
     while the exact certificate disagrees with the solver's own check); ``"auto"`` may hand
     over to ``eigh`` (forming the Gram if it was not), which then computes
-    ``handover_width`` (+1) eigenpairs. Returns ``(name, module, op, trained, (theta, vecs,
+    ``handover_width`` (+1) eigenpairs. ``in_gram``: certify in the solvers' own Gram (see
+    :func:`fastlae._certify.certify`). Returns ``(name, module, op, trained, (theta, vecs,
     res, ritz), n_iter, t_gram, t_cert)``."""
     check_tol, init, lam_run = tol, None, lam_scaled
     n_iter, t_gram, t_cert = 0, 0.0, 0.0
@@ -450,7 +450,7 @@ def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol,
             trained = module.solve(op, k, handover_width, lam_run, lam_floor, tol, wtol, 1,
                                    rng)
         t_cert -= time.perf_counter()
-        pairs = certify(op, trained, k)
+        pairs = certify(op, trained, k, in_gram)
         t_cert += time.perf_counter()
         if not module.ITERATIVE or pairs[2].max() <= tol or n_iter >= budget \
                 or check_tol <= 1e-16:
@@ -497,11 +497,13 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
         data.held_threads = threads   # from the probe on: no threaded call leaves spinners
     if mixed:   # the spectrum of the first rows: is float32 in reach, and (auto) does it pay?
         seen = _mixed.probe(data, k, np.random.default_rng(0))
-        mixed = _mixed.resolvable(seen, k) and (precision == "mixed" or _mixed.falls(seen, k))
+        mixed = _mixed.resolvable(seen, k) and (precision == "mixed" or _mixed.falls(seen, k)
+                                                 or data.gram == "samples")
     C_single = _mixed.form_gram_single(data) if mixed else None
     if C_single is not None:
         C, trace = C_single, float(np.trace(C_single))
         op = Operator(data, C)
+        op.use_uncentered(tol)   # a sample Gram's mapping to features (see _certify)
     else:
         _release(data)
         if plan.matrix_free:
@@ -540,19 +542,31 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
         r_single = r if module.ITERATIVE else default_latent("als_tied", k, data.m)
         name, module, op, trained, _, n_iter, t_more, t_cert = _train(
             op, data, plan, name, module, k, r_single, lam_scaled, lam_floor,
-            max(tol, _mixed.SOLVE_TOL), wtol, budget, rng, r_single)
+            max(tol, _mixed.SOLVE_TOL), wtol, budget, rng, r_single, in_gram=True)
         t_refine = -time.perf_counter()
         refined = _mixed.refine(data, op.C, trained.basis, k, tol)
-        t_refine += time.perf_counter()
-        if refined is not None:
-            return _Solved(name, module, False, trained, refined.theta, refined.vecs,
-                           refined.res, refined.ritz, n_iter, budget, trace, op.m,
-                           refined.certificate, t_gram + t_more, t_cert, t_refine, "mixed")
+        pairs = None if refined is None else \
+            (refined.theta, refined.vecs, refined.res, refined.ritz, refined.certificate)
+        if pairs is not None and data.gram == "samples":
+            # the feature vectors and their residuals: one more pass (threaded BLAS)
+            t_refine += time.perf_counter()
+            _release(data)
+            t_cert -= time.perf_counter()
+            pairs = _mixed.feature_pairs(op, refined, k)
+            t_cert += time.perf_counter()
+        else:
+            t_refine += time.perf_counter()
+        if pairs is not None:
+            theta, vecs, res, ritz, certificate = pairs
+            return _Solved(name, module, False, trained, theta, vecs, res, ritz, n_iter,
+                           budget, trace, op.m, certificate, t_gram + t_more, t_cert,
+                           t_refine, "mixed")
         # the float32 Gram does not resolve the answer: form it in float64 and start over
         _release(data)
         t_again = time.perf_counter()
         C, trace = form_gram(data)
         op = Operator(data, C)
+        op.use_uncentered(tol)
         t_gram += t_more + time.perf_counter() - t_again
         name, module = plan.solver, REGISTRY[plan.solver]
         lam_floor = data.m * np.finfo(float).eps * trace

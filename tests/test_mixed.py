@@ -172,14 +172,50 @@ def test_auto_precision_follows_the_cost_model(monkeypatch):
     # an explicit lam studies the trained weights: double, unless asked
     assert fastlae.pca(X, 5, lam=1.0).precision == "double"
     assert fastlae.pca(X, 5, solver="oja").precision == "double"
-    assert fastlae.pca(X[:200], 5).precision == "double"
+    # wide data: the sample Gram, in float32 too (see test_mixed_on_wide_data)
+    assert fastlae.pca(X[:200], 5).precision == "mixed"
 
 
 def test_paths_that_stay_double():
-    X = zoo("decaying", 100, 400, k=K)   # wide: the sample Gram
-    assert fastlae.pca(X, K, precision="mixed").precision == "double"
-    stream = [X[:50], X[50:]]
+    X = zoo("decaying", 100, 400, k=K)
+    stream = [X[:50], X[50:]]   # a stream's Gram is formed as it arrives
     assert fastlae.pca(stream, K, precision="mixed").precision == "double"
+
+
+WN, WD = 100, 1000   # wide: the sample Gram
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("name", list(ZOO))
+def test_mixed_on_wide_data(name, order):
+    """The float32 sample Gram, refined by float64 passes, mapped to features by one more:
+    every spectrum agrees with LAPACK and its residuals bound the true feature residuals."""
+    X = np.asarray(zoo(name, WN, WD, k=K), order=order)
+    r, warned = run(X, K, precision="mixed")
+    assert r.gram == "samples"
+    assert r.precision == ("double" if name in FALLS_BACK else "mixed")
+    assert warned == ([fastlae.RankWarning] if name == "rank_below_k" else [])
+    if r.precision == "mixed":
+        assert r.certificate in ("data", "corrected")
+    check(X, K, r)
+
+
+@pytest.mark.parametrize("name", ["decaying", "gaussian", "cluster_at_k"])
+def test_mixed_on_wide_float32_input(name):
+    X = zoo(name, WN, WD, k=K).astype(np.float32)
+    r = fastlae.pca(X, K, precision="mixed")
+    assert r.gram == "samples" and r.precision == "mixed"
+    check(X, K, r)
+
+
+def test_auto_takes_wide_data_flat_around_k_to_mixed(monkeypatch):
+    """On wide data the refinement works on the small sample Gram, so "auto" does not keep
+    a flat spectrum in float64 (as it does on tall data): where the cost model says the
+    float32 pass pays, it runs."""
+    monkeypatch.setattr(fastlae.api, "single_saves", lambda *args: True)
+    for name in ("gaussian", "decaying"):
+        r = fastlae.pca(zoo(name, WN, WD, k=K), K)
+        assert r.gram == "samples" and r.precision == "mixed"
 
 
 def test_named_solvers_and_lam_train_on_the_float32_gram():

@@ -194,15 +194,13 @@ MEAN_CHUNK = 256
 
 
 @nb.njit(**JIT)
-def center_block_exact(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
-    """:func:`center_block` for blocks that hold every sample of their features: computes those
-    features' exact means into ``mean`` first, then centers around them (with
-    :func:`center_block`); returns the block's largest ``|a|``.
+def exact_means(A, r0, r1, c0, c1, mean, feat_axis):
+    """The exact means of the features of a block that holds every sample of them, into
+    ``mean``; returns the block's largest ``|a|``.
 
     With ``feat_axis == 1`` the block is the columns ``c0:c1`` of A (all rows, ``r0 = 0``,
-    ``r1 = p``); with ``feat_axis == 0`` the rows ``r0:r1`` (all columns). ``out`` has the
-    block's shape. The one-pass sample Gram (:func:`fastlae._gram.one_pass_samples`) uses
-    it, so that no statistics pass has to precede the Gram. NaN and inf show in the means.
+    ``r1 = p``); with ``feat_axis == 0`` the rows ``r0:r1`` (all columns). Each mean is a sum
+    of partial sums of ``MEAN_CHUNK`` samples. NaN and inf show in the means.
     """
     rows = r1 - r0
     w = c1 - c0
@@ -238,7 +236,49 @@ def center_block_exact(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
                     part = 0.0
             mean[r0 + i] = (acc + part) / w
             big = max(big, mx)
+    return big
+
+
+@nb.njit(**JIT)
+def center_block_exact(A, r0, r1, c0, c1, mean, feat_axis, inv, out):
+    """:func:`center_block` for blocks that hold every sample of their features: computes those
+    features' exact means into ``mean`` first (:func:`exact_means`), then centers around them;
+    returns the block's largest ``|a|``. ``out`` has the block's shape. The one-pass sample
+    Gram (:func:`fastlae._gram.one_pass_samples`) uses it, so that no statistics pass has to
+    precede the Gram.
+    """
+    big = exact_means(A, r0, r1, c0, c1, mean, feat_axis)
     center_block(A, r0, r1, c0, c1, mean, feat_axis, inv, out)
+    return big
+
+
+@nb.njit(**JIT)
+def center_block_exact_sums(A, r0, r1, c0, c1, mean, feat_axis, inv, out, sumsq):
+    """:func:`center_block_exact` into ``out`` (float32 for the single-precision sample Gram of
+    :mod:`fastlae._mixed`), adding each sample's sum of squares of the centered, scaled values,
+    in float64, to ``sumsq`` (indexed by sample): the sample Gram's exact diagonal."""
+    big = exact_means(A, r0, r1, c0, c1, mean, feat_axis)
+    w = c1 - c0
+    if feat_axis == 1:   # rows of the block are samples
+        mm = mean[c0:c1]
+        for i in range(r1 - r0):
+            a = A[r0 + i, c0:c1]
+            o = out[i]
+            acc = 0.0
+            for j in range(w):
+                x = (np.float64(a[j]) - mm[j]) * inv
+                o[j] = x
+                acc += x * x
+            sumsq[r0 + i] += acc
+    else:                # columns of the block are samples
+        for i in range(r1 - r0):
+            a = A[r0 + i, c0:c1]
+            o = out[i]
+            mi = mean[r0 + i]
+            for j in range(w):
+                x = (np.float64(a[j]) - mi) * inv
+                o[j] = x
+                sumsq[c0 + j] += x * x
     return big
 
 
