@@ -43,7 +43,7 @@ def warmup():
                     for solver in ("auto", "eigh", "als_tied", "als", "gd", "oja"):
                         pca(Xo, 3, solver=solver, max_iter=50 if solver in ("gd", "oja")
                             else None)
-                    pca(Xo, 3, precision="mixed")   # the float32 Gram (feature Gram only)
+                    pca(Xo, 3, precision="mixed")   # the float32 Gram
                     original = api.choose   # the budgeted and matrix-free paths
                     try:
                         for free in (False, True):
@@ -51,6 +51,8 @@ def warmup():
                             pca(Xo, 3)
                     finally:
                         api.choose = original
+        # wide data whose mean forbids the uncentered mapping to features
+        pca(decaying(60, 400, mean=1e9), 3)
         from .training import train
 
         train(decaying(40, 6), 2, 0.5, epochs=2)

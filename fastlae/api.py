@@ -206,12 +206,14 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         certificate tolerance (:mod:`fastlae._mixed`). Where the float32 Gram cannot resolve
         the answer (seen by a probe of the first rows: a k-th eigenvalue below about 1e-4 of
         the largest; or after the pass: no gap after the k-th that it resolves) the float64
-        Gram is formed instead (``r.precision`` says which ran). Applies to the formed
-        feature Gram of in-memory data (``n_samples >= n_features``); other paths run in
-        double. ``"auto"``: mixed where the solver is ``"auto"``, ``"als_tied"`` or
-        ``"eigh"``, ``lam`` is None, the cost model (:func:`fastlae.solvers.single_saves`)
-        predicts a gain and the probe sees the spectrum still fall after the k-th value
-        (noise-like data stay in double: there the refinement costs what float32 saves).
+        Gram is formed instead (``r.precision`` says which ran). Applies to the formed Gram
+        of in-memory data, the feature Gram and (wide data) the sample Gram; the matrix-free
+        path, streams and sparse data run in double. ``"auto"``: mixed where the solver is
+        ``"auto"``, ``"als_tied"`` or ``"eigh"``, ``lam`` is None, the cost model
+        (:func:`fastlae.solvers.single_saves`) predicts a gain and, for the feature Gram, the
+        probe sees the spectrum still fall after the k-th value (noise-like data stay in
+        double: there the refinement costs what float32 saves; on the small sample Gram of
+        wide data it costs little).
 
     progress : bool, default=False
         Show a progress line on stderr (the Gram pass's blocks, the solver's updates and

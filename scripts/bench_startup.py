@@ -33,6 +33,7 @@ COLD = [("LAPACK, 300 x 20", "rng.standard_normal((300, 20))", "3"),
         ("float32 input, 100000 x 300", "decaying(100000, 300, dtype=np.float32)", "10"),
         ("mixed precision, 100000 x 300", "decaying(100000, 300)", "10, precision='mixed'"),
         ("wide (sample Gram), 500 x 20000", "decaying(500, 20000)", "10"),
+        ("wide, mixed precision, 500 x 20000", "decaying(500, 20000)", "10, precision='mixed'"),
         ("matrix-free, 4000 x 4000", "decaying(4000, 4000)", "20")]
 
 
