@@ -1,5 +1,9 @@
 """Mixed precision: a float32 Gram, refined to float64 accuracy by one float64 pass over X.
 
+The feature Gram is described here; wide data take the same steps on the sample Gram (blocks
+of whole features, exact means and diagonal), and :func:`feature_pairs` carries the refined
+answer to feature space by one more pass (docs/solvers.md, "Wide data").
+
 Forming the feature Gram costs ``n d^2`` multiply-adds; in float32 (SSYRK) they run at about
 twice the float64 rate and move half the bytes. The float32 Gram ``Ch = C + E`` has an error
 ``||E||`` of about ``1e-7 ||C||``, so the autoencoder trained on it spans the top directions
@@ -101,8 +105,9 @@ def probe(data, k, rng):
 
     The samples are centered around their own mean (features around their exact means), in
     float64, and get ``PROBE_STEPS`` block power steps (15 ms at d = 1000). Data whose k-th
-    value lies below float32's resolution (numerical rank below k, a spectrum spanning many orders of magnitude: see
-    :func:`resolvable`) then go straight to the float64 Gram instead of paying for both. A
+    value lies below float32's resolution (numerical rank below k, a spectrum spanning many
+    orders of magnitude: see :func:`resolvable`) then go straight to the float64 Gram
+    instead of paying for both. A
     cluster across k is not seen by a sample of rows (sampling spreads it): :func:`refine`
     declines those later. Returns None for data with no variance or non-finite values (the
     float64 path handles and reports them).
@@ -191,8 +196,9 @@ def form_gram_single(data):
 
 def _sample_gram_single(data):
     """The sample Gram in float32 (one pass), as float64, or None: blocks of whole features
-    are centered around their exact means (:func:`~fastlae._kernels.passes.center_block_exact_sums`),
-    rounded to float32 and summed by SSYRK, each sample's sum of squares coming exactly
+    are centered around their exact means
+    (:func:`~fastlae._kernels.passes.center_block_exact_sums`), rounded to float32 and summed
+    by SSYRK, each sample's sum of squares coming exactly
     (float64) from the same pass, so the diagonal and the trace are exact. Returns None (the
     float64 path) when magnitudes leave float32's safe range (or for NaN). Sets ``data.mean``.
     """
@@ -217,10 +223,11 @@ def exact_product(data, V, uncentered=False):
     """The solvers' Gram times ``V`` in float64, ``Xs.T @ Xs @ V`` (``Xs @ Xs.T @ V`` for the
     sample Gram; ``Xs`` the centered, scaled X): one pass over X.
 
-    The pass is split into spans of samples (of features for the sample Gram), run on :func:`fastlae._gram.run_blocks`' threads
-    (about ``SPANS_PER_WORKER`` each), each thread adding its spans' parts
-    (:func:`~fastlae._kernels.operator.span_centered`: blocks of ``PASS_BLOCK_ELEMENTS``
-    centered in float64 and multiplied twice while they stay in L2, no GIL held) to its own
+    The pass is split into spans of samples (of features for the sample Gram), run on
+    :func:`fastlae._gram.run_blocks`' threads (about ``SPANS_PER_WORKER`` each), each
+    thread adding its spans' parts (:func:`~fastlae._kernels.operator.span_centered`: blocks
+    of ``PASS_BLOCK_ELEMENTS`` centered in float64 and multiplied twice while they stay in
+    L2, no GIL held) to its own
     partial sum; the partials are added in a fixed order. With ``uncentered`` (float64 data
     with features as columns whose mean is small enough, see :func:`uncentered_ok`) the
     products take views of X's rows and the mean is taken out of their results.
@@ -413,9 +420,9 @@ def feature_pairs(op, refined, k):
     the data, or against the corrected Gram. In the second case the part the corrected Gram
     does not see, ``delta_i = (G - Gt) u_i`` with ``||delta_i|| <= unseen_i theta_1``, reaches
     the feature residual of ``w_i = Xs^T u_i / sqrt(theta_i)`` as ``Xs^T delta_i /
-    sqrt(theta_i)``, at most ``sqrt(lambda_1 / theta_k)`` times it, relative; that bound
-    (with ``lambda_1 <= theta_1 (1 + res_1)``) is added to every residual. The span's Ritz
-    values below the k-th come from the refinement.
+    sqrt(theta_i)``, at most ``sqrt(lambda_1 / theta_k)`` times it, relative; that bound,
+    with ``lambda_1`` estimated by ``theta_1 (1 + res_1)``, is added to every residual. The
+    span's Ritz values below the k-th come from the refinement.
     """
     found = feature_pair_from_samples(op, refined.vecs, k, refined.products)
     if found is None:
