@@ -208,24 +208,6 @@ def test_mixed_on_wide_float32_input(name):
     check(X, K, r)
 
 
-def test_wide_nonfinite_and_huge_values():
-    X = zoo("decaying", WN, WD, k=K)
-    X[3, 700] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        fastlae.pca(X, K, precision="mixed")
-    X[3, 700] = np.inf
-    with pytest.raises(ValueError, match="infinity"):
-        fastlae.pca(X, K, precision="mixed")
-    Y = zoo("decaying", WN, WD, k=K) * 1e100   # scaled by a power of two: refined as usual
-    r = fastlae.pca(Y, K, precision="mixed")
-    assert r.precision == "mixed"
-    check(Y, K, r)
-    Y[:, -1] *= 1e20   # a feature far beyond the first ones' scale: float32 would overflow
-    with pytest.warns(fastlae.RankWarning):   # and it is all the variance there is
-        r = fastlae.pca(Y, K, precision="mixed")
-    assert r.precision == "double"
-
-
 def test_auto_takes_wide_data_flat_around_k_to_mixed(monkeypatch):
     """On wide data the refinement works on the small sample Gram, so "auto" does not keep
     a flat spectrum in float64 (as it does on tall data): where the cost model says the
@@ -247,19 +229,26 @@ def test_named_solvers_and_lam_train_on_the_float32_gram():
     check(X, K, r)
 
 
-def test_nonfinite_and_huge_values():
-    X = zoo("decaying", N, D, k=K)
+@pytest.mark.parametrize("wide", [False, True])
+def test_nonfinite_and_huge_values(wide):
+    n, d = (WN, WD) if wide else (N, D)
+    X = zoo("decaying", n, d, k=K)
     X[5, 7] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         fastlae.pca(X, K, precision="mixed")
     X[5, 7] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         fastlae.pca(X, K, precision="mixed")
-    Y = zoo("decaying", N, D, k=K) * 1e100   # scaled by a power of two: refined as usual
+    Y = zoo("decaying", n, d, k=K) * 1e100   # scaled by a power of two: refined as usual
     r = fastlae.pca(Y, K, precision="mixed")
     assert r.precision == "mixed"
     check(Y, K, r)
-    Y[-1] *= 1e20   # a row far beyond the first ones' scale: its squares overflow float32
+    # a sample (a feature of wide data) far beyond the first ones' scale: its squares
+    # overflow float32
+    if wide:
+        Y[:, -1] *= 1e20
+    else:
+        Y[-1] *= 1e20
     with pytest.warns(fastlae.RankWarning):   # and it is all the variance there is
         r = fastlae.pca(Y, K, precision="mixed")
     assert r.precision == "double"
