@@ -33,14 +33,14 @@ def certify(op, trained, k, in_gram=False):
     ritz : ndarray of shape (q,), every Ritz value on the span, descending
     """
     features = op.data.gram == "features" or in_gram
-    pair, rest = None, None
+    pair = None
     if features and trained.GW2 is not None:
         P, GP, ok = basis_from_decoder(trained.W2, trained.GW2)
         pair = (P, GP) if ok else None
     if pair is None and not features and not op.matrix_free:
         found = feature_pair_from_samples(op, trained.basis, k)
         if found is not None:
-            pair, rest = found[:2], found[2]
+            return ritz_with_rest(found[0], found[1], k, found[2])
     if pair is None:
         basis = trained.basis
         if in_gram:
@@ -49,10 +49,15 @@ def certify(op, trained, k, in_gram=False):
             if not features:
                 basis = orthonormal(op.to_features(basis))
             pair = basis, op.apply_features(basis)
-    theta, vecs, res, ritz = rayleigh_ritz(pair[0], pair[1], k)
-    if rest is not None:   # the span's Ritz values below the k-th, from the sample Gram
-        ritz = np.concatenate([ritz, np.minimum(rest, ritz[-1])])
-    return theta, vecs, res, ritz
+    return rayleigh_ritz(pair[0], pair[1], k)
+
+
+def ritz_with_rest(basis, G_basis, k, rest):
+    """:func:`rayleigh_ritz` on a k-column span mapped from the sample Gram, with the Ritz
+    values of the sample span below the k-th (``rest``, descending; capped at the k-th)
+    appended: they equal the feature Gram's on the mapped span of all of it."""
+    theta, vecs, res, ritz = rayleigh_ritz(basis, G_basis, k)
+    return theta, vecs, res, np.concatenate([ritz, np.minimum(rest, ritz[-1])])
 
 
 def rayleigh_ritz(basis, G_basis, k):

@@ -43,7 +43,7 @@ import numpy as np
 from ._data import HEAD, SAFE_MAX, SAFE_MIN, block_length
 from ._gram import gram_around, pass_workers, run_blocks
 from ._kernels.operator import span_centered, span_uncentered
-from ._certify import feature_pair_from_samples, rayleigh_ritz
+from ._certify import feature_pair_from_samples, ritz_with_rest
 from ._operator import UNCENTERED, uncentered_rounding
 
 # One-pass corrections to the mean may cancel at most a digit of float32's seven.
@@ -427,10 +427,9 @@ def feature_pairs(op, refined, k):
     found = feature_pair_from_samples(op, refined.vecs, k, refined.products)
     if found is None:
         return None
-    theta, vecs, res, ritz = rayleigh_ritz(found[0], found[1], k)
+    theta, vecs, res, ritz = ritz_with_rest(found[0], found[1], k, refined.ritz[k:])
     unseen = float(refined.unseen.max())
     if unseen > 0.0:
         th = refined.theta
         res = res + np.sqrt(th[0] * (1.0 + refined.res[0]) / th[k - 1]) * unseen
-    ritz = np.concatenate([ritz, np.minimum(refined.ritz[k:], ritz[-1])])
     return theta, vecs, res, ritz, refined.certificate

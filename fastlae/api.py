@@ -505,19 +505,16 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
     if C_single is not None:
         C, trace = C_single, float(np.trace(C_single))
         op = Operator(data, C)
-        op.use_uncentered(tol)   # a sample Gram's mapping to features (see _certify)
     else:
         _release(data)
         if plan.matrix_free:
             op = Operator(data)
-            op.use_uncentered(tol)
             trace = op.trace()
         else:
             C, trace = (data.C, float(np.trace(data.C))) if streamed else form_gram(data)
             op = Operator(data, C)
-            if not streamed:   # a sample Gram's certificate may map X itself, uncentered
-                op.use_uncentered(tol)
     if not streamed:
+        op.use_uncentered(tol)   # passes over X skip centering where exact enough
         V.check_finite(data.A, data.mean)
     t_gram = time.perf_counter() - t0
 
@@ -547,17 +544,15 @@ def _solve_with(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, pr
             max(tol, _mixed.SOLVE_TOL), wtol, budget, rng, r_single, in_gram=True)
         t_refine = -time.perf_counter()
         refined = _mixed.refine(data, op.C, trained.basis, k, tol)
+        t_refine += time.perf_counter()
         pairs = None if refined is None else \
             (refined.theta, refined.vecs, refined.res, refined.ritz, refined.certificate)
         if pairs is not None and data.gram == "samples":
             # the feature vectors and their residuals: one more pass (threaded BLAS)
-            t_refine += time.perf_counter()
             _release(data)
             t_cert -= time.perf_counter()
             pairs = _mixed.feature_pairs(op, refined, k)
             t_cert += time.perf_counter()
-        else:
-            t_refine += time.perf_counter()
         if pairs is not None:
             theta, vecs, res, ritz, certificate = pairs
             return _Solved(name, module, False, trained, theta, vecs, res, ritz, n_iter,
