@@ -109,9 +109,10 @@ class _DaskSource(Source):
 
 class DaskWide(DaskData):
     """A dask array with more than ``GRAM_FEATURES_MAX`` features: the statistics summed on the
-    cluster, then the Gram applied by distributed passes (:mod:`fastlae.solvers.by_passes`)."""
+    cluster, then the Gram applied by distributed passes (:mod:`fastlae.solvers.krylov`)."""
 
     by_passes = True
+    read_bound = True   # a pass is a distributed map: its cost barely depends on the block
 
     def __init__(self, X, stop, out_dtype):
         t0 = time.perf_counter()

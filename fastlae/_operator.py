@@ -12,6 +12,7 @@ from ._kernels.monitor import new_history
 from ._gram import pass_workers, run_blocks
 from ._kernels.operator import FormedGram, GramOperator, apply_gram, map_span, map_uncentered
 from ._kernels.passes import center_block
+from ._kernels.blas import product
 
 # Elements (float64) per block of a matrix-free pass: with a centered copy of each block, and
 # over uncentered views of A's rows (see scripts/bench_gram_block.py and docs/design.md).
@@ -128,6 +129,29 @@ class Operator:
         self.data.hist = new_history()
         self.data.activity = [solver, 0, 0]
         return self.data.hist
+
+    def reporter(self, solver):
+        """``report(step, residual)`` for a solver driven from Python: records the step in a
+        fresh :meth:`history`, where a progress line reads it."""
+        hist = self.history(solver)
+
+        def report(step, residual):
+            count = min(int(hist[0, 0]) + 1, hist.shape[0] - 1)
+            hist[0, 0] = count
+            hist[count] = step, np.log(max(residual, 1e-300))
+
+        return report
+
+    def krylov_apply(self, tol):
+        """``apply(Q)``: the solvers' Gram times ``Q`` (m x j), for a solver driven from
+        Python. Matrix-free, by uncentered passes where :meth:`use_uncentered` found them exact
+        enough for ``tol`` (their rounding is then at most ``UNCENTERED * tol``), centered ones
+        otherwise; on the formed Gram, one GEMM."""
+        if not self.matrix_free:
+            C = self.C
+            return lambda Q: product(C, Q, False, False)
+        op = self.kernel_op(centered=self.uncentered_error is None)
+        return lambda Q: apply_gram(op, np.ascontiguousarray(Q))
 
     def _buf(self, gram_axis):
         """``(block, buf)`` of the passes along ``gram_axis``: rows (or columns) of A per block

@@ -1,19 +1,24 @@
 """``scipy.sparse`` input, centered implicitly: never densified, no dense copy of X.
 
 The feature Gram of the centered data is ``Xc.T @ Xc = X.T @ X - n m m^T`` (``m`` the feature
-means): one sparse product and a rank-one correction, in O(n_features^2) dense memory. The
+means): the sparse product by fastlae's own kernel (:func:`fastlae._kernels.sparse.gram_rows`,
+threads over rows of the Gram, the work of the non-zeros' multiply-adds) and a rank-one
+correction, in O(n_features^2) dense memory. The
 correction cancels digits only where ``n m_j^2`` is large against the column's centered sum of
 squares; the certificate catches that, since it is computed with sparse products from X
 itself: ``Xc.T (Xc V) = X.T (X V) - n m (m^T V)``. With more than
 :data:`fastlae._stream.GRAM_FEATURES_MAX` features no Gram is formed: :class:`SparseWide`
-applies it by those products (:mod:`fastlae.solvers.by_passes`).
+applies it by those products (:mod:`fastlae.solvers.krylov`).
 """
+import threading
 import time
 
 import numpy as np
 
 from . import _errors as E
+from ._blas import blas_threads
 from ._data import SAFE_MAX, SAFE_MIN
+from ._kernels.sparse import gram_rows, mirror_rows, rows_times, rows_transposed_times
 
 # The largest n mean^2 / (centered sum of squares) of a column that implicit centering takes:
 # it loses about log10 of it in digits (1e6: the Gram keeps 10 of 16).
@@ -72,6 +77,80 @@ def _scaled(X):
     return Xs, mean, scale, 1.0 / scale, centered
 
 
+# Spans per thread (dealt round-robin: the rows of the Gram's upper triangle shrink), each at
+# least SPAN_ROWS rows (of the Gram, of X, of X.T): one compiled call each.
+SPANS_PER_WORKER = 16
+SPAN_ROWS = 64
+
+
+def threaded(kernel, span, stop):
+    """Run ``kernel(t, s0, s1)`` over ``range(span)`` in spans dealt round-robin to threads
+    ``t = 0, 1, ...``, one per BLAS thread (the kernels hold no GIL); the first error of any
+    thread is raised here."""
+    workers = max(1, min(blas_threads(), span // SPAN_ROWS))
+    size = max(SPAN_ROWS, -(-span // (workers * SPANS_PER_WORKER)))
+    errors = []
+
+    def run(t):
+        try:
+            for s0 in range(t * size, span, workers * size):
+                if stop[0]:
+                    return
+                kernel(t, s0, min(span, s0 + size))
+        except BaseException as err:   # re-raised by the caller below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(t,), daemon=True, name=f"fastlae-sparse-{t}")
+               for t in range(1, workers)]
+    for th in threads:
+        th.start()
+    run(0)
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]
+
+
+class _Products:
+    """Threaded products with a CSR matrix and its transpose (the same matrix in CSC)."""
+
+    def __init__(self, Xs, stop):
+        self.csr = Xs if Xs.has_sorted_indices else Xs.sorted_indices()
+        self.csc = self.csr.tocsc()
+        if not self.csc.has_sorted_indices:
+            self.csc.sort_indices()
+        self.stop = stop
+
+    def gram(self):
+        """``X.T @ X`` (dense, symmetric) by :func:`~fastlae._kernels.sparse.gram_rows`."""
+        a, c = self.csr, self.csc
+        d = a.shape[1]
+        G = np.empty((d, d))
+        threaded(lambda t, j0, j1: gram_rows(c.indptr, c.indices, c.data, a.indptr, a.indices,
+                                          a.data, j0, j1, self.stop, G), d, self.stop)
+        threaded(lambda t, j0, j1: mirror_rows(G, j0, j1), d, self.stop)
+        return G
+
+    def times(self, V):
+        """``X.T @ (X @ V)`` for V of shape (d, b)."""
+        a, c = self.csr, self.csc
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        T = np.empty((a.shape[0], V.shape[1]))
+        threaded(lambda t, r0, r1: rows_times(a.indptr, a.indices, a.data, V, r0, r1, self.stop,
+                                           T), a.shape[0], self.stop)
+        parts = {}
+
+        def transposed(t, r0, r1):   # each thread adds into its own (d, b) partial
+            part = parts.setdefault(t, np.zeros((a.shape[1], V.shape[1])))
+            rows_transposed_times(a.indptr, a.indices, a.data, T, r0, r1, self.stop, part)
+
+        threaded(transposed, a.shape[0], self.stop)
+        out = None
+        for key in sorted(parts):   # a fixed order: results do not depend on timing
+            out = parts[key] if out is None else out + parts[key]
+        return out
+
+
 class SparseData(StreamData):
     """The formed feature Gram of a sparse X, and the certificate by sparse products."""
 
@@ -79,7 +158,8 @@ class SparseData(StreamData):
         t0 = time.perf_counter()
         n, d = X.shape
         Xs, mean, scale, self.pre, _ = _scaled(X)
-        G = (Xs.T @ Xs).toarray()
+        self.products = _Products(Xs, stop)
+        G = self.products.gram()
         G *= self.pre ** 2
         ms = mean * (1.0 / scale)
         G -= n * np.outer(ms, ms)
@@ -89,17 +169,21 @@ class SparseData(StreamData):
         self.seconds = time.perf_counter() - t0
 
     def times(self, V, tol=None, what=None):
-        """``Xc.T (Xc V)`` (scaled) by two sparse products and the mean's rank-one term."""
+        """``Xc.T (Xc V)`` (scaled) by two threaded sparse products and the mean's rank-one
+        term."""
         ms = self.mean * self.inv
-        return (self.Xs.T @ (self.Xs @ V)) * self.pre ** 2 - self.n * np.outer(ms, ms @ V)
+        out = self.products.times(V)
+        self.check_stop()
+        return out * self.pre ** 2 - self.n * np.outer(ms, ms @ V)
 
 
 class SparseWide(SparseData):
     """A sparse X with more than ``GRAM_FEATURES_MAX`` features: no Gram is formed; the
-    solver applies it by sparse products (:mod:`fastlae.solvers.by_passes`), memory
+    solver applies it by sparse products (:mod:`fastlae.solvers.krylov`), memory
     O(n_features r) beyond X."""
 
     by_passes = True
+    read_bound = False   # in memory: a product costs in proportion to its columns
 
     def __init__(self, X, stop, out_dtype):
         t0 = time.perf_counter()
@@ -108,6 +192,7 @@ class SparseWide(SparseData):
         init_passes(self, n, d, mean, scale, float(np.sum(centered)) / scale ** 2,
                     _SparseSource(), stop, X.dtype)
         self.Xs, self.out_dtype = Xs, out_dtype
+        self.products = _Products(Xs, stop)
         self.seconds = time.perf_counter() - t0
 
 
@@ -124,8 +209,7 @@ class _Sum:
         self._G = G
 
     def gram(self):
-        G = self._G
-        return np.ascontiguousarray(0.5 * (G + G.T))
+        return self._G   # symmetric: the kernel mirrors its upper triangle
 
 
 def data_class(X):

@@ -459,9 +459,10 @@ def init_passes(data, n, d, mean, scale, trace, source, stop, dtype):
 
 class PassData(StreamData):
     """A source too wide for a formed Gram: the statistics of one pass, and the Gram applied
-    by further passes (:mod:`fastlae.solvers.by_passes`)."""
+    by further passes (:mod:`fastlae.solvers.krylov`)."""
 
     by_passes = True
+    read_bound = True   # a pass costs its reading: wide Krylov blocks are free
 
     def __init__(self, acc, source, stop, dtype):
         init_passes(self, acc.n, acc.d, acc.mean, acc.scale, float(np.sum(acc.C)), source, stop,

@@ -12,15 +12,15 @@ from . import _errors as E
 from . import _blas, _dask, _mixed, _sparse, _stream
 from . import _validation as V
 from ._blas import blas_threads
-from ._certify import certify, component_errors
+from ._certify import certify, component_errors, rayleigh_ritz
 from ._data import Data
 from ._gram import form_gram
 from ._operator import Operator
 from ._progress import Progress
-from ._kernels.monitor import GAVE_UP
+from ._kernels.monitor import GAVE_UP, new_history
 from ._threads import blas_limit, interruptible
-from .solvers import PRECISIONS, REGISTRY, SOLVERS, Trained, by_passes, choose, \
-    default_latent, estimated_seconds, single_saves
+from .solvers import PRECISIONS, REGISTRY, SOLVERS, Trained, choose, default_latent, \
+    estimated_seconds, exact_solver, krylov, single_saves
 
 # Calls modelled to take less than this run in the caller's thread (see pca).
 INLINE_SECONDS = 0.01
@@ -407,14 +407,26 @@ class _Solved:
 
 
 def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
-    """Data too wide for a formed Gram: :mod:`fastlae.solvers.by_passes`."""
+    """Data too wide for a formed Gram: block Krylov (:mod:`fastlae.solvers.krylov`) with one
+    pass over the source per product, certified by the stored products."""
     lam_floor = data.m * np.finfo(float).eps * data.trace
     lam = lam_user / data.scale ** 2 if lam_user is not None else lam_floor
-    r = n_latent if n_latent is not None else by_passes.default_latent(k, data.m)
-    budget = max_iter if max_iter is not None else by_passes.DEFAULT_MAX_ITER
-    trained, theta, vecs, res, ritz = by_passes.solve(data, k, r, lam, tol, budget, rng,
-                                                      momentum=lam_user is None)
-    return _Solved("als_tied", by_passes, True, trained, theta, vecs, res, ritz, trained.n_iter,
+    b = n_latent if n_latent is not None else \
+        krylov.default_block(k, data.m, read_bound=data.read_bound)
+    budget = max_iter if max_iter is not None else krylov.DEFAULT_MAX_ITER
+    history = new_history()
+    data.hist, data.activity = history, ["krylov by passes", 0, 0]
+
+    def report(step, residual):
+        count = min(int(history[0, 0]) + 1, history.shape[0] - 1)
+        history[0, 0] = count
+        history[count] = step, np.log(max(residual, 1e-300))
+
+    result = krylov.run(lambda Q: data.times(Q, tol), data.m, k, b, tol, budget, rng,
+                        check_stop=data.check_stop, report=report)
+    trained = krylov.trained_from(result, lam)
+    theta, vecs, res, ritz = rayleigh_ritz(result.vecs, result.G_vecs, k)
+    return _Solved("krylov", krylov, True, trained, theta, vecs, res, ritz, trained.n_iter,
                    budget, data.trace, data.m, "data")
 
 
@@ -448,9 +460,17 @@ def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol,
                 t_again = time.perf_counter()
                 op = Operator(data, form_gram(data)[0])
                 t_gram += time.perf_counter() - t_again
-            name, module = "eigh", REGISTRY["eigh"]
-            trained = module.solve(op, k, handover_width, lam_run, lam_floor, tol, wtol, 1,
-                                   rng)
+            # a Krylov run that gave up met a spectrum where more products would not pay
+            name = "eigh" if name == "krylov" else exact_solver(data.n, data.d, k)
+            module = REGISTRY[name]
+            if name == "krylov":   # from the span reached so far
+                trained = module.solve(op, k, default_latent(name, k, op.m), lam_run,
+                                       lam_floor, tol, wtol, module.DEFAULT_MAX_ITER, rng,
+                                       init=(trained.W1, trained.basis))
+                n_iter += trained.n_iter
+            else:
+                trained = module.solve(op, k, handover_width, lam_run, lam_floor, tol, wtol,
+                                       1, rng)
         t_cert -= time.perf_counter()
         pairs = certify(op, trained, k, in_gram)
         t_cert += time.perf_counter()

@@ -11,15 +11,16 @@ solver is one kernel module under ``fastlae/_kernels`` and one module here, adde
 """
 from dataclasses import dataclass
 
-from . import als, als_tied, eigh, gd, oja
+from . import als, als_tied, eigh, gd, krylov, oja
 from ._common import Trained
 
-REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "eigh": eigh}
+REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "krylov": krylov,
+            "eigh": eigh}
 # What ``solver=`` accepts: "auto" and every registered solver; ``precision=``, these.
 SOLVERS = ("auto",) + tuple(REGISTRY)
 PRECISIONS = ("auto", "double", "mixed")
 __all__ = ["PRECISIONS", "REGISTRY", "SOLVERS", "Plan", "Trained", "budgets", "choose",
-           "default_latent", "estimated_seconds", "single_saves"]
+           "default_latent", "estimated_seconds", "exact_solver", "single_saves"]
 
 # Cost model of the "auto" rule, calibrated with scripts/bench_auto.py on the project
 # machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
@@ -54,6 +55,12 @@ REFINE_GEMM_FLOPS = 3.0e10
 REFINE_OVERHEAD = 0.03
 FIT_THREADS = 2
 THREAD_EXPONENT = 0.6   # 16 threads: 3.5x
+# Block Krylov (fastlae.solvers.krylov): products to its target with a block of k columns
+# (9-14 on decaying spectra and slow power laws, scripts/bench_krylov.py), and the flops of
+# its orthogonalization and Ritz steps per product, 10 m s b with s ~ KRYLOV_SPAN k stored
+# columns, at GEMM_FLOPS.
+KRYLOV_PASSES = 14
+KRYLOV_SPAN = 5
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25
@@ -84,7 +91,10 @@ class Plan:
 
 
 def default_latent(solver, k, m):
-    """Latent width r: k plus oversampling for the iterative solvers (capped at m), k else."""
+    """Latent width r: k plus oversampling for the iterative solvers (capped at m), k else;
+    for ``"krylov"`` its block width (:func:`fastlae.solvers.krylov.default_block`)."""
+    if solver == "krylov":
+        return krylov.default_block(k, m)
     if not REGISTRY[solver].ITERATIVE:
         return k
     return min(m, k + max(10, k))
@@ -103,6 +113,9 @@ def estimated_seconds(n, d, k):
     gram = 2.0 * big * m * m / SYRK_FLOPS
     one_pass = 4.0 * n * d * r / PASS_FLOPS + small
     update = 2.0 * m * m * r / GEMM_FLOPS + small
+    b = krylov.default_block(k, m)
+    step = 10.0 * m * min(KRYLOV_SPAN * k, m) * b / GEMM_FLOPS \
+        + SMALL_SECONDS * (KRYLOV_SPAN * k) ** 3 + UPDATE_OVERHEAD
     return {
         "gram": gram,
         "pass": one_pass,
@@ -110,7 +123,18 @@ def estimated_seconds(n, d, k):
         "free": UPDATES * one_pass,
         "als_tied": gram + UPDATES * update,
         "eigh": gram + (4.0 / 3.0) * m ** 3 / EIGH_FLOPS + EIGH_OVERHEAD,
+        "krylov_free": KRYLOV_PASSES * (4.0 * n * d * b / PASS_FLOPS + step),
+        "krylov_gram": gram + KRYLOV_PASSES * (2.0 * m * m * b / GEMM_FLOPS + step),
     }
+
+
+def exact_solver(n, d, k):
+    """The solver ``"auto"`` finishes with on a formed Gram when the autoencoder would be
+    slow (and hands over to): LAPACK's ``"eigh"``, or ``"krylov"`` where its modelled
+    products cost less than a full eigendecomposition (large Grams: at 2000 features,
+    eigh takes 0.4 s)."""
+    cost = estimated_seconds(n, d, k)
+    return "krylov" if cost["krylov_gram"] < cost["eigh"] else "eigh"
 
 
 def single_saves(n, d, k, threads=FIT_THREADS):
@@ -132,7 +156,7 @@ def budgets(n, d, k):
     Each is the number of updates that costs ``WASTE`` times the modelled exact path.
     """
     cost = estimated_seconds(n, d, k)
-    waste = WASTE * cost["eigh"]
+    waste = WASTE * cost[exact_solver(n, d, k).replace("krylov", "krylov_gram")]
     return int(waste / cost["pass"]), int(waste / cost["update"])
 
 
@@ -152,19 +176,26 @@ def choose(n, d, k, explicit, formed=False):
     accumulated from row blocks) every plan works on the formed Gram.
     """
     cost = estimated_seconds(n, d, k)
+    if explicit == "auto" and formed:   # the Gram is there: only the solve counts
+        return Plan(exact_solver(n, d, k))
     if explicit == "auto":
-        free_budget, gram_budget = budgets(n, d, k)
-        solve = cost["eigh"] - cost["gram"]   # eigh once the Gram is formed
+        _, gram_budget = budgets(n, d, k)
+        exact = exact_solver(n, d, k)
+        exact_cost = cost["krylov_gram" if exact == "krylov" else "eigh"]
+        solve = exact_cost - cost["gram"]   # the exact solver once the Gram is formed
         options = []
         if gram_budget >= UPDATES:
             options.append((cost["als_tied"], Plan("als_tied", False, gram_budget,
                                                    solve / cost["update"])))
-        if free_budget >= UPDATES and not formed:
-            options.append((cost["free"], Plan("als_tied", True, free_budget,
-                                               cost["eigh"] / cost["pass"])))
-        if not options or cost["eigh"] < EIGH_MARGIN * min(c for c, _ in options):
-            return Plan("eigh")
+        if not formed:   # at most WASTE of the exact path (eigh), then hand over to it
+            step = cost["krylov_free"] / KRYLOV_PASSES
+            options.append((cost["krylov_free"], Plan("krylov", True, max(
+                2 * KRYLOV_PASSES, int(WASTE * cost["eigh"] / step)), 1.0)))
+        if not options or exact_cost < EIGH_MARGIN * min(c for c, _ in options):
+            return Plan(exact)
         return min(options, key=lambda o: o[0])[1]
     if explicit == "als_tied":
         return Plan("als_tied", not formed and cost["free"] < cost["als_tied"])
+    if explicit == "krylov":
+        return Plan("krylov", not formed and cost["krylov_free"] < cost["krylov_gram"])
     return Plan(explicit)

@@ -1,0 +1,287 @@
+"""``"krylov"``: block Lanczos with full reorthogonalization and thick restarts.
+
+The tied exact update of the autoencoder (:mod:`fastlae.solvers.als_tied`) replaces its
+weights by ``G W`` (times an r x r matrix): a subspace iteration that keeps only its last
+iterate. Keeping every iterate instead gives the block Krylov space ``span{W, G W, G^2 W,
+...}``, on which the Rayleigh-Ritz step finds the top-k eigenpairs in far fewer products:
+the k-th direction converges like a Chebyshev polynomial of the spectrum, not like the
+power ``(lambda_{r+1} / lambda_k)^t``. It is the engine of every path where a product with
+the Gram costs a pass over the data (matrix-free dense data, files, callables, dask and
+sparse input) and of the formed Gram where LAPACK's full eigendecomposition costs more than
+a few products.
+
+Each step multiplies one block of ``b`` orthonormal columns by the Gram (one pass), stores
+the block and its product, orthogonalizes the product against everything stored (classical
+Gram-Schmidt, twice) to form the next block, and takes a Rayleigh-Ritz step on all stored
+columns. The residuals ``||G v - theta v|| / theta_1`` of the top k Ritz pairs come from the
+stored products themselves, so the certificate needs no further pass. When the stored
+columns reach the cap (memory ``2 m cap`` floats), the basis is compressed to its top Ritz
+vectors and their products (a thick restart: the pending next block stays orthogonal to it,
+so the Krylov relation carries on). A next block that lost rank (an exhausted Krylov space:
+data of rank below the basis, an invariant subspace) is completed by random directions.
+
+All arithmetic is BLAS-3 on the stored blocks (the kernels' :func:`~fastlae._kernels.blas.
+product`, SciPy's BLAS) and LAPACK on the small projected matrix; the loop itself runs a few
+dozen times per call and is Python (measured: under 1 ms per step beyond its BLAS calls).
+"""
+import numpy as np
+import scipy.linalg
+
+from .._kernels.blas import product
+from .._kernels.monitor import DONE, GAVE_UP, LIMIT, predicted_updates
+from ._common import Trained, random_orthonormal
+
+ITERATIVE = True
+# Products (passes) when max_iter is not given.
+DEFAULT_MAX_ITER = 300
+# A run whose residuals are certified (<= tol) but cannot meet the subspace target tol * gap
+# (a gap at k at rounding level, a cluster straddling k) stops once the largest residual has
+# not halved in this many steps.
+STALL = 6
+# Stored columns: at least this many blocks beyond k before a restart, and at most
+# MEMORY_BYTES for the basis and its products together.
+CAP_BLOCKS = 6
+MEMORY_BYTES = 1 << 30
+# A next-block column whose norm after orthogonalization is below this (relative to the
+# largest Ritz value) carries no new direction and is replaced by a random one.
+BREAKDOWN = 1e-12
+# Residuals at or below this relative level are at the floor of float64 products.
+FLOOR = 1e-15
+# Ritz vectors returned beyond the k wanted (at most k of them).
+EXTRA = 10
+
+
+# Block width of products in memory. A pass costs about R + F b (reading X, and the b
+# columns' arithmetic) and the products to the target fall like b^-0.4 (block widths 4-40,
+# scripts/bench_krylov.py --blocks), so the total is least near b = (2/3) R / F: measured on
+# 4000 x 4000 (2 cores) R = 20 ms, F = 1.4 ms per column, b ~ 10.
+MEMORY_BLOCK = 10
+
+
+def default_block(k, m, read_bound=False):
+    """Block width: ``min(k, MEMORY_BLOCK)`` (at least 4) where products are computed in
+    memory, ``k + max(10, k)`` where reading the data dominates a pass (files, callables,
+    dask: a pass costs the same at any width and only their number counts). At most m."""
+    b = k + max(10, k) if read_bound else max(min(k, MEMORY_BLOCK), min(k, 4), 4)
+    return int(min(m, b))
+
+
+def default_cap(k, b, m):
+    """Stored columns: ``k + CAP_BLOCKS b``, within ``MEMORY_BYTES`` and m."""
+    cap = k + CAP_BLOCKS * b
+    cap = min(cap, max(k + 2 * b, MEMORY_BYTES // (16 * max(m, 1))))
+    return int(min(m, cap))
+
+
+class Result:
+    """The outcome of :func:`run`.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (k,)
+        Top-k Ritz values, descending.
+    vecs : ndarray of shape (m, p)
+        The top p >= k Ritz vectors (orthonormal; up to ``EXTRA`` beyond k where the basis
+        holds them).
+    G_vecs : ndarray of shape (m, p)
+        The Gram times ``vecs``, from the stored products.
+    res : ndarray of shape (k,)
+        ``||G v_i - theta_i v_i|| / theta_1``.
+    ritz : ndarray of shape (s,)
+        Every Ritz value on the stored basis, descending.
+    passes : int
+        Products with the Gram (each one pass over the data on the matrix-free paths).
+    converged : bool
+        Whether the stopping rule was met before ``max_passes``.
+    """
+
+    def __init__(self, theta, vecs, G_vecs, res, ritz, passes, converged):
+        self.theta, self.vecs, self.G_vecs, self.res = theta, vecs, G_vecs, res
+        self.ritz, self.passes, self.converged = ritz, passes, converged
+
+
+def run(apply, m, k, block, tol, max_passes, rng, cap=None, start=None, check_stop=None,
+        report=None, give_up=None):
+    """Top-k eigenpairs of a symmetric positive semidefinite Gram ``G`` by block Lanczos.
+
+    Parameters
+    ----------
+    apply : callable
+        ``apply(Q)`` returns ``G @ Q`` for ``Q`` of shape (m, j), C-contiguous float64
+        (j <= block): one pass over the data on the matrix-free paths.
+    m, k, block : int
+        The Gram's size, eigenpairs wanted, columns per product.
+    tol : float
+        Stop when every residual is at most ``tol * min(1, gap)`` (``gap`` the relative
+        distance from the k-th Ritz value to the next), at most ``FLOOR``, or at most ``tol``
+        without halving in ``STALL`` steps.
+    max_passes : int
+    rng : numpy.random.Generator
+        Draws the start block (unless ``start``) and directions that replace a lost rank.
+    cap : int or None
+        Stored columns before a restart (:func:`default_cap` when None).
+    start : ndarray of shape (m, j) or None
+        Columns to start from (orthonormalized here), e.g. the span of an earlier run.
+    check_stop : callable or None
+        Called before each pass (raises to cancel).
+    report : callable or None
+        ``report(passes, largest_residual)`` after each step.
+    give_up : callable or None
+        ``give_up(passes, largest_residual)``: True ends the run unconverged (``"auto"``'s
+        prediction that finishing would cost more than another path).
+
+    Returns
+    -------
+    Result
+    """
+    b = int(min(block, m))
+    cap = default_cap(k, b, m) if cap is None else int(min(cap, m))
+    cap = max(cap, min(m, k + b))
+    V = np.empty((m, cap))
+    GV = np.empty((m, cap))
+    H = np.zeros((cap, cap))
+    Q = random_orthonormal(rng, m, b) if start is None else _orthonormal(start)
+    s, passes, history = 0, 0, []
+    while True:
+        if check_stop is not None:
+            check_stop()
+        j = Q.shape[1]
+        GQ = np.ascontiguousarray(apply(Q), dtype=np.float64)
+        passes += 1
+        V[:, s:s + j], GV[:, s:s + j] = Q, GQ
+        Vs = np.ascontiguousarray(V[:, :s + j])
+        C = product(Vs, GQ, True, False)   # the new columns of V^T G V
+        H[:s + j, s:s + j] = C
+        H[s:s + j, :s] = C[:s].T
+        D = H[s:s + j, s:s + j]
+        H[s:s + j, s:s + j] = 0.5 * (D + D.T)
+        s += j
+        w, Z = scipy.linalg.eigh(H[:s, :s], check_finite=False)
+        w, Z = w[::-1], np.ascontiguousarray(Z[:, ::-1])
+        top = w[0] if w[0] > 0.0 else 1.0
+        # the next block: the part of G Q outside the stored span (classical Gram-Schmidt,
+        # twice), R = Q_next B; then G V = V H + Q_next B E^T (E the last block's rows), so
+        # the residual of a Ritz pair (theta, V z) is ||B z_last|| without touching V
+        R = GQ - product(Vs, C, False, False)
+        R -= product(Vs, product(Vs, R, True, False), False, False)
+        j_next = min(b, m - s)
+        Q, B = _next_block(R, Vs, top, rng, j_next)
+        q = min(k, s)
+        est = np.linalg.norm(B @ Z[s - j:s, :q], axis=0) / top
+        worst = float(est.max())
+        history.append(worst)
+        if report is not None:
+            report(passes, worst)
+        done = _stopped(history, w, q, k, s, m, tol)
+        quit = not done and give_up is not None and give_up(passes, worst)
+        if done or quit or passes >= max_passes:
+            # the certificate: residuals from the stored products themselves
+            Zq = np.ascontiguousarray(Z[:, :q])
+            GVs = np.ascontiguousarray(GV[:, :s])
+            res = np.linalg.norm(product(GVs, Zq, False, False)
+                                 - product(Vs, Zq, False, False) * w[:q], axis=0) / top
+            history[-1] = float(res.max())
+            if _stopped(history, w, q, k, s, m, tol) or quit or passes >= max_passes \
+                    or s >= m:
+                break
+        if s + j_next > cap:   # thick restart: keep the top Ritz vectors and their products
+            keep = min(max(min(k + b, cap - j_next), cap - 2 * j_next, k), s)
+            Zp = np.ascontiguousarray(Z[:, :keep])
+            GVs = np.ascontiguousarray(GV[:, :s])
+            V[:, :keep] = product(Vs, Zp, False, False)
+            GV[:, :keep] = product(GVs, Zp, False, False)
+            H[:keep, :keep] = np.diag(w[:keep])
+            H[:keep, keep:] = 0.0
+            H[keep:, :keep] = 0.0
+            s = keep
+    converged = _stopped(history, w, q, k, s, m, tol)
+    # the returned span: the top k Ritz vectors and up to EXTRA more, whose values give the
+    # components' error bounds their gaps (and mixed precision a span to refine)
+    p = min(s, k + min(EXTRA, k))
+    Zp = np.ascontiguousarray(Z[:, :p])
+    Y = product(Vs, Zp, False, False)
+    GY = product(np.ascontiguousarray(GV[:, :s]), Zp, False, False)
+    return Result(w[:q], Y, GY, res, w, passes, converged)
+
+
+def _stopped(history, w, q, k, s, m, tol):
+    """The stopping rule of :func:`run` on the residual history (the last entry current)."""
+    if q < k:
+        return False
+    worst = history[-1]
+    top = w[0] if w[0] > 0.0 else 1.0
+    gap = (w[k - 1] - w[k]) / top if s > k else 1.0
+    if worst <= tol * min(1.0, max(gap, 0.0)) or worst <= FLOOR or s >= m:
+        return True
+    return worst <= tol and len(history) > STALL \
+        and min(history[-STALL:]) > 0.5 * min(history[:-STALL])
+
+
+def _orthonormal(Y):
+    Q = scipy.linalg.qr(np.asarray(Y, dtype=np.float64), mode="economic",
+                        check_finite=False)[0]
+    return np.ascontiguousarray(Q)
+
+
+def _next_block(R, Vs, top, rng, j):
+    """``(Q, B)``: orthonormal columns and ``R = Q[:, :r] B`` (``R`` of shape (m, r), already
+    orthogonal to ``Vs``); columns that carry less than ``BREAKDOWN * top`` of new direction
+    are replaced by random ones, orthogonal to ``Vs`` and the rest. ``Q`` has j columns (the
+    first j of R's span when j < r), C-contiguous."""
+    m = R.shape[0]
+    Q, B = scipy.linalg.qr(R, mode="economic", check_finite=False)
+    if j < Q.shape[1]:
+        Q = Q[:, :j]
+    if Q.shape[1] < j:
+        Q = np.hstack([Q, np.zeros((m, j - Q.shape[1]))])
+    diag = np.zeros(j)
+    diag[:min(j, B.shape[0])] = np.abs(np.diag(B))[:j]
+    lost = diag <= BREAKDOWN * top
+    if np.any(lost):
+        good = np.ascontiguousarray(Q[:, ~lost])
+        fill = rng.standard_normal((m, int(lost.sum())))
+        for _ in range(2):   # twice is enough (Kahan-Parlett)
+            fill -= product(Vs, product(Vs, fill, True, False), False, False)
+            if good.shape[1]:
+                fill -= product(good, product(good, fill, True, False), False, False)
+        Q = np.hstack([good, _orthonormal(fill)])
+    return np.ascontiguousarray(Q), B
+
+
+def trained_from(result, lam):
+    """A :class:`~fastlae.solvers._common.Trained` for :func:`fastlae.pca`: the Ritz vectors
+    as basis, and as the tied autoencoder's critical point for penalty ``lam``
+    (``W2 = V (I - lam / Theta)^{1/2}``, Landscape Theorem), with ``G W2`` from the stored
+    products, so the certificate takes no further pass."""
+    theta = np.maximum(result.ritz[:result.vecs.shape[1]], 0.0)
+    gain = np.sqrt(np.maximum(1.0 - lam / np.maximum(theta, lam), 0.0)) if lam > 0.0 \
+        else np.ones_like(theta)
+    W2 = np.ascontiguousarray(result.vecs * gain)
+    GW2 = np.ascontiguousarray(result.G_vecs * gain)
+    status = DONE if result.converged else LIMIT
+    return Trained(np.ascontiguousarray(result.vecs), result.passes, float(result.res.max()),
+                   lam, W2.T.copy(), W2, GW2 if np.all(gain > 0.0) else None, status=status)
+
+
+def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0):
+    """The solver interface of :mod:`fastlae.solvers` on an
+    :class:`~fastlae._operator.Operator`: ``r`` is the block width, ``max_iter`` the most
+    products, ``init`` an earlier ``(W1, W2)`` to start from (its decoder's columns). With
+    ``patience`` (``"auto"``'s matrix-free plan) a run that used up ``max_iter`` reports
+    ``GAVE_UP``: :func:`fastlae.pca` then forms the Gram and finishes there."""
+    lam = lam_floor if lam is None else lam
+    start = None if init is None else init[1]
+    report = op.reporter("krylov")
+    give_up = None
+    if patience > 0.0:   # stop once the observed rate predicts more than max_iter products
+        hist = op.data.hist
+
+        def give_up(passes, worst):
+            return predicted_updates(hist, passes, worst, tol) > max_iter - passes
+
+    result = run(op.krylov_apply(tol), op.m, k, r, tol, max_iter, rng, start=start,
+                 check_stop=op.data.check_stop, report=report, give_up=give_up)
+    trained = trained_from(result, lam)
+    if patience > 0.0 and not result.converged:   # "auto": hand over to the formed Gram
+        trained.status = GAVE_UP
+    return trained
