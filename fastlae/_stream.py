@@ -326,11 +326,15 @@ def source_of(X):
         if os.path.splitext(path)[1].lower() != ".npy":
             raise TypeError(E.X_PATH.format(path=path))
         src = NpyFile(path)
-        if src.fortran:   # rows are strided on disk: map it and let the array path read it
+        # rows strided on disk, or wide data whose sample Gram fits: map the file and let the
+        # array path read it (the sample Gram by one pass over column blocks, the answer
+        # mapped to features by one more)
+        if src.fortran or in_place(src.shape):
             return None
         return src
     if isinstance(X, np.memmap):
-        return MemmapRows(X) if X.ndim == 2 and X.flags.c_contiguous and X.size else None
+        return MemmapRows(X) if X.ndim == 2 and X.flags.c_contiguous and X.size \
+            and not in_place(X.shape) else None
     if isinstance(X, np.ndarray) or hasattr(X, "__array__") or _is_sparse_or_frame(X):
         return None
     if callable(X):
@@ -342,6 +346,15 @@ def source_of(X):
     if isinstance(X, collections.abc.Iterable):
         return OneShot(X)
     return None
+
+
+def in_place(shape):
+    """Whether a file or memory map of this shape is read in place as an array: wide data
+    (fewer samples than features) whose n x n sample Gram takes at most as much memory as
+    the largest feature Gram formed from row blocks (``GRAM_FEATURES_MAX``). Two passes over
+    the file then give the exact answer, where row blocks would need a pass per product."""
+    n, d = shape
+    return d > n and n <= GRAM_FEATURES_MAX
 
 
 def _is_sparse_or_frame(X):

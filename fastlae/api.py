@@ -1,5 +1,6 @@
 """``fastlae.pca`` and its result: validate, plan, train the autoencoder, certify."""
 import logging
+import os
 import sys
 import time
 import warnings
@@ -252,6 +253,9 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     >>> np.allclose(r.explained_variance, w, rtol=1e-12)
     True
     """
+    if precision == "auto" and (isinstance(X, (str, bytes, os.PathLike))
+                                or isinstance(X, np.memmap)):
+        precision = "double"   # read in place: two passes over the file, no refinement pass
     distributed, sparse = _dask.is_dask(X), _sparse.is_sparse(X)
     source = None if sparse or distributed else _stream.source_of(X)
     if distributed or sparse:

@@ -1,0 +1,161 @@
+"""The block Krylov engine (fastlae.solvers.krylov) against LAPACK on every path it serves."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fastlae
+from fastlae import datasets
+from fastlae.solvers import krylov
+
+from naive import reference, sin_angle
+
+K = 5
+SPECTRA = ["decaying", "power_law", "gaussian", "cluster_at_k", "flat_tail", "rank_below_k"]
+
+
+def _check(r, X, k=K):
+    """Certified, eigenvalues to 1e-12 of the largest, and the subspace to 1e-9 where the
+    gap at k allows (LAPACK on the centered data as reference)."""
+    w, V, _, _ = reference(np.asarray(X, dtype=np.float64), k)
+    assert r.converged and r.residuals.max() <= 1e-10
+    np.testing.assert_allclose(r.explained_variance * (X.shape[0] - 1), w, rtol=0,
+                               atol=1e-11 * w[0])
+    full = np.linalg.eigvalsh(np.cov(np.asarray(X, dtype=np.float64).T))[::-1]
+    if full[k - 1] - full[k] > krylov.GAP_MIN * full[0] and full[k - 1] > 1e-10 * full[0]:
+        assert sin_angle(V, r.components) < 1e-9
+
+
+def _quiet(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fastlae.RankWarning)
+        return fn()
+
+
+@pytest.mark.parametrize("name", SPECTRA)
+def test_engine_on_a_formed_gram_against_lapack(name):
+    X = datasets.zoo(name, 400, 300, K, random_state=1)
+    Xc = X - X.mean(axis=0)
+    G = Xc.T @ Xc
+    out = krylov.run(lambda Q: G @ Q, 300, K, 4, 1e-10, 300, np.random.default_rng(0))
+    w = np.linalg.eigvalsh(G)[::-1]
+    assert out.converged and out.passes < 100
+    np.testing.assert_allclose(out.theta, w[:K], rtol=0, atol=1e-11 * w[0])
+    # the certificate is the true residual of the returned vectors
+    true = np.linalg.norm(G @ out.vecs[:, :K] - out.vecs[:, :K] * out.theta, axis=0) / w[0]
+    np.testing.assert_allclose(out.res, true, rtol=1e-3, atol=1e-15)
+
+
+def test_restart_keeps_the_answer():
+    X = datasets.zoo("power_law", 500, 400, K, random_state=2)
+    Xc = X - X.mean(axis=0)
+    G = Xc.T @ Xc
+    wide = krylov.run(lambda Q: G @ Q, 400, K, 5, 1e-10, 300, np.random.default_rng(0))
+    tight = krylov.run(lambda Q: G @ Q, 400, K, 5, 1e-10, 300, np.random.default_rng(0),
+                       cap=K + 10)   # restarts after every other product
+    assert wide.converged and tight.converged
+    np.testing.assert_allclose(tight.theta, wide.theta, rtol=1e-12)
+    assert tight.passes >= wide.passes
+
+
+def test_block_rules():
+    assert krylov.default_block(20, 4000) == krylov.MEMORY_BLOCK
+    assert krylov.default_block(2, 4000) == 2 or krylov.default_block(2, 4000) == 4
+    assert krylov.default_block(10, 100000, read_bound=True) == 20
+    assert krylov.default_block(10, 7) == 7
+    assert krylov.default_cap(10, 10, 10 ** 9) >= 30   # memory bound, never below k + 2b
+
+
+@pytest.mark.parametrize("name", SPECTRA)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_matrix_free_dense(name, order):
+    X = np.asarray(datasets.zoo(name, 700, 600, K, random_state=3), order=order)
+    r = _quiet(lambda: fastlae.pca(X, K, solver="krylov"))
+    assert r.solver in ("krylov", "eigh") and r.certificate == "data"
+    _check(r, X)
+
+
+def test_auto_runs_krylov_matrix_free_on_square_data():
+    X = datasets.decaying(1500, 1500, random_state=4)
+    r = fastlae.pca(X, 10)
+    assert r.solver == "krylov" and r.matrix_free
+    assert r.n_iter <= 30   # products, each one pass over X
+    _check(r, X, 10)
+
+
+def test_float32_input():
+    X = datasets.decaying(800, 700, random_state=5).astype(np.float32)
+    r = fastlae.pca(X, K, solver="krylov")
+    assert r.components.dtype == np.float32 and r.converged
+    w, V, _, _ = reference(X.astype(np.float64), K)   # the data as given, in float64
+    np.testing.assert_allclose(r.explained_variance * (X.shape[0] - 1), w, rtol=1e-6)
+    assert sin_angle(V, r.components.astype(np.float64)) < 1e-6   # float32 output
+
+
+@pytest.mark.parametrize("name", SPECTRA)
+def test_formed_gram(name):
+    X = datasets.zoo(name, 3000, 200, K, random_state=6)
+    r = _quiet(lambda: fastlae.pca(X, K, solver="krylov", precision="double"))
+    assert r.solver == "krylov" and not r.matrix_free
+    _check(r, X)
+
+
+@pytest.mark.parametrize("name", SPECTRA)
+def test_sparse_formed_and_by_products(name, monkeypatch):
+    X = np.asarray(datasets.zoo(name, 1500, 80, K, random_state=7), dtype=np.float64)
+    X[np.abs(X) < np.quantile(np.abs(X), 0.5)] = 0.0   # half the entries zero
+    S = sp.csr_matrix(X)
+    _check(_quiet(lambda: fastlae.pca(S, K)), X)
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)
+    r = _quiet(lambda: fastlae.pca(S, K))
+    assert r.solver == "krylov" and r.matrix_free and r.certificate == "data"
+    _check(r, X)
+
+
+def test_sparse_gram_kernel_matches_scipy():
+    from fastlae._sparse import _Products
+
+    S = sp.random(3000, 400, density=0.02, format="csr", random_state=8)
+    P = _Products(S, np.zeros(1, dtype=np.int64))
+    G = (S.T @ S).toarray()
+    np.testing.assert_allclose(P.gram(), G, rtol=0, atol=1e-13 * np.abs(G).max())
+    V = np.random.default_rng(0).standard_normal((400, 7))
+    np.testing.assert_allclose(P.times(V), S.T @ (S @ V), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", SPECTRA)
+def test_callable_by_passes_counts_its_passes(name, monkeypatch):
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)
+    X = np.asarray(datasets.zoo(name, 1200, 150, K, random_state=9), dtype=np.float64)
+    reads = [0]
+
+    def blocks():
+        reads[0] += 1
+        return (X[i:i + 300] for i in range(0, len(X), 300))
+
+    r = _quiet(lambda: fastlae.pca(blocks, K))
+    assert r.solver == "krylov" and r.certificate == "data"
+    assert reads[0] == r.n_iter + 1   # the statistics pass and one per product, no more
+    if name in ("decaying", "power_law"):
+        assert r.n_iter <= 15
+    _check(r, X)
+
+
+def test_dask_by_passes(monkeypatch):
+    da = pytest.importorskip("dask.array")
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)
+    X = datasets.zoo("cluster_at_k", 1000, 120, K, random_state=10)
+    r = fastlae.pca(da.from_array(X, chunks=(250, 120)), K)
+    assert r.solver == "krylov" and r.matrix_free
+    _check(r, X)
+
+
+def test_wide_file_is_read_in_place(tmp_path):
+    X = datasets.decaying(150, 900, random_state=11)
+    path = tmp_path / "wide.npy"
+    np.save(path, X)
+    for source in (str(path), np.load(path, mmap_mode="r")):
+        r = fastlae.pca(source, K)
+        assert r.gram == "samples" and not r.matrix_free and r.precision == "double"
+        _check(r, X)
