@@ -168,10 +168,12 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         chunk by chunk on the workers and merged on the cluster (:mod:`fastlae._dask`).
     k : int
         Number of components, ``1 <= k <= min(n_samples, n_features)``.
-    solver : {"auto", "gd", "oja", "als", "als_tied", "eigh"}, default="auto"
+    solver : {"auto", "gd", "oja", "als", "als_tied", "krylov", "eigh"}, default="auto"
         ``"gd"``: the paper's Algorithm 1 (untied gradient descent); ``"oja"``: tied weights
         (regularized Oja); ``"als"``: untied alternating exact solves; ``"als_tied"``: tied
-        exact solves (a regularized subspace iteration); ``"eigh"``: LAPACK on the Gram.
+        exact solves (a regularized subspace iteration); ``"krylov"``: block Lanczos, the
+        tied update keeping every iterate (:mod:`fastlae.solvers.krylov`; ``n_latent`` is
+        its block width); ``"eigh"``: LAPACK on the Gram.
         ``"auto"`` follows :func:`fastlae.solvers.choose`.
     lam : float or None, default=None
         L2 penalty, in units of the eigenvalues ``s_i^2`` of ``Xc.T @ Xc``. Directions with

@@ -61,6 +61,9 @@ THREAD_EXPONENT = 0.6   # 16 threads: 3.5x
 # columns, at GEMM_FLOPS.
 KRYLOV_PASSES = 14
 KRYLOV_SPAN = 5
+# Below this Gram size LAPACK's eigh (under 50 ms) stays the exact solver on a formed Gram: it
+# resolves every gap, where Krylov stops at the residual float64 products attain.
+KRYLOV_MIN = 1000
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25
@@ -130,11 +133,12 @@ def estimated_seconds(n, d, k):
 
 def exact_solver(n, d, k):
     """The solver ``"auto"`` finishes with on a formed Gram when the autoencoder would be
-    slow (and hands over to): LAPACK's ``"eigh"``, or ``"krylov"`` where its modelled
-    products cost less than a full eigendecomposition (large Grams: at 2000 features,
-    eigh takes 0.4 s)."""
+    slow (and hands over to): LAPACK's ``"eigh"``, or, for Grams larger than ``KRYLOV_MIN``,
+    ``"krylov"`` where its modelled products cost less than a full eigendecomposition (at
+    2000 features eigh takes 0.4 s)."""
     cost = estimated_seconds(n, d, k)
-    return "krylov" if cost["krylov_gram"] < cost["eigh"] else "eigh"
+    return "krylov" if min(n, d) > KRYLOV_MIN and cost["krylov_gram"] < cost["eigh"] \
+        else "eigh"
 
 
 def single_saves(n, d, k, threads=FIT_THREADS):
@@ -187,10 +191,11 @@ def choose(n, d, k, explicit, formed=False):
         if gram_budget >= UPDATES:
             options.append((cost["als_tied"], Plan("als_tied", False, gram_budget,
                                                    solve / cost["update"])))
-        if not formed:   # at most WASTE of the exact path (eigh), then hand over to it
-            step = cost["krylov_free"] / KRYLOV_PASSES
-            options.append((cost["krylov_free"], Plan("krylov", True, max(
-                2 * KRYLOV_PASSES, int(WASTE * cost["eigh"] / step)), 1.0)))
+        # matrix-free Krylov: at most WASTE of the exact path (eigh) in products, then a
+        # hand-over to it; eligible where that buys the KRYLOV_PASSES it usually needs
+        free_budget = int(WASTE * cost["eigh"] / (cost["krylov_free"] / KRYLOV_PASSES))
+        if not formed and free_budget >= KRYLOV_PASSES:
+            options.append((cost["krylov_free"], Plan("krylov", True, free_budget, 1.0)))
         if not options or exact_cost < EIGH_MARGIN * min(c for c, _ in options):
             return Plan(exact)
         return min(options, key=lambda o: o[0])[1]
