@@ -180,7 +180,7 @@ def run(apply, m, k, block, tol, max_passes, rng, cap=None, start=None, check_st
             report(passes, worst)
         done = _stopped(history, w, q, k, s, m, tol)
         quit = not done and give_up is not None and give_up(passes, worst)
-        if done or quit or passes >= max_passes:
+        if done or quit or passes >= max_passes or s >= m:
             # the certificate: residuals from the stored products themselves
             Zq = np.ascontiguousarray(Z[:, :q])
             GVs = np.ascontiguousarray(GV[:, :s])
@@ -220,7 +220,7 @@ def _stopped(history, w, q, k, s, m, tol):
     # below GAP_MIN the top-k subspace is not determined to the sines tol asks for at any
     # residual float64 reaches (sin <= res / gap): the certificate alone is the target
     target = max(tol * min(1.0, gap), ATTAINABLE) if gap >= GAP_MIN else tol
-    if worst <= target or worst <= FLOOR or s >= m:
+    if worst <= target or worst <= FLOOR:
         return True
     return worst <= tol and len(history) > STALL \
         and min(history[-STALL:]) > 0.5 * min(history[:-STALL])
@@ -239,6 +239,10 @@ def _next_block(R, Vs, top, rng, j):
     first j of R's span when j < r), C-contiguous."""
     m = R.shape[0]
     Q, B = scipy.linalg.qr(R, mode="economic", check_finite=False)
+    # columns normalized from a small remainder carry the rounding of G Q magnified: one more
+    # projection against the stored span restores orthogonality to rounding level
+    Q -= product(Vs, product(Vs, np.ascontiguousarray(Q), True, False), False, False)
+    Q = scipy.linalg.qr(Q, mode="economic", check_finite=False)[0]
     if j < Q.shape[1]:
         Q = Q[:, :j]
     if Q.shape[1] < j:
