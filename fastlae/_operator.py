@@ -130,18 +130,6 @@ class Operator:
         self.data.activity = [solver, 0, 0]
         return self.data.hist
 
-    def reporter(self, solver):
-        """``report(step, residual)`` for a solver driven from Python: records the step in a
-        fresh :meth:`history`, where a progress line reads it."""
-        hist = self.history(solver)
-
-        def report(step, residual):
-            count = min(int(hist[0, 0]) + 1, hist.shape[0] - 1)
-            hist[0, 0] = count
-            hist[count] = step, np.log(max(residual, 1e-300))
-
-        return report
-
     def krylov_apply(self, tol):
         """``apply(Q)``: the solvers' Gram times ``Q`` (m x j), for a solver driven from
         Python. Matrix-free, by uncentered passes where :meth:`use_uncentered` found them exact

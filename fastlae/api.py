@@ -420,16 +420,9 @@ def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
     b = n_latent if n_latent is not None else \
         krylov.default_block(k, data.m, read_bound=data.read_bound)
     budget = max_iter if max_iter is not None else krylov.DEFAULT_MAX_ITER
-    history = new_history()
-    data.hist, data.activity = history, ["krylov by passes", 0, 0]
-
-    def report(step, residual):
-        count = min(int(history[0, 0]) + 1, history.shape[0] - 1)
-        history[0, 0] = count
-        history[count] = step, np.log(max(residual, 1e-300))
-
+    data.hist, data.activity = new_history(), ["krylov by passes", 0, 0]
     result = krylov.run(lambda Q: data.times(Q, tol), data.m, k, b, tol, budget, rng,
-                        check_stop=data.check_stop, report=report)
+                        check_stop=data.check_stop, report=krylov.recorder(data.hist))
     trained = krylov.trained_from(result, lam)
     theta, vecs, res, ritz = rayleigh_ritz(result.vecs, result.G_vecs, k)
     return _Solved("krylov", krylov, True, trained, theta, vecs, res, ritz, trained.n_iter,

@@ -261,6 +261,18 @@ def _next_block(R, Vs, top, rng, j):
     return np.ascontiguousarray(Q), B
 
 
+def recorder(hist):
+    """``report(step, residual)`` for :func:`run` that records each step in a history buffer
+    of :func:`fastlae._kernels.monitor.new_history` (where a progress line reads it)."""
+
+    def report(step, residual):
+        count = min(int(hist[0, 0]) + 1, hist.shape[0] - 1)
+        hist[0, 0] = count
+        hist[count] = step, np.log(max(residual, 1e-300))
+
+    return report
+
+
 def trained_from(result, lam):
     """A :class:`~fastlae.solvers._common.Trained` for :func:`fastlae.pca`: the Ritz vectors
     as basis, and as the tied autoencoder's critical point for penalty ``lam``
@@ -284,7 +296,7 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
     ``GAVE_UP``: :func:`fastlae.pca` then forms the Gram and finishes there."""
     lam = lam_floor if lam is None else lam
     start = None if init is None else init[1]
-    report = op.reporter("krylov")
+    report = recorder(op.history("krylov"))
     give_up = None
     if patience > 0.0:   # stop once the observed rate predicts more than max_iter products
         hist = op.data.hist
