@@ -41,6 +41,8 @@ def certify(op, trained, k, in_gram=False):
         found = feature_pair_from_samples(op, trained.basis, k)
         if found is not None:
             return ritz_with_rest(found[0], found[1], k, found[2])
+    if pair is not None and trained.rest is not None:
+        return ritz_with_rest(pair[0], pair[1], k, trained.rest)
     if pair is None:
         basis = trained.basis
         if in_gram:

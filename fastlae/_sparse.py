@@ -18,7 +18,8 @@ import numpy as np
 from . import _errors as E
 from ._blas import blas_threads
 from ._data import SAFE_MAX, SAFE_MIN
-from ._kernels.sparse import gram_rows, mirror_rows, rows_times, rows_transposed_times
+from ._kernels.sparse import (column_positions, gram_rows, mirror_rows, rows_times,
+                              rows_transposed_times)
 
 # The largest n mean^2 / (centered sum of squares) of a column that implicit centering takes:
 # it loses about log10 of it in digits (1e6: the Gram keeps 10 of 16).
@@ -112,28 +113,30 @@ def threaded(kernel, span, stop):
 
 
 class _Products:
-    """Threaded products with a CSR matrix and its transpose (the same matrix in CSC)."""
+    """Threaded products with a CSR matrix, its transpose and its Gram."""
 
     def __init__(self, Xs, stop):
         self.csr = Xs if Xs.has_sorted_indices else Xs.sorted_indices()
-        self.csc = self.csr.tocsc()
-        if not self.csc.has_sorted_indices:
-            self.csc.sort_indices()
         self.stop = stop
 
     def gram(self):
-        """``X.T @ X`` (dense, symmetric) by :func:`~fastlae._kernels.sparse.gram_rows`."""
-        a, c = self.csr, self.csc
+        """``X.T @ X`` (dense, symmetric) by :func:`~fastlae._kernels.sparse.gram_rows`; the
+        column index it reads (two integers per non-zero) lives only during the call."""
+        a = self.csr
         d = a.shape[1]
+        c_ptr = np.empty(d + 1, dtype=np.int64)
+        c_rows = np.empty(a.nnz, dtype=a.indices.dtype)
+        c_pos = np.empty(a.nnz, dtype=np.int64)
+        column_positions(a.indptr, a.indices, d, c_ptr, c_rows, c_pos)
         G = np.empty((d, d))
-        threaded(lambda t, j0, j1: gram_rows(c.indptr, c.indices, c.data, a.indptr, a.indices,
-                                          a.data, j0, j1, self.stop, G), d, self.stop)
+        threaded(lambda t, j0, j1: gram_rows(c_ptr, c_rows, c_pos, a.indptr, a.indices, a.data,
+                                          j0, j1, self.stop, G), d, self.stop)
         threaded(lambda t, j0, j1: mirror_rows(G, j0, j1), d, self.stop)
         return G
 
     def times(self, V):
         """``X.T @ (X @ V)`` for V of shape (d, b)."""
-        a, c = self.csr, self.csc
+        a = self.csr
         V = np.ascontiguousarray(V, dtype=np.float64)
         T = np.empty((a.shape[0], V.shape[1]))
         threaded(lambda t, r0, r1: rows_times(a.indptr, a.indices, a.data, V, r0, r1, self.stop,

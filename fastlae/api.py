@@ -13,15 +13,15 @@ from . import _errors as E
 from . import _blas, _dask, _mixed, _sparse, _stream
 from . import _validation as V
 from ._blas import blas_threads
-from ._certify import certify, component_errors, rayleigh_ritz
+from ._certify import certify, component_errors, ritz_with_rest
 from ._data import Data
 from ._gram import form_gram
 from ._operator import Operator
 from ._progress import Progress
 from ._kernels.monitor import GAVE_UP, new_history
 from ._threads import blas_limit, interruptible
-from .solvers import PRECISIONS, REGISTRY, SOLVERS, Trained, choose, default_latent, \
-    estimated_seconds, exact_solver, krylov, single_saves
+from .solvers import PRECISIONS, REGISTRY, SOLVERS, Plan, Trained, choose, default_latent, \
+    estimated_seconds, exact_plan, krylov, single_saves
 
 # Calls modelled to take less than this run in the caller's thread (see pca).
 INLINE_SECONDS = 0.01
@@ -424,7 +424,9 @@ def _solve_by_passes(data, k, lam_user, tol, max_iter, n_latent, rng):
     result = krylov.run(lambda Q: data.times(Q, tol), data.m, k, b, tol, budget, rng,
                         check_stop=data.check_stop, report=krylov.recorder(data.hist))
     trained = krylov.trained_from(result, lam)
-    theta, vecs, res, ritz = rayleigh_ritz(result.vecs, result.G_vecs, k)
+    q = len(result.theta)   # the top Ritz pairs (see krylov.trained_from)
+    theta, vecs, res, ritz = ritz_with_rest(result.vecs[:, :q], result.G_vecs[:, :q], k,
+                                            trained.rest)
     return _Solved("krylov", krylov, True, trained, theta, vecs, res, ritz, trained.n_iter,
                    budget, data.trace, data.m, "data")
 
@@ -460,14 +462,17 @@ def _train(op, data, plan, name, module, k, r, lam_scaled, lam_floor, tol, wtol,
                 op = Operator(data, form_gram(data)[0])
                 t_gram += time.perf_counter() - t_again
             # a Krylov run that gave up met a spectrum where more products would not pay
-            name = "eigh" if name == "krylov" else exact_solver(data.n, data.d, k)
-            module = REGISTRY[name]
-            if name == "krylov":   # from the span reached so far
-                trained = module.solve(op, k, default_latent(name, k, op.m), lam_run,
-                                       lam_floor, tol, wtol, module.DEFAULT_MAX_ITER, rng,
-                                       init=(trained.W1, trained.basis))
+            nxt = Plan("eigh") if name == "krylov" else exact_plan(data.n, data.d, k)
+            if nxt.solver == "krylov":   # from the span reached so far
+                name, module = "krylov", krylov
+                trained = krylov.solve(op, k, default_latent(name, k, op.m), lam_run,
+                                       lam_floor, tol, wtol, nxt.budget, rng,
+                                       init=(trained.W1, trained.basis),
+                                       patience=nxt.patience)
                 n_iter += trained.n_iter
-            else:
+                nxt = nxt if trained.status == GAVE_UP else None
+            if nxt is not None:   # LAPACK's full answer on the formed Gram
+                name, module = "eigh", REGISTRY["eigh"]
                 trained = module.solve(op, k, handover_width, lam_run, lam_floor, tol, wtol,
                                        1, rng)
         t_cert -= time.perf_counter()

@@ -70,14 +70,15 @@ def test_block_rules():
 @pytest.mark.parametrize("name", SPECTRA)
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_matrix_free_dense(name, order):
-    X = np.asarray(datasets.zoo(name, 700, 600, K, random_state=3), order=order)
+    # square enough that products with X cost less than forming the Gram (solvers' model)
+    X = np.asarray(datasets.zoo(name, 1700, 1600, K, random_state=3), order=order)
     r = _quiet(lambda: fastlae.pca(X, K, solver="krylov"))
-    assert r.solver in ("krylov", "eigh") and r.certificate == "data"
+    assert r.solver == "krylov" and r.matrix_free and r.certificate == "data"
     _check(r, X)
 
 
 def test_auto_runs_krylov_matrix_free_on_square_data():
-    X = datasets.decaying(1500, 1500, random_state=4)
+    X = datasets.decaying(2000, 2000, random_state=4)
     r = fastlae.pca(X, 10)
     assert r.solver == "krylov" and r.matrix_free
     assert r.n_iter <= 30   # products, each one pass over X
@@ -113,10 +114,25 @@ def test_sparse_formed_and_by_products(name, monkeypatch):
     _check(r, X)
 
 
-def test_sparse_gram_kernel_matches_scipy():
+@pytest.mark.parametrize("layout", ["random", "empty rows and columns", "unsorted", "dense rows"])
+def test_sparse_gram_kernel_matches_scipy(layout):
     from fastlae._sparse import _Products
 
     S = sp.random(3000, 400, density=0.02, format="csr", random_state=8)
+    if layout == "empty rows and columns":
+        S = sp.diags((np.arange(3000) % 3 != 0).astype(float)) @ S @ sp.diags(
+            (np.arange(400) % 5 != 0).astype(float))
+        S = sp.csr_matrix(S)
+        S.data[::7] = 0.0   # explicit zeros stay stored
+    elif layout == "unsorted":
+        S = sp.csr_matrix(S)
+        for i in range(S.shape[0]):   # reverse each row's entries
+            a, b = S.indptr[i], S.indptr[i + 1]
+            S.indices[a:b] = S.indices[a:b][::-1].copy()
+            S.data[a:b] = S.data[a:b][::-1].copy()
+        S.has_sorted_indices = False
+    elif layout == "dense rows":
+        S = sp.csr_matrix(sp.vstack([S, sp.csr_matrix(np.ones((3, 400)))]))
     P = _Products(S, np.zeros(1, dtype=np.int64))
     G = (S.T @ S).toarray()
     np.testing.assert_allclose(P.gram(), G, rtol=0, atol=1e-13 * np.abs(G).max())
@@ -159,3 +175,16 @@ def test_wide_file_is_read_in_place(tmp_path):
         r = fastlae.pca(source, K)
         assert r.gram == "samples" and not r.matrix_free and r.precision == "double"
         _check(r, X)
+
+
+def test_formed_gram_flat_spectrum_hands_over_to_eigh():
+    """On a formed Gram above KRYLOV_MIN features "auto" starts with Krylov on a budget and
+    hands over to LAPACK when its rate predicts more products than eigh costs."""
+    from fastlae.solvers import exact_plan
+
+    X = np.random.default_rng(5).standard_normal((3000, 1200))
+    plan = exact_plan(3000, 1200, 10)
+    assert plan.solver == "krylov" and plan.budget is not None
+    r = _quiet(lambda: fastlae.pca(lambda: [X[:1700], X[1700:]], 10))
+    assert r.solver == "eigh" and r.n_iter <= plan.budget
+    _check(r, X, 10)

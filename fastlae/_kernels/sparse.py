@@ -2,8 +2,9 @@
 
 Every kernel works on a span of rows (or columns) of its output, holds no GIL and is called
 by one Python thread per core (:func:`fastlae._sparse.threaded`), so a pass runs on all cores
-without Numba's parallel runtime. The inputs are the index arrays of the same matrix in CSR
-(rows, sorted column indices) and CSC (columns, sorted row indices) form, float64 values.
+without Numba's parallel runtime. The inputs are the index arrays of one matrix in CSR (rows, sorted
+column indices, float64 values) and, for the Gram, its CSC index with the CSR position of
+every entry.
 """
 import numba as nb
 import numpy as np
@@ -12,13 +13,37 @@ from ._config import JIT
 
 
 @nb.njit(**JIT)
-def gram_rows(c_ptr, c_rows, c_vals, r_ptr, r_cols, r_vals, j0, j1, stop, G):
+def column_positions(ptr, cols, d, c_ptr, c_rows, c_pos):
+    """The CSC index of a CSR matrix with, for each entry, its position in the CSR arrays.
+
+    ``c_ptr`` (d + 1), ``c_rows`` and ``c_pos`` (nnz) are filled: column j holds the rows
+    ``c_rows[c_ptr[j]:c_ptr[j + 1]]`` in increasing order (a counting sort by column over the
+    rows in order) and ``c_pos`` the CSR position of each of those entries.
+    """
+    c_ptr[:] = 0
+    for p in range(ptr[-1]):
+        c_ptr[cols[p] + 1] += 1
+    for j in range(d):
+        c_ptr[j + 1] += c_ptr[j]
+    nxt = c_ptr[:-1].copy()
+    for i in range(ptr.shape[0] - 1):
+        for p in range(ptr[i], ptr[i + 1]):
+            j = cols[p]
+            q = nxt[j]
+            c_rows[q] = i
+            c_pos[q] = p
+            nxt[j] = q + 1
+
+
+@nb.njit(**JIT)
+def gram_rows(c_ptr, c_rows, c_pos, r_ptr, r_cols, r_vals, j0, j1, stop, G):
     """Rows ``j0:j1`` of the upper triangle of ``X.T @ X`` into ``G`` (columns ``>= j``).
 
-    Row j is ``sum_i X[i, j] X[i, :]`` over the non-zeros of column j (CSC), each row of X
-    read from CSR from its first column ``>= j`` on, into a dense accumulator of length d that
-    stays in cache (Gustavson's product with a dense accumulator): the work is the number of
-    multiply-adds of the sparse product, and ``G`` is written once, row by row.
+    Row j is ``sum_i X[i, j] X[i, :]`` over the non-zeros of column j (CSC index with CSR
+    positions, :func:`column_positions`), each row of X read from CSR from the entry
+    ``X[i, j]`` itself on (its position is stored: no search), into a dense accumulator of
+    length d that stays in cache (Gustavson's product with a dense accumulator): the work is
+    the number of multiply-adds of the sparse product, and ``G`` is written once, row by row.
     """
     d = G.shape[1]
     acc = np.zeros(d)
@@ -26,16 +51,9 @@ def gram_rows(c_ptr, c_rows, c_vals, r_ptr, r_cols, r_vals, j0, j1, stop, G):
         if stop[0] != 0:
             return
         for p in range(c_ptr[j], c_ptr[j + 1]):
-            i = c_rows[p]
-            v = c_vals[p]
-            lo, hi = r_ptr[i], r_ptr[i + 1]
-            while lo < hi:   # the first entry of row i at a column >= j
-                mid = (lo + hi) // 2
-                if r_cols[mid] < j:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            for q in range(lo, r_ptr[i + 1]):
+            q0 = c_pos[p]
+            v = r_vals[q0]
+            for q in range(q0, r_ptr[c_rows[p] + 1]):
                 acc[r_cols[q]] += v * r_vals[q]
         for c in range(j, d):
             G[j, c] = acc[c]

@@ -20,7 +20,8 @@ REGISTRY = {"gd": gd, "oja": oja, "als": als, "als_tied": als_tied, "krylov": kr
 SOLVERS = ("auto",) + tuple(REGISTRY)
 PRECISIONS = ("auto", "double", "mixed")
 __all__ = ["PRECISIONS", "REGISTRY", "SOLVERS", "Plan", "Trained", "budgets", "choose",
-           "default_latent", "estimated_seconds", "exact_solver", "single_saves"]
+           "default_latent", "estimated_seconds", "exact_plan", "exact_solver",
+           "single_saves"]
 
 # Cost model of the "auto" rule, calibrated with scripts/bench_auto.py on the project
 # machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
@@ -30,6 +31,10 @@ PASS_FLOPS = 4.3e10   # one matrix-free update: 4 n d r flops (two narrow GEMMs 
 GEMM_FLOPS = 4.0e10   # one update on the formed Gram: 2 m^2 r flops (reads all of C)
 EIGH_FLOPS = 2.5e10   # LAPACK eigh with a subset: (4/3) m^3 flops of tridiagonalization
 EIGH_OVERHEAD = 5e-3  # fixed cost of eigh (workspace queries, small m)
+# Beyond EIGH_CACHE_M features eigh's rate falls like (m / EIGH_CACHE_M)^-EIGH_SLOWDOWN
+# (measured with a subset of 20: 0.47 s at 2000, 1.7 s at 3000, about 5-6 s at 4000, 11 s at 5000).
+EIGH_CACHE_M = 2500
+EIGH_SLOWDOWN = 0.8
 SMALL_SECONDS = 2.5e-9  # per r^3 of an update's r x r work (eigh, inverse, Ritz check)
 UPDATE_OVERHEAD = 8e-5  # fixed cost of one update (kernel calls, small products)
 EIGH_MARGIN = 0.9     # eigh must be modelled 10% faster: near-ties go to the autoencoder
@@ -55,18 +60,25 @@ REFINE_GEMM_FLOPS = 3.0e10
 REFINE_OVERHEAD = 0.03
 FIT_THREADS = 2
 THREAD_EXPONENT = 0.6   # 16 threads: 3.5x
-# Block Krylov (fastlae.solvers.krylov): products to its target with a block of k columns
-# (9-14 on decaying spectra and slow power laws, scripts/bench_krylov.py), and the flops of
-# its orthogonalization and Ritz steps per product, 10 m s b with s ~ KRYLOV_SPAN k stored
-# columns, at GEMM_FLOPS.
+# Block Krylov (fastlae.solvers.krylov): products to its target with a block of b columns
+# (9-14 on decaying spectra and slow power laws, scripts/bench_krylov.py). A step costs its
+# product (a narrow product reads all of the Gram, or X twice, at MEMORY_BYTES_PER_S at
+# least) and 10 m s b flops of orthogonalization and Ritz steps over the s ~ 3/4 of its
+# stored columns, at ORTHO_FLOPS (measured per step on formed Grams of 2000-5000 features,
+# k 10-50, block 10: 9-52 ms).
 KRYLOV_PASSES = 14
-KRYLOV_SPAN = 5
+KRYLOV_OVERHEAD = 6e-4   # fixed cost of a step (its small eigh, BLAS calls, Python), m = 13-50
+MEMORY_BYTES_PER_S = 6.0e9
+ORTHO_FLOPS = 2.4e9
 # Below this Gram size LAPACK's eigh (under 50 ms) stays the exact solver on a formed Gram: it
 # resolves every gap, where Krylov stops at the residual float64 products attain.
 KRYLOV_MIN = 1000
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25
+# Krylov on a formed Gram may spend this fraction of eigh's modelled solve before handing over
+# to it.
+EXACT_WASTE = 0.5
 
 
 @dataclass(frozen=True)
@@ -107,8 +119,10 @@ def estimated_seconds(n, d, k):
     """Modelled seconds of the ways ``"auto"`` can go, on the project machine.
 
     Returns a dict: ``"free"`` (als_tied matrix-free, ``UPDATES`` passes), ``"als_tied"`` and
-    ``"eigh"`` (both including the Gram), and the pieces ``"gram"``, ``"pass"`` (one
-    matrix-free update) and ``"update"`` (one update on the formed Gram).
+    ``"eigh"`` (both including the Gram), ``"krylov_free"`` and ``"krylov_gram"`` (block
+    Krylov, ``KRYLOV_PASSES`` products, matrix-free or including the Gram), and the pieces
+    ``"gram"``, ``"pass"`` (one matrix-free update), ``"update"`` (one update on the formed
+    Gram) and ``"krylov_step"`` (one Krylov step on the formed Gram).
     """
     m, big = min(n, d), max(n, d)
     r = default_latent("als_tied", k, m)
@@ -117,17 +131,20 @@ def estimated_seconds(n, d, k):
     one_pass = 4.0 * n * d * r / PASS_FLOPS + small
     update = 2.0 * m * m * r / GEMM_FLOPS + small
     b = krylov.default_block(k, m)
-    step = 10.0 * m * min(KRYLOV_SPAN * k, m) * b / GEMM_FLOPS \
-        + SMALL_SECONDS * (KRYLOV_SPAN * k) ** 3 + UPDATE_OVERHEAD
+    ortho = 10.0 * m * 0.75 * krylov.default_cap(k, b, m) * b / ORTHO_FLOPS + KRYLOV_OVERHEAD
+    free_step = max(4.0 * n * d * b / PASS_FLOPS, 16.0 * n * d / MEMORY_BYTES_PER_S) + ortho
+    gram_step = max(2.0 * m * m * b / GEMM_FLOPS, 8.0 * m * m / MEMORY_BYTES_PER_S) + ortho
     return {
         "gram": gram,
         "pass": one_pass,
         "update": update,
         "free": UPDATES * one_pass,
         "als_tied": gram + UPDATES * update,
-        "eigh": gram + (4.0 / 3.0) * m ** 3 / EIGH_FLOPS + EIGH_OVERHEAD,
-        "krylov_free": KRYLOV_PASSES * (4.0 * n * d * b / PASS_FLOPS + step),
-        "krylov_gram": gram + KRYLOV_PASSES * (2.0 * m * m * b / GEMM_FLOPS + step),
+        "eigh": gram + (4.0 / 3.0) * m ** 3 / EIGH_FLOPS
+        * max(1.0, m / EIGH_CACHE_M) ** EIGH_SLOWDOWN + EIGH_OVERHEAD,
+        "krylov_step": gram_step,
+        "krylov_free": KRYLOV_PASSES * free_step,
+        "krylov_gram": gram + KRYLOV_PASSES * gram_step,
     }
 
 
@@ -139,6 +156,18 @@ def exact_solver(n, d, k):
     cost = estimated_seconds(n, d, k)
     return "krylov" if min(n, d) > KRYLOV_MIN and cost["krylov_gram"] < cost["eigh"] \
         else "eigh"
+
+
+def exact_plan(n, d, k):
+    """The :class:`Plan` of :func:`exact_solver` on a formed Gram. Krylov there runs with a
+    budget of products worth ``EXACT_WASTE`` of eigh's solve (at least ``2 KRYLOV_PASSES``)
+    and gives up to eigh as soon as its observed rate predicts more (a flat spectrum)."""
+    if exact_solver(n, d, k) == "eigh":
+        return Plan("eigh")
+    cost = estimated_seconds(n, d, k)
+    solve = cost["eigh"] - cost["gram"]
+    budget = max(2 * KRYLOV_PASSES, int(EXACT_WASTE * solve / cost["krylov_step"]))
+    return Plan("krylov", False, budget, 1.0)
 
 
 def single_saves(n, d, k, threads=FIT_THREADS):
@@ -167,21 +196,21 @@ def budgets(n, d, k):
 def choose(n, d, k, explicit, formed=False):
     """The :class:`Plan` for a call.
 
-    ``solver="auto"`` takes the cheapest of :func:`estimated_seconds` among the paths whose
-    budget (:func:`budgets`) holds at least ``UPDATES`` updates: als_tied matrix-free
-    (square-ish X, small k: each update is one pass over X and the Gram is never formed),
-    als_tied on the formed Gram, or LAPACK's eigh on the formed Gram (when modelled at least
-    10% faster, so near-ties train the autoencoder). The autoencoder then hands over to eigh
-    as soon as its observed convergence rate predicts that finishing would cost more than
-    eigh from there (a flat spectrum), and in any case at its budget: ``"auto"`` never costs
-    more than about ``1 + WASTE`` times the exact path. ``r.solver`` and ``r.matrix_free`` report what ran.
-    An explicitly named solver runs on the formed Gram to its ``max_iter``, except
-    ``als_tied``, which takes the cheaper of its two modes. With ``formed`` (a Gram
-    accumulated from row blocks) every plan works on the formed Gram.
+    ``solver="auto"`` takes the cheapest of :func:`estimated_seconds` among: als_tied on the
+    formed Gram (where its budget, :func:`budgets`, holds ``UPDATES`` updates), block Krylov
+    matrix-free (square-ish X: each product is one pass over X and the Gram is never formed;
+    where its usual products cost less than the exact path), and the exact path on the formed
+    Gram, :func:`exact_plan` (taken when modelled at least 10% faster). The iterative plans
+    hand over to the exact path, or from Krylov to eigh, as soon as their observed
+    convergence rate predicts that finishing would cost more than that (a flat spectrum),
+    and in any case at their budget. ``r.solver`` and ``r.matrix_free`` report what ran.
+    An explicitly named solver runs to its ``max_iter``: on the formed Gram, except
+    ``als_tied`` and ``krylov``, which take the cheaper of their two modes. With ``formed``
+    (a Gram accumulated from row blocks) every plan works on the formed Gram.
     """
     cost = estimated_seconds(n, d, k)
     if explicit == "auto" and formed:   # the Gram is there: only the solve counts
-        return Plan(exact_solver(n, d, k))
+        return exact_plan(n, d, k)
     if explicit == "auto":
         _, gram_budget = budgets(n, d, k)
         exact = exact_solver(n, d, k)
@@ -191,13 +220,15 @@ def choose(n, d, k, explicit, formed=False):
         if gram_budget >= UPDATES:
             options.append((cost["als_tied"], Plan("als_tied", False, gram_budget,
                                                    solve / cost["update"])))
-        # matrix-free Krylov: at most WASTE of the exact path (eigh) in products, then a
-        # hand-over to it; eligible where that buys the KRYLOV_PASSES it usually needs
-        free_budget = int(WASTE * cost["eigh"] / (cost["krylov_free"] / KRYLOV_PASSES))
-        if not formed and free_budget >= KRYLOV_PASSES:
+        # matrix-free Krylov where its usual KRYLOV_PASSES cost less than the exact path:
+        # WASTE of eigh in products (at least twice the usual), then a hand-over to eigh,
+        # which the observed rate triggers earlier on a flat spectrum
+        free_budget = max(2 * KRYLOV_PASSES,
+                          int(WASTE * cost["eigh"] / (cost["krylov_free"] / KRYLOV_PASSES)))
+        if not formed and cost["krylov_free"] < exact_cost:
             options.append((cost["krylov_free"], Plan("krylov", True, free_budget, 1.0)))
         if not options or exact_cost < EIGH_MARGIN * min(c for c, _ in options):
-            return Plan(exact)
+            return exact_plan(n, d, k)
         return min(options, key=lambda o: o[0])[1]
     if explicit == "als_tied":
         return Plan("als_tied", not formed and cost["free"] < cost["als_tied"])

@@ -32,6 +32,9 @@ class Trained:
     status : int
         How the iteration ended: a verdict of :mod:`fastlae._kernels.monitor` (``DONE`` for
         ``eigh``).
+    rest : ndarray or None
+        Ritz values below the decoder's on a larger span the solver kept (descending; block
+        Krylov's stored columns): the certificate's error bounds read the next one.
     """
 
     basis: np.ndarray
@@ -42,6 +45,7 @@ class Trained:
     W2: object = None
     GW2: object = None
     status: int = DONE
+    rest: object = None
 
 
 # The two factorizations below run once per call, outside the solver loops: SciPy's LAPACK

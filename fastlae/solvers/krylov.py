@@ -52,6 +52,11 @@ FLOOR = 1e-15
 # that residual, and the run then stops at residuals of tol, as for a cluster straddling k.
 ATTAINABLE = 1e-14
 GAP_MIN = 1e-5
+# "auto"'s runs give up no earlier than this many products: the rate of the first steps
+# predicts too many (Krylov's convergence accelerates as the polynomial degree grows; on
+# 4000 x 4000 with singular values i^-0.5 the prediction after 6 products exceeded 21 more,
+# and 20 in all sufficed).
+PATIENT_PASSES = 12
 # Ritz vectors returned beyond the k wanted (at most k of them).
 EXTRA = 10
 
@@ -275,17 +280,23 @@ def recorder(hist):
 
 def trained_from(result, lam):
     """A :class:`~fastlae.solvers._common.Trained` for :func:`fastlae.pca`: the Ritz vectors
-    as basis, and as the tied autoencoder's critical point for penalty ``lam``
+    as basis (all of them: a hand-over starts from their span), and the top k as the tied
+    autoencoder's critical point for penalty ``lam``
     (``W2 = V (I - lam / Theta)^{1/2}``, Landscape Theorem), with ``G W2`` from the stored
     products, so the certificate takes no further pass."""
-    theta = np.maximum(result.ritz[:result.vecs.shape[1]], 0.0)
+    q = min(len(result.theta), result.vecs.shape[1])
+    theta = np.maximum(result.ritz[:q], 0.0)
     gain = np.sqrt(np.maximum(1.0 - lam / np.maximum(theta, lam), 0.0)) if lam > 0.0 \
         else np.ones_like(theta)
-    W2 = np.ascontiguousarray(result.vecs * gain)
-    GW2 = np.ascontiguousarray(result.G_vecs * gain)
+    # the top Ritz pairs only: a Rayleigh-Ritz step that also took the less converged ones
+    # beyond k would mix them into a cluster straddling k (equal Ritz values) and raise the
+    # residuals of the certified pairs
+    W2 = np.ascontiguousarray(result.vecs[:, :q] * gain)
+    GW2 = np.ascontiguousarray(result.G_vecs[:, :q] * gain)
     status = DONE if result.converged else LIMIT
     return Trained(np.ascontiguousarray(result.vecs), result.passes, float(result.res.max()),
-                   lam, W2.T.copy(), W2, GW2 if np.all(gain > 0.0) else None, status=status)
+                   lam, W2.T.copy(), W2, GW2 if np.all(gain > 0.0) else None, status=status,
+                   rest=result.ritz[q:])
 
 
 def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0):
@@ -302,7 +313,8 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
         hist = op.data.hist
 
         def give_up(passes, worst):
-            return predicted_updates(hist, passes, worst, tol) > max_iter - passes
+            return passes >= PATIENT_PASSES \
+                and predicted_updates(hist, passes, worst, tol) > max_iter - passes
 
     result = run(op.krylov_apply(tol), op.m, k, r, tol, max_iter, rng, start=start,
                  check_stop=op.data.check_stop, report=report, give_up=give_up)
