@@ -93,6 +93,12 @@ OUTPUT_FORMAT = ("cannot write {option} {path!r}: unsupported file type {suffix!
                  ".npy, .csv or .tsv")
 OUTPUT_DIR = "cannot write {option} {path!r}: the directory {directory!r} does not exist"
 OUTPUT_DENIED = "cannot write {option} {path!r}: the directory {directory!r} is not writable"
+OUTPUT_READONLY = "cannot write {option} {path!r}: the file exists and is not writable"
+OUTPUT_IS_INPUT = ("cannot write {option} {path!r}: it is the input file; choose another "
+                   "name (nothing was written)")
+OUTPUT_TWICE = ("cannot write {option} {path!r}: {other} names the same file; give each "
+                "output its own name (nothing was written)")
+OUTPUT_IS_DIR = "cannot write {option} {path!r}: it is a directory; give a file name in it"
 COMPILING = ("fastlae: compiling kernels for this machine, once: 5-10 s (fastlae warmup does it "
              "ahead of time)")
 BLOCK_NOT_ARRAY = "block {index} of the stream is not a 2-D array: np.asarray failed: {err}"

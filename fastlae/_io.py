@@ -10,6 +10,7 @@ user writes gets (the umask), so that a failed run leaves no half-written file.
 import csv
 import io
 import os
+import stat
 import sys
 import tempfile
 
@@ -118,16 +119,44 @@ def _text(text, name, delimiter, header, suffix):
     return X, names
 
 
-def check_output(path, what="-o"):
-    """Fail before any work when ``path`` cannot be written: unknown suffix, missing folder."""
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in WRITABLE:
-        raise ValueError(E.OUTPUT_FORMAT.format(option=what, path=path, suffix=suffix))
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ValueError(E.OUTPUT_DIR.format(option=what, path=path, directory=directory))
-    if not os.access(directory, os.W_OK):
-        raise ValueError(E.OUTPUT_DENIED.format(option=what, path=path, directory=directory))
+def _same_file(a, b):
+    """Whether paths ``a`` and ``b`` name one file (links and relative paths resolved; hard
+    links too where both exist)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:   # one of them does not exist (yet)
+        return False
+
+
+def check_outputs(outputs, input_path=None):
+    """Fail before any work unless every output can be written without losing data.
+
+    ``outputs`` is a list of ``(path, option)``. Refused: an unknown suffix, a missing or
+    unwritable directory, an existing directory or read-only file, an output that is the
+    input file ``input_path``, and two outputs naming one file.
+    """
+    for i, (path, what) in enumerate(outputs):
+        suffix = os.path.splitext(path)[1].lower()
+        if os.path.isdir(path):
+            raise ValueError(E.OUTPUT_IS_DIR.format(option=what, path=path))
+        if suffix not in WRITABLE:
+            raise ValueError(E.OUTPUT_FORMAT.format(option=what, path=path, suffix=suffix))
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise ValueError(E.OUTPUT_DIR.format(option=what, path=path, directory=directory))
+        if not os.access(directory, os.W_OK):
+            raise ValueError(E.OUTPUT_DENIED.format(option=what, path=path,
+                                                    directory=directory))
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            raise ValueError(E.OUTPUT_READONLY.format(option=what, path=path))
+        if input_path is not None and input_path != "-" and _same_file(path, input_path):
+            raise ValueError(E.OUTPUT_IS_INPUT.format(option=what, path=path))
+        for other, other_what in outputs[:i]:
+            if _same_file(path, other):
+                raise ValueError(E.OUTPUT_TWICE.format(option=what, path=path,
+                                                       other=other_what))
 
 
 def _umask():
@@ -136,40 +165,66 @@ def _umask():
     return mask
 
 
-def write_atomic(path, write):
-    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it into place with
-    the mode a new file of the user's gets (``0o666`` less the umask)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(path)[1], dir=directory)
+def write_all(files):
+    """Write several files so that either all of them are replaced or none is.
+
+    ``files`` is a list of ``(path, write)``: each ``write(fh)`` fills a temporary file next to
+    its path; only when every one is written are they renamed into place, each with the mode
+    of the file it replaces (a new file gets ``0o666`` less the umask). On any failure (a full
+    disk, an interrupt) the temporaries are removed and the old files stay as they were.
+    """
+    staged = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        for path, write in files:
+            directory = os.path.dirname(os.path.abspath(path))
+            fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(path)[1], dir=directory)
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            try:
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            except FileNotFoundError:
+                mode = 0o666 & ~_umask()
+            os.chmod(tmp, mode)
+        for tmp, path in staged:
+            os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        for tmp, _ in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         raise
 
 
-def write_arrays(path, arrays, table, names=None):
-    """Write ``arrays`` (name -> array) to ``.npz``, or ``table`` (2-D) to ``.npy`` or
-    delimited text with the column ``names`` as a header row."""
+def write_atomic(path, write):
+    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it into place
+    (see :func:`write_all`)."""
+    write_all([(path, write)])
+
+
+def array_writer(path, arrays, table, names=None):
+    """``write(fh)`` for :func:`write_all`: ``arrays`` (name -> array) to ``.npz``, or
+    ``table`` (2-D) to ``.npy`` or delimited text with the column ``names`` as a header
+    row."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix == ".npz":
-        write_atomic(path, lambda fh: np.savez(fh, **arrays))
-    elif suffix == ".npy":
-        write_atomic(path, lambda fh: np.save(fh, table))
-    else:
-        delimiter = "\t" if suffix == ".tsv" else ","
+        return lambda fh: np.savez(fh, **arrays)
+    if suffix == ".npy":
+        return lambda fh: np.save(fh, table)
+    delimiter = "\t" if suffix == ".tsv" else ","
 
-        def write(fh):
-            if names is not None:
-                text = io.StringIO()
-                csv.writer(text, delimiter=delimiter, lineterminator="\n").writerow(names)
-                fh.write(text.getvalue().encode())
-            np.savetxt(fh, np.atleast_2d(table), fmt="%.17g", delimiter=delimiter)
+    def write(fh):
+        if names is not None:
+            text = io.StringIO()
+            csv.writer(text, delimiter=delimiter, lineterminator="\n").writerow(names)
+            fh.write(text.getvalue().encode())
+        np.savetxt(fh, np.atleast_2d(table), fmt="%.17g", delimiter=delimiter)
 
-        write_atomic(path, write)
+    return write
+
+
+def write_arrays(path, arrays, table, names=None):
+    """Write one file of :func:`array_writer` atomically."""
+    write_atomic(path, array_writer(path, arrays, table, names))
 
 
 def project(X, mean, components, rows=1 << 16):

@@ -71,9 +71,9 @@ def _compile_notice(args):
 def cmd_pca(args):
     from . import pca
 
-    _io.check_output(args.output, "-o")
-    if args.transform:
-        _io.check_output(args.transform, "--transform")
+    outputs = [(args.output, "-o")] + ([(args.transform, "--transform")] if args.transform
+                                       else [])
+    _io.check_outputs(outputs, args.input)   # nothing is overwritten that is read or written
     if args.input.lower().endswith(".npy"):   # read block by block, never loaded whole
         from ._stream import NpyFile
 
@@ -102,12 +102,15 @@ def cmd_pca(args):
     table = np.column_stack([r.explained_variance, r.explained_variance_ratio, r.components])
     header = ["explained_variance", "explained_variance_ratio"] + (
         names if names is not None else [f"x{j}" for j in range(r.components.shape[1])])
-    _io.write_arrays(args.output, arrays, r.components if args.output.endswith(".npy")
-                     else table, header)
-    if args.transform:
+    files = [(args.output, _io.array_writer(
+        args.output, arrays, r.components if args.output.lower().endswith(".npy") else table,
+        header))]
+    if args.transform:   # the scores before anything is written; both files or neither
         scores = _io.project(X, r.mean, r.components)
         pcs = [f"PC{i + 1}" for i in range(args.k)]
-        _io.write_arrays(args.transform, {"scores": scores}, scores, pcs)
+        files.append((args.transform, _io.array_writer(args.transform, {"scores": scores},
+                                                       scores, pcs)))
+    _io.write_all(files)
     if not args.quiet:
         print(_table(r))
         print(f"solver: {r.solver}, converged: {r.converged}; wrote {args.output}"

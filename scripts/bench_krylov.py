@@ -6,7 +6,7 @@ memory, and data read by passes (a callable of row blocks with more features tha
 ``GRAM_FEATURES_MAX``) against the matrix-vector products ARPACK's ``eigsh`` needs on the
 same covariance operator. Ratios are taken within one run (interleaved, medians).
 
-    python scripts/bench_krylov.py [--reps 3] [--only square,sparse,file,passes]
+    python scripts/bench_krylov.py [--reps 3] [--only square,sparse,file,passes,tall]
 """
 import argparse
 import os
@@ -28,7 +28,13 @@ def power_law(n, d, a, seed=0):
 
 
 def sparse_data(n, d, density, flat, seed=0):
-    S = sp.random(n, d, density=density, format="csr", random_state=seed)
+    """CSR with about ``density`` uniform(0, 1) non-zeros at uniform positions (duplicates
+    summed), columns scaled by ``j^-0.5`` unless ``flat``."""
+    rng = np.random.default_rng(seed)
+    nnz = int(n * d * density)
+    S = sp.csr_matrix((rng.uniform(0.0, 1.0, nnz), (rng.integers(0, n, nnz),
+                                                  rng.integers(0, d, nnz))), shape=(n, d))
+    S.sum_duplicates()
     if not flat:
         S = (S @ sp.diags(np.arange(1, d + 1) ** -0.5)).tocsr()
     return S
@@ -100,6 +106,23 @@ def sparse(reps):
     compare("sparse 200000 x 5000 0.5% decaying", sparse_data(200000, 5000, 0.005, False), 10,
             reps)
     compare("sparse 300000 x 3000 0.5% flat", sparse_data(300000, 3000, 0.005, True), 10, reps)
+    compare("sparse 200000 x 40000 0.05% decaying", sparse_data(200000, 40000, 0.0005, False),
+            10, reps)
+
+
+def tall(reps):
+    """20000 x 2000, k 50: the whole call against a bare ``X.T @ X``."""
+    X = datasets.decaying(20000, 2000)
+    fastlae.pca(X, 50)
+    t_ours, t_bare = [], []
+    for _ in range(reps):
+        t, r = timed(lambda: fastlae.pca(X, 50), 1)
+        t_ours.append(t)
+        t_bare.append(timed(lambda: X.T @ X, 1)[0])
+    a, b = np.median(t_ours), np.median(t_bare)
+    print(f"| 20000 x 2000 decaying, k 50 | {a:.3f} ({r.solver}, {r.precision}, "
+          f"{r.n_iter} products, solve {r.timings['solve']:.3f} s) | bare X.T @ X {b:.3f} "
+          f"| {a / b:.2f} |", flush=True)
 
 
 def wide_file(reps):
@@ -122,15 +145,15 @@ def passes(reps):
     import fastlae._stream as stream
 
     rng = np.random.default_rng(0)
-    for label, X in [("decaying", datasets.decaying(20000, 20000 + 1000)),
-                     ("flat cluster across k", datasets.zoo("cluster_at_k", 20000, 21000, 10))]:
+    for label, X in [("decaying", datasets.decaying(4000, 20000 + 1000)),
+                     ("flat cluster across k", datasets.zoo("cluster_at_k", 4000, 21000, 10))]:
         X = np.ascontiguousarray(X)
-        blocks = [X[i:i + 2000] for i in range(0, len(X), 2000)]
+        blocks = [X[i:i + 500] for i in range(0, len(X), 500)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t, r = timed(lambda: fastlae.pca(lambda: blocks, 10), 1)
         products = arpack_products(X, 10)
-        print(f"| by passes 20000 x {X.shape[1]} {label}, k 10 | {t:.2f} s, {r.n_iter} passes, "
+        print(f"| by passes 4000 x {X.shape[1]} {label}, k 10 | {t:.2f} s, {r.n_iter} passes, "
               f"res {r.residuals.max():.0e}, {'certified' if r.converged else 'NOT certified'} "
               f"| ARPACK {products} products | {r.n_iter / products:.2f} |", flush=True)
     del rng, stream
@@ -139,9 +162,10 @@ def passes(reps):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--only", default="square,sparse,file,passes")
+    ap.add_argument("--only", default="square,sparse,file,passes,tall")
     args = ap.parse_args()
-    parts = {"square": square, "sparse": sparse, "file": wide_file, "passes": passes}
+    parts = {"square": square, "sparse": sparse, "file": wide_file, "passes": passes,
+             "tall": tall}
     for name in args.only.split(","):
         parts[name](args.reps)
 

@@ -247,3 +247,78 @@ def test_warmup_runs_every_path(capsys):
     from fastlae._warmup import cold
 
     assert not cold()
+
+
+def _collisions(tmp_path):
+    """``(label, args)`` of output paths that name the input or each other, written the ways
+    a user would: the same name, a relative path, a symbolic link, a hard link."""
+    inp = tmp_path / "d.npy"
+    (tmp_path / "sub").mkdir()
+    os.symlink(inp, tmp_path / "link.npy")
+    os.link(inp, tmp_path / "hard.npy")
+    rel = os.path.relpath(inp)
+    return [
+        ("-o is the input", ["-o", str(inp)]),
+        ("--transform is the input", ["-o", str(tmp_path / "c.npz"), "--transform", str(inp)]),
+        ("-o is the input, relative", ["-o", str(tmp_path / "sub" / ".." / "d.npy")]),
+        ("-o is the input, cwd-relative", ["-o", rel]),
+        ("-o links to the input", ["-o", str(tmp_path / "link.npy")]),
+        ("-o is a hard link of the input", ["-o", str(tmp_path / "hard.npy")]),
+        ("both outputs one file", ["-o", str(tmp_path / "r.npz"), "--transform",
+                                   str(tmp_path / "sub" / ".." / "r.npz")]),
+    ]
+
+
+def test_outputs_never_overwrite_the_input_or_each_other(tmp_path):
+    X = _data(seed=2)
+    np.save(tmp_path / "d.npy", X)
+    before = (tmp_path / "d.npy").read_bytes()
+    for label, outputs in _collisions(tmp_path):
+        rc = cli.main(["pca", str(tmp_path / "d.npy"), "-k", "2", "--quiet"] + outputs)
+        assert rc == 2, label
+        assert (tmp_path / "d.npy").read_bytes() == before, label
+        assert not os.path.exists(tmp_path / "c.npz") and not os.path.exists(tmp_path / "r.npz")
+
+
+def test_a_failed_second_write_leaves_the_old_files(tmp_path, monkeypatch):
+    np.save(tmp_path / "x.npy", _data(seed=3))
+    (tmp_path / "c.npz").write_bytes(b"old components")
+    (tmp_path / "s.csv").write_text("old scores\n")
+
+    calls = []
+    real = np.savetxt
+
+    def full_disk(*args, **kwargs):   # the scores' write fails like a full disk
+        calls.append(1)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savetxt", full_disk)
+    rc = cli.main(["pca", str(tmp_path / "x.npy"), "-k", "2", "-o", str(tmp_path / "c.npz"),
+                   "--transform", str(tmp_path / "s.csv"), "--quiet"])
+    monkeypatch.setattr(np, "savetxt", real)
+    assert rc == 2 and calls
+    assert (tmp_path / "c.npz").read_bytes() == b"old components"
+    assert (tmp_path / "s.csv").read_text() == "old scores\n"
+    assert sorted(os.listdir(tmp_path)) == ["c.npz", "s.csv", "x.npy"]   # no temporary left
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_replacing_a_file_keeps_its_mode(tmp_path, mode):
+    np.save(tmp_path / "x.npy", _data())
+    out = tmp_path / "c.csv"
+    out.write_text("old\n")
+    os.chmod(out, mode)
+    rc = cli.main(["pca", str(tmp_path / "x.npy"), "-k", "2", "-o", str(out), "--quiet"])
+    if os.access(out, os.W_OK):   # a read-only file is refused, unless the user may write it
+        assert rc == 0 and out.read_text() != "old\n"
+    else:
+        assert rc == 2 and out.read_text() == "old\n"
+    assert os.stat(out).st_mode & 0o777 == mode
+
+
+def test_an_output_directory_is_named_as_such(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", _data())
+    (tmp_path / "outdir").mkdir()
+    assert cli.main(["pca", str(tmp_path / "x.npy"), "-k", "2", "-o",
+                     str(tmp_path / "outdir")]) == 2
+    assert "is a directory" in capsys.readouterr().err
