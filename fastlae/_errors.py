@@ -44,6 +44,10 @@ RANDOM_STATE = ("random_state must be None, an integer >= 0, a numpy.random.Gene
 NOT_CONVERGED = ("solver {solver!r} stopped after max_iter={max_iter} iterations with the largest "
                  "relative residual {res:.3g} above tol={tol:g}; the result is returned but not "
                  "certified: raise max_iter, loosen tol or use solver='eigh'")
+NOT_CERTIFIED = ("solver {solver!r} returned a result whose largest relative residual "
+                 "{res:.3g} (certificate {certificate!r}) is above tol={tol:g}: it is not "
+                 "certified (converged=False); the rounding of the data or their Gram limits "
+                 "it: loosen tol, or pass float64 data with precision='double'")
 COLLAPSED = ("lam={lam:.6g} collapses {lost} of the k={k} requested components: their variance "
              "s_i^2 (eigenvalue of Xc.T @ Xc) is <= lam, and by the Landscape Theorem the trained "
              "autoencoder maps those directions to zero, so components {first}..{k} are not "

@@ -634,6 +634,11 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
         if not converged and n_iter >= budget:
             warned.append((E.NOT_CONVERGED.format(solver=name, max_iter=budget, res=res.max(),
                                                   tol=tol), E.ConvergenceWarning))
+    # whatever the path, an uncertified answer warns (max_iter's text where that ended it)
+    if not converged and not any(c is E.ConvergenceWarning for _, c in warned):
+        warned.append((E.NOT_CERTIFIED.format(solver=name, res=res.max(), tol=tol,
+                                              certificate=run.certificate),
+                       E.ConvergenceWarning))
     # numerical rank: eigenvalues at or below the default penalty m eps trace(C) are rounding
     # noise of the Gram (and collapse in the autoencoder, Landscape Theorem)
     rank = int(np.sum(theta > lam_floor))

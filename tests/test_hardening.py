@@ -217,3 +217,20 @@ def test_no_numba_thread_pool_is_started():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "not started"
+
+
+@pytest.mark.parametrize("path", ["dense eigh", "dense auto", "sparse", "callable by passes"])
+def test_every_uncertified_answer_warns(path, monkeypatch):
+    """A tol below what float64 products attain ends every path uncertified: each says so
+    with a ConvergenceWarning, not only an exhausted max_iter."""
+    import scipy.sparse as sp
+
+    X = fastlae.datasets.decaying(300, 80, random_state=1)
+    if path == "callable by passes":
+        monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)
+    source = {"dense eigh": X, "dense auto": X, "sparse": sp.csr_matrix(X),
+              "callable by passes": lambda: [X[:150], X[150:]]}[path]
+    solver = "eigh" if path == "dense eigh" else "auto"
+    with pytest.warns(fastlae.ConvergenceWarning, match="above tol=1e-30"):
+        r = fastlae.pca(source, 5, solver=solver, tol=1e-30)
+    assert not r.converged
