@@ -217,6 +217,20 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
+        return self._atomically(self._fit, X)
+
+    def _atomically(self, fit, X):
+        """``fit(X)``; a failure (an error, an interrupt) leaves the estimator exactly as it
+        was before the call."""
+        state = dict(self.__dict__)
+        try:
+            return fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X):
         solver, tol = self._check_sklearn_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
                           accept_sparse=SPARSE)
@@ -238,7 +252,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         on all rows so far. Unlike ``IncrementalPCA``'s, the answer is exact: the batches'
         counts, means and centered Gram matrices are merged exactly (memory O(n_features^2),
         see :mod:`fastlae._stream`) and each call solves on the merged Gram, certified against
-        it. ``fit`` discards the sums.
+        it. ``fit`` discards the sums. A call that fails (a batch refused, too few rows for
+        ``n_components``, an interrupt) leaves the estimator and its sums as they were.
 
         Parameters
         ----------
@@ -249,6 +264,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
+        return self._atomically(self._partial_fit, X)
+
+    def _partial_fit(self, X):
+        """:meth:`partial_fit` on a copy of the sums, kept only when the fit succeeds."""
+        import copy
+
         from ._stream import GramSum
 
         solver, tol = self._check_sklearn_params()
@@ -256,9 +277,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
                           reset=first)
         if first:
-            self._gram_sum = GramSum(X.shape[1])
-            self._gram_sum.dtype = X.dtype
-        acc = self._gram_sum
+            acc = GramSum(X.shape[1])
+            acc.dtype = X.dtype
+        else:
+            acc = copy.deepcopy(self._gram_sum)
         if X.dtype != acc.dtype:   # a float64 batch after float32 ones: the sums are float64
             acc.dtype = np.dtype(np.float64)
         acc.add(np.ascontiguousarray(X))
@@ -266,9 +288,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         k, cut = self._k(n, d)
         if k == 0:
             raise ValueError(E.PARTIAL_ZERO)
-        return self._store(lambda k, solver: pca_of_sum(
+        self._store(lambda k, solver: pca_of_sum(
             acc, k, solver=solver, lam=self.lam, tol=tol, max_iter=self.max_iter,
             random_state=self.random_state, n_threads=self.n_threads), n, d, k, cut, solver)
+        self._gram_sum = acc
+        return self
 
     def _store(self, run, n, d, k, cut, solver):
         """Run ``run(k, solver)`` (a :class:`fastlae.PCAResult`) and set the fitted attributes."""

@@ -227,3 +227,53 @@ def test_small_fits_take_the_short_path():
     finally:
         threading.Thread.start = original
     assert est.solver_ == "eigh" and seen == []
+
+
+def _state(est):
+    """Everything an estimator holds, comparable: fitted attributes and the partial sums."""
+    out = {}
+    for key, value in vars(est).items():
+        if key == "_gram_sum":
+            out[key] = (value.n, value.C.copy(), value.offset.copy(), value.scale)
+        else:
+            out[key] = value.copy() if isinstance(value, np.ndarray) else value
+    return out
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        va, vb = a[key], b[key]
+        if isinstance(va, tuple):
+            assert all(np.array_equal(x, y) for x, y in zip(va, vb)), key
+        elif isinstance(va, np.ndarray):
+            assert np.array_equal(va, vb), key
+        else:
+            assert va == vb or (va != va and vb != vb), key
+
+
+@pytest.mark.parametrize("bad", ["too few rows", "wrong width", "non-finite", "overflow",
+                                 "text"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_failed_call_leaves_the_estimator_as_it_was(bad, method):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 6))
+    est = PCA(5)
+    # too few rows for n_components: partial_fit refuses a first batch of 3, fit one of 4
+    fresh = bad == "too few rows" and method == "partial_fit"
+    if not fresh:
+        est.partial_fit(X[:20]) if method == "partial_fit" else est.fit(X[:20])
+    before = _state(est)
+    batch = {"too few rows": X[:3], "wrong width": X[:10, :4],
+             "non-finite": np.where(np.eye(10, 6) > 0, np.nan, X[:10]),
+             "overflow": X[:10] * 1e300, "text": [["a"] * 6] * 10}[bad]
+    if bad == "too few rows" and method == "fit":
+        batch = X[:4]   # fit needs n_components rows at once
+    with pytest.raises((ValueError, TypeError, OverflowError, FloatingPointError)):
+        getattr(est, method)(batch)
+    _same(before, _state(est))
+    getattr(est, method)(X[20:])   # and it goes on as if the failed call never happened
+    ref = PCA(5).fit(X if method == "partial_fit" and not fresh else X[20:])
+    assert est.n_samples_ == ref.n_samples_
+    np.testing.assert_allclose(est.mean_, ref.mean_, atol=1e-14)
+    np.testing.assert_allclose(est.explained_variance_, ref.explained_variance_, rtol=1e-10)
