@@ -17,6 +17,8 @@ class RankWarning(UserWarning):
     """The data have fewer than k directions of non-zero variance (numerical rank below k)."""
 
 
+X_MASKED = ("X is a masked array with {count} masked entries (the first at row {row}, column "
+            "{col}); PCA needs every value: fill them (X.filled(value)) or drop those rows")
 X_NOT_ARRAY = "X must be a 2-D array of real numbers; np.asarray(X) failed: {err}"
 X_DTYPE = ("X must hold real numbers (bool, integer or floating point), got dtype {dtype}; "
            "complex, object and string arrays are not supported")

@@ -10,6 +10,24 @@ import numpy as np
 
 from . import _errors as E
 
+def plain(X):
+    """``X`` as what the entry points dispatch on: a ``memoryview``, ``np.matrix`` or masked
+    array without masked entries becomes a plain ndarray (a view, no copy); a masked array
+    with masked entries is refused, naming the first."""
+    if isinstance(X, memoryview):
+        return np.asarray(X)
+    if isinstance(X, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(X)
+        if mask.any():
+            where = np.argwhere(mask)[0]
+            row, col = (int(where[0]), int(where[1])) if len(where) > 1 else (int(where[0]), 0)
+            raise ValueError(E.X_MASKED.format(count=int(mask.sum()), row=row, col=col))
+        return np.asarray(X.data)
+    if isinstance(X, np.matrix):
+        return np.asarray(X)
+    return X
+
+
 def check_X(X):
     """Validate the data matrix without copying it when it can be used as it is.
 

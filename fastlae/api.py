@@ -255,6 +255,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
     >>> np.allclose(r.explained_variance, w, rtol=1e-12)
     True
     """
+    X = V.plain(X)
     if precision == "auto" and (isinstance(X, (str, bytes, os.PathLike))
                                 or isinstance(X, np.memmap)):
         precision = "double"   # read in place: two passes over the file, no refinement pass

@@ -102,3 +102,24 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, data, kwargs, exc, 
         match = "invalid choice: 'svd'"
     assert re.search(match, err)
     assert not (tmp_path / "o.npz").exists()
+
+
+@pytest.mark.parametrize("wrap", ["matrix", "masked, no mask", "masked, all False",
+                                  "memoryview", "memoryview of F order"])
+def test_array_likes_are_converted(wrap):
+    X = np.random.default_rng(0).standard_normal((40, 6))
+    obj = {"matrix": lambda: np.asmatrix(X),
+           "masked, no mask": lambda: np.ma.masked_array(X),
+           "masked, all False": lambda: np.ma.masked_array(X, mask=np.zeros(X.shape, bool)),
+           "memoryview": lambda: memoryview(X),
+           "memoryview of F order": lambda: memoryview(np.asfortranarray(X))}[wrap]()
+    r = fastlae.pca(obj, 3)
+    ref = fastlae.pca(X, 3)
+    np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
+
+
+def test_masked_entries_are_refused_by_name():
+    X = np.ma.masked_array(np.ones((10, 4)), mask=np.zeros((10, 4), bool))
+    X.mask[3, 2] = True
+    with pytest.raises(ValueError, match=r"1 masked entries \(the first at row 3, column 2\)"):
+        fastlae.pca(X, 2)
