@@ -32,7 +32,7 @@ GEMM_FLOPS = 4.0e10   # one update on the formed Gram: 2 m^2 r flops (reads all 
 EIGH_FLOPS = 2.5e10   # LAPACK eigh with a subset: (4/3) m^3 flops of tridiagonalization
 EIGH_OVERHEAD = 5e-3  # fixed cost of eigh (workspace queries, small m)
 # Beyond EIGH_CACHE_M features eigh's rate falls like (m / EIGH_CACHE_M)^-EIGH_SLOWDOWN
-# (measured with a subset of 20: 0.47 s at 2000, 1.7 s at 3000, about 5-6 s at 4000, 11 s at 5000).
+# (measured with a subset of 20: 0.47 s at 2000, 1.7 s at 3000, 5-6 s at 4000, 11 s at 5000).
 EIGH_CACHE_M = 2500
 EIGH_SLOWDOWN = 0.8
 SMALL_SECONDS = 2.5e-9  # per r^3 of an update's r x r work (eigh, inverse, Ritz check)
