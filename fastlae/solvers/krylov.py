@@ -303,13 +303,15 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
     """The solver interface of :mod:`fastlae.solvers` on an
     :class:`~fastlae._operator.Operator`: ``r`` is the block width, ``max_iter`` the most
     products, ``init`` an earlier ``(W1, W2)`` to start from (its decoder's columns). With
-    ``patience`` (``"auto"``'s matrix-free plan) a run that used up ``max_iter`` reports
-    ``GAVE_UP``: :func:`fastlae.pca` then forms the Gram and finishes there."""
+    ``patience > 0`` (``"auto"``) a run that used up ``max_iter`` reports ``GAVE_UP`` and
+    :func:`fastlae.pca` hands over to eigh; with a finite ``patience`` (the matrix-free plan)
+    it gives up earlier, from ``PATIENT_PASSES`` products on, as soon as its observed rate
+    predicts more than ``max_iter`` products; ``inf`` (a formed Gram) only at ``max_iter``."""
     lam = lam_floor if lam is None else lam
     start = None if init is None else init[1]
     report = recorder(op.history("krylov"))
     give_up = None
-    if patience > 0.0:   # stop once the observed rate predicts more than max_iter products
+    if 0.0 < patience < np.inf:   # stop once the observed rate predicts more than max_iter
         hist = op.data.hist
 
         def give_up(passes, worst):
