@@ -55,24 +55,28 @@ def _scaled(X):
     float64: one copy of the non-zeros, never dense), its feature means, the power of two at
     or above its centered magnitudes, and the factor products of Xs still need (``1 / scale``,
     or 1 where Xs itself was scaled because squares would leave the normal range), and each
-    column's centered sum of squares (unscaled)."""
+    column's centered sum of squares (divided by ``scale**2``)."""
     Xs = X if X.dtype == np.float64 else X.astype(np.float64)
     n, d = Xs.shape
     mean = np.asarray(Xs.mean(axis=0)).ravel()
-    # each column's centered sum of squares without cancellation: the non-zeros' deviations
-    # plus (n - nnz) zeros at distance |mean|; the rank-one correction -n m m^T cancels about
-    # log10(n m^2 / that) digits, refused above SPARSE_KAPPA_MAX
-    dev = Xs.data - mean[Xs.indices]
-    nnz = np.bincount(Xs.indices, minlength=d)
-    centered = np.bincount(Xs.indices, weights=dev * dev, minlength=d) + (n - nnz) * mean ** 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(mean != 0.0, n * mean ** 2 / centered, 0.0)
-    if np.any(kappa > SPARSE_KAPPA_MAX):
-        j = int(np.argmax(kappa))
-        raise ValueError(E.SPARSE_MEAN.format(j=j, mean=mean[j], std=np.sqrt(centered[j] / n),
-                                              digits=int(np.log10(kappa[j]))))
     biggest = float(np.max(np.abs(Xs.data), initial=0.0)) if Xs.nnz else 0.0
     scale = _pow2_at_least(2.0 * biggest)   # |x - m| <= 2 max|x|
+    # each column's centered sum of squares without cancellation, in units of scale (in
+    # range at any magnitude): the non-zeros' deviations plus (n - nnz) zeros at distance
+    # |mean|; the rank-one correction -n m m^T cancels about log10(n m^2 / that) digits,
+    # refused above SPARSE_KAPPA_MAX
+    inv = 1.0 / scale
+    dev = (Xs.data - mean[Xs.indices]) * inv
+    ms = mean * inv
+    nnz = np.bincount(Xs.indices, minlength=d)
+    centered = np.bincount(Xs.indices, weights=dev * dev, minlength=d) + (n - nnz) * ms ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(ms != 0.0, n * ms ** 2 / centered, 0.0)
+    if np.any(kappa > SPARSE_KAPPA_MAX):
+        j = int(np.argmax(kappa))
+        raise ValueError(E.SPARSE_MEAN.format(j=j, mean=mean[j],
+                                              std=np.sqrt(centered[j] / n) * scale,
+                                              digits=int(np.log10(kappa[j]))))
     if not SAFE_MIN <= biggest <= SAFE_MAX and biggest > 0.0:
         return Xs * (1.0 / scale), mean, scale, 1.0, centered
     return Xs, mean, scale, 1.0 / scale, centered
@@ -192,7 +196,7 @@ class SparseWide(SparseData):
         t0 = time.perf_counter()
         n, d = X.shape
         Xs, mean, scale, self.pre, centered = _scaled(X)
-        init_passes(self, n, d, mean, scale, float(np.sum(centered)) / scale ** 2,
+        init_passes(self, n, d, mean, scale, float(np.sum(centered)),
                     _SparseSource(), stop, X.dtype)
         self.Xs, self.out_dtype = Xs, out_dtype
         self.products = _Products(Xs, stop)

@@ -118,6 +118,10 @@ class GramSum:
         # the block's exact mean (of the shifted values: no digits lost) into mu, and the
         # block centered around it and scaled into Bc, in two passes
         big = center_block_exact(Bs, 0, nb, 0, d, mu, 1, 1.0 / self.scale, Bc)
+        if self.n == 0 and 0.0 < 2.0 * big < 0.5 * self.scale:
+            # the first rows set the scale downwards too (data near 1e-200: squares in range)
+            self.scale = _pow2_at_least(2.0 * big)
+            big = center_block_exact(Bs, 0, nb, 0, d, mu, 1, 1.0 / self.scale, Bc)
         if 2.0 * big > self.scale:   # |b - mu| <= 2 max|b|: keep the squares in range
             old = self.scale
             self._rescale(_pow2_at_least(2.0 * big))
@@ -424,18 +428,24 @@ class StreamData:
         trace = self.trace if self.C is None else float(np.trace(self.C))
         uncentered = uncentered_rounding(self.m, self.n, self.mean * self.inv,
                                          trace) <= UNCENTERED * tol
+        # every factor is scaled by the power of two inv before it is multiplied (exact), so
+        # that no intermediate leaves float64's range for data near 1e-300 or 1e300
+        inv = self.inv
         out = np.zeros((self.d, V.shape[1]))
-        mV = self.mean @ V
+        ms = self.mean * inv
+        mV = ms @ V
+        Vs = V * inv
         for B in _rows(self, self.source, what):
             if uncentered:
-                T = B @ V
+                T = B @ Vs
                 T -= mV
+                T *= inv
                 out += B.T @ T
-                out -= np.outer(self.mean, T.sum(axis=0))
+                out -= np.outer(ms, T.sum(axis=0) * (1.0 / inv))
             else:
                 Bc = np.subtract(B, self.mean, dtype=np.float64)
+                Bc *= inv
                 out += Bc.T @ (Bc @ V)
-        out *= self.inv * self.inv
         return out
 
 

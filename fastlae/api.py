@@ -622,7 +622,10 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
     name, module, trained, n_iter, budget = run.name, run.module, run.trained, run.n_iter, \
         run.budget
     theta, vecs, res, ritz = run.theta, run.vecs, run.res, run.ritz
-    s2 = data.scale ** 2
+    # the Gram is in units of scale^2; a quantity beyond float64's range in data units (the
+    # variances of data near 1e-200 or 1e200) comes out as 0 or inf, every other one exact
+    with np.errstate(over="ignore", under="ignore"):
+        s2 = np.float64(data.scale) ** 2
     trace = run.trace
     lam_floor = data.m * np.finfo(float).eps * trace
 
@@ -658,25 +661,27 @@ def _pca(data, k, solver_name, lam_user, tol, max_iter, n_latent, rng, out_dtype
     components = components * signs[:, None]
 
     n = data.n
-    ev_gram = theta * s2
-    explained_variance = ev_gram / max(n - 1, 1)
-    total = trace * s2
-    ratio = ev_gram / total if total > 0 else np.zeros(k)
+    with np.errstate(over="ignore", under="ignore"):
+        explained_variance = theta / max(n - 1, 1) * s2
+        total_variance = float(trace / max(n - 1, 1) * s2)
+        lam_out = float(trained.lam * s2)
+    ratio = theta / trace if trace > 0 else np.zeros(k)   # scale-free: in the Gram's units
+    singular_values = np.sqrt(theta) * data.scale
     dtype = out_dtype
     result = PCAResult(
         components=np.ascontiguousarray(components, dtype=dtype),
         explained_variance=explained_variance.astype(dtype),
         explained_variance_ratio=ratio.astype(dtype),
-        singular_values=np.sqrt(ev_gram).astype(dtype),
+        singular_values=singular_values.astype(dtype),
         mean=data.mean.astype(dtype),
-        total_variance=float(total / max(n - 1, 1)),
+        total_variance=total_variance,
         solver=name,
         matrix_free=run.matrix_free,
         n_iter=n_iter,
         converged=converged,
         residuals=res,
         component_errors=errors,
-        lam=float(trained.lam * s2),
+        lam=lam_out,
         encoder=trained.W1,
         decoder=trained.W2,
         scale=data.scale,

@@ -284,6 +284,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if X.dtype != acc.dtype:   # a float64 batch after float32 ones: the sums are float64
             acc.dtype = np.dtype(np.float64)
         acc.add(np.ascontiguousarray(X))
+        if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))
+                and np.all(np.isfinite(acc.offset))):   # the sums overflowed: refused, undone
+            raise ValueError(E.X_OVERFLOW.format(maxabs=float(np.max(np.abs(X)))))
         n, d = acc.n, acc.d
         k, cut = self._k(n, d)
         if k == 0:

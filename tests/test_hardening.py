@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import fastlae
-from naive import SPECTRA, reference, spectrum_data
+
+from naive import SPECTRA, reference, sin_angle, spectrum_data
 
 
 def _job(seed):
@@ -234,3 +235,30 @@ def test_every_uncertified_answer_warns(path, monkeypatch):
     with pytest.warns(fastlae.ConvergenceWarning, match="above tol=1e-30"):
         r = fastlae.pca(source, 5, solver=solver, tol=1e-30)
     assert not r.converged
+
+
+@pytest.mark.parametrize("path", ["dense", "sparse", "stream"])
+@pytest.mark.parametrize("exponent", [-300, -200, -160, -100, 0, 100, 160, 200, 300])
+def test_every_quantity_right_where_representable(path, exponent):
+    """Data scaled by 10^e: components, ratios and singular values are those of the unscaled
+    data (times 10^e); variances are exact where float64 holds them, 0 or inf beyond."""
+    import scipy.sparse as sp
+
+    X = fastlae.datasets.decaying(400, 12, random_state=2)
+    s = 10.0 ** exponent
+    Xs = X * s
+    source = {"dense": Xs, "sparse": sp.csr_matrix(Xs),
+              "stream": lambda: [Xs[:150], Xs[150:]]}[path]
+    ref = fastlae.pca(X, 3)
+    r = fastlae.pca(source, 3)
+    assert r.converged
+    np.testing.assert_allclose(r.explained_variance_ratio, ref.explained_variance_ratio,
+                               rtol=1e-12)
+    np.testing.assert_allclose(r.singular_values, ref.singular_values * s, rtol=1e-12)
+    assert sin_angle(ref.components.T, r.components) < 1e-9
+    with np.errstate(over="ignore", under="ignore"):
+        want = ref.explained_variance * s * s
+    normal = (want > np.finfo(float).tiny) & np.isfinite(want)
+    np.testing.assert_allclose(r.explained_variance[normal], want[normal], rtol=1e-12)
+    assert np.all(r.explained_variance[~normal] == want[~normal]) or np.all(
+        np.abs(r.explained_variance[~normal]) <= np.finfo(float).tiny)
