@@ -109,8 +109,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     precision_ : str
         ``"double"`` or ``"mixed"``: how the Gram was formed (see ``precision``).
     n_iter_ : int
-        Autoencoder updates (0 for the LAPACK reference, or when the random initial latent
-        already spans the data).
+        Iterations over the data, at least 1 (as for scikit-learn's solvers that may finish
+        without iterating): the solver's updates or products (``fastlae.PCAResult.n_iter``),
+        or 1 where none ran (the LAPACK reference, a random initial latent that already spans
+        the data, ``n_components=0``): the one pass that formed the Gram.
     converged_ : bool
     residuals_ : ndarray of shape (n_components_,)
         ``||C v - theta v|| / theta_1`` for each component (``C = Xc.T @ Xc``).
@@ -328,7 +330,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.noise_variance_ = float(max(rest, 0.0) / (top - keep)) if keep < top else 0.0
         self.solver_ = r.solver
         self.precision_ = r.precision
-        self.n_iter_ = r.n_iter
+        self.n_iter_ = max(1, r.n_iter)   # a direct solve: the pass that formed the Gram
         self.converged_ = r.converged
         self.residuals_ = r.residuals[:keep]
         return self
@@ -352,7 +354,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                      "residuals_"):
             setattr(self, name, np.empty(0, dtype=X.dtype))
         self.noise_variance_ = total / min(n, d)
-        self.solver_, self.n_iter_, self.converged_ = "none", 0, True
+        self.solver_, self.n_iter_, self.converged_ = "none", 1, True   # the statistics pass
         return self
 
     @property

@@ -16,23 +16,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 import fastlae  # noqa: E402
 from fastlae.estimator import PCA  # noqa: E402
 
-# Every check runs. One is expected to fail, for the reason given; scikit-learn itself skips
-# its array-API checks unless SCIPY_ARRAY_API=1 (fastlae does not declare array-API support).
-def _expected_failures(estimator):
-    if estimator.solver in ("eigh", "auto"):
-        return {"check_transformer_n_iter": (
-            "solver='eigh' is the LAPACK reference, and 'auto' takes it on the checks' tiny "
-            "data (where setting up an autoencoder would cost more than LAPACK's solve): it "
-            "trains no autoencoder, so n_iter_ is honestly 0, and sklearn expects n_iter_ >= 1 "
-            "from estimators with max_iter")}
-    return {}
-
-
+# Every check runs and passes; scikit-learn itself skips its array-API checks unless
+# SCIPY_ARRAY_API=1 (fastlae does not declare array-API support).
 @pytest.mark.slow
 @parametrize_with_checks([PCA(), PCA(n_components=2), PCA(n_components=0.8, whiten=True),
                           PCA(2, solver="gd"), PCA(2, solver="oja"), PCA(2, solver="als"),
-                          PCA(2, solver="eigh", whiten=True)],
-                         expected_failed_checks=_expected_failures)
+                          PCA(2, solver="eigh", whiten=True)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
