@@ -82,13 +82,16 @@ def _is_pandas(X):
 
 
 def _from_pandas(X):
-    """A pandas frame or series as a float array: nullable extension dtypes (``Float64``,
-    ``Int64``, ``boolean``) convert with missing values as NaN, which the data pass reports."""
+    """A pandas frame or series as a real array: nullable extension dtypes (``Float64``,
+    ``Int64``, ``boolean``) and mixed column dtypes convert to float64, missing values as NaN,
+    which the data pass reports."""
     dtypes = getattr(X, "dtypes", None)
     kinds = [getattr(X, "dtype", None)] if dtypes is None else list(dtypes)
     if kinds and all(getattr(t, "kind", "O") in "biuf" for t in kinds):
-        return X.to_numpy(dtype=np.float64, na_value=np.nan) \
-            if any(not isinstance(t, np.dtype) for t in kinds) else X.to_numpy()
+        # one NumPy dtype for every column: as it is; mixed (float, int and bool columns) or
+        # extension dtypes: float64
+        same = all(isinstance(t, np.dtype) for t in kinds) and len(set(kinds)) == 1
+        return X.to_numpy() if same else X.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.asarray(X)
 
 

@@ -123,3 +123,18 @@ def test_masked_entries_are_refused_by_name():
     X.mask[3, 2] = True
     with pytest.raises(ValueError, match=r"1 masked entries \(the first at row 3, column 2\)"):
         fastlae.pca(X, 2)
+
+
+def test_a_frame_of_float_int_and_bool_columns():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.standard_normal(60), rng.integers(0, 9, 60),
+                         rng.integers(0, 2, 60), rng.standard_normal(60)])
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1].astype(np.int64),
+                          "c": X[:, 2].astype(bool), "d": X[:, 3].astype(np.float32)})
+    r = fastlae.pca(frame, 2)
+    ref = fastlae.pca(np.column_stack([X[:, :3], X[:, 3].astype(np.float32)]), 2)
+    np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
+    assert r.components.dtype == np.float64
+    single = fastlae.pca(pd.DataFrame(X.astype(np.float32)), 2)   # one dtype: kept
+    assert single.components.dtype == np.float32
