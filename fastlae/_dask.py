@@ -79,7 +79,7 @@ def _summed(X, full):
     parts = [dask.delayed(_chunk_sum)(b, i, X.shape[1], X.dtype, full)
              for i, b in enumerate(blocks)]
     acc = _tree(parts, _merge).compute()
-    if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))):
+    if not acc.finite():
         raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
     return blocks, acc
 

@@ -6,13 +6,13 @@ single-threaded SYRK that releases the GIL (:mod:`fastlae._blas`), so that cente
 the other threads' products; the partials are summed in a fixed order. Block sizes and the
 measurements behind them: ``docs/design.md`` and ``scripts/bench_gram_block.py``.
 """
-import threading
 
 import numpy as np
 
 from . import _blas
 from ._blas import blas_threads, syrk_update
 from ._data import HEAD, KAPPA_MAX, SAFE_MAX, SAFE_MIN, block_length
+from ._threads import run_spans
 from ._kernels.passes import (center_block, center_block_exact, center_block_exact_sums,
                               center_block_ones, center_block_sums, sum_lower_symmetric)
 
@@ -214,31 +214,8 @@ def run_blocks(data, span, workers, block, serial_block, start, body):
     if own and not data.in_caller(_blas.limit_to_one):
         workers, block, own = 1, serial_block, False   # BLAS stays threaded
     start(workers, block)
-    errors = []
-
-    def run(t):
-        try:
-            for s0 in range(t * block, span, workers * block):
-                if errors:
-                    return
-                data.check_stop()
-                body(t, s0, min(span, s0 + block))
-        except BaseException as err:  # re-raised by the caller's thread below
-            errors.append(err)
-
-    if workers == 1:
-        run(0)
-    else:
-        try:
-            threads = [threading.Thread(target=run, args=(t,), daemon=True,
-                                        name=f"fastlae-pass-{t}") for t in range(1, workers)]
-            for th in threads:
-                th.start()
-            run(0)
-            for th in threads:
-                th.join()
-        finally:
-            if own:
-                data.in_caller(_blas.restore)
-    if errors:
-        raise errors[0]
+    try:
+        run_spans(body, span, block, workers, data.check_stop, "fastlae-pass")
+    finally:
+        if own:
+            data.in_caller(_blas.restore)

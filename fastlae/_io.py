@@ -4,8 +4,10 @@ Delimited text is read as people have it: an optional header row (detected when 
 row holds a field that is not a number, or forced with ``header=True/False``; a first
 column with an empty header, pandas' index, is left out), any of ``,`` ``;`` tab or space as
 delimiter (detected from the first lines unless given; ``.tsv`` means tab). Outputs are
-written next to their final name and renamed into place, with the permissions any file the
-user writes gets (the umask), so that a failed run leaves no half-written file.
+checked against the input and each other before any work (:func:`check_outputs`), written
+next to their final names and renamed into place together (:func:`write_all`), so that a
+failed run leaves the old files as they were; a new file gets the umask's permissions, a
+replaced one keeps its own.
 """
 import csv
 import io
@@ -195,12 +197,6 @@ def write_all(files):
         raise
 
 
-def write_atomic(path, write):
-    """Call ``write(fh)`` on a temporary file next to ``path``, then rename it into place
-    (see :func:`write_all`)."""
-    write_all([(path, write)])
-
-
 def array_writer(path, arrays, table, names=None):
     """``write(fh)`` for :func:`write_all`: ``arrays`` (name -> array) to ``.npz``, or
     ``table`` (2-D) to ``.npy`` or delimited text with the column ``names`` as a header
@@ -220,11 +216,6 @@ def array_writer(path, arrays, table, names=None):
         np.savetxt(fh, np.atleast_2d(table), fmt="%.17g", delimiter=delimiter)
 
     return write
-
-
-def write_arrays(path, arrays, table, names=None):
-    """Write one file of :func:`array_writer` atomically."""
-    write_atomic(path, array_writer(path, arrays, table, names))
 
 
 def project(X, mean, components, rows=1 << 16):

@@ -10,13 +10,13 @@ itself: ``Xc.T (Xc V) = X.T (X V) - n m (m^T V)``. With more than
 :data:`fastlae._stream.GRAM_FEATURES_MAX` features no Gram is formed: :class:`SparseWide`
 applies it by those products (:mod:`fastlae.solvers.krylov`).
 """
-import threading
 import time
 
 import numpy as np
 
 from . import _errors as E
 from ._blas import blas_threads
+from ._threads import Cancelled, run_spans
 from ._data import SAFE_MAX, SAFE_MIN
 from ._kernels.sparse import (column_positions, gram_rows, mirror_rows, rows_times,
                               rows_transposed_times)
@@ -90,30 +90,17 @@ SPAN_ROWS = 64
 
 def threaded(kernel, span, stop):
     """Run ``kernel(t, s0, s1)`` over ``range(span)`` in spans dealt round-robin to threads
-    ``t = 0, 1, ...``, one per BLAS thread (the kernels hold no GIL); the first error of any
+    ``t = 0, 1, ...``, one per BLAS thread (the kernels hold no GIL); a set ``stop`` flag
+    cancels between spans (:class:`fastlae._threads.Cancelled`), and the first error of any
     thread is raised here."""
     workers = max(1, min(blas_threads(), span // SPAN_ROWS))
     size = max(SPAN_ROWS, -(-span // (workers * SPANS_PER_WORKER)))
-    errors = []
 
-    def run(t):
-        try:
-            for s0 in range(t * size, span, workers * size):
-                if stop[0]:
-                    return
-                kernel(t, s0, min(span, s0 + size))
-        except BaseException as err:   # re-raised by the caller below
-            errors.append(err)
+    def check():
+        if stop[0]:
+            raise Cancelled
 
-    threads = [threading.Thread(target=run, args=(t,), daemon=True, name=f"fastlae-sparse-{t}")
-               for t in range(1, workers)]
-    for th in threads:
-        th.start()
-    run(0)
-    for th in threads:
-        th.join()
-    if errors:
-        raise errors[0]
+    run_spans(kernel, span, size, workers, check, "fastlae-sparse")
 
 
 class _Products:

@@ -169,6 +169,11 @@ class GramSum:
             self.offset = np.array(mu, dtype=np.float64)
         self.n += nb
 
+    def finite(self):
+        """Whether the sums stayed finite (data whose sums overflow float64 do not)."""
+        return bool(np.isfinite(self.scale) and np.all(np.isfinite(self.C))
+                    and np.all(np.isfinite(self.offset)))
+
     def gram(self):
         """The symmetric scaled Gram (C-contiguous)."""
         C = np.triu(self.C)
@@ -569,7 +574,7 @@ def accumulate(source, stop, progress_box=None, in_caller=None):
     acc = None if workers is None else workers.total()
     if acc is None or acc.n == 0:
         raise ValueError(E.STREAM_EMPTY)
-    if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))):
+    if not acc.finite():
         raise ValueError(E.X_OVERFLOW.format(maxabs=state.extent[0]))
     out = (StreamData if acc.C.ndim == 2 else PassData)(acc, source, stop, dtype)
     out.out_dtype = out_dtype

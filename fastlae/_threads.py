@@ -110,3 +110,31 @@ def interruptible(work, tick=None):
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def run_spans(body, span, block, workers, check, name):
+    """Run ``body(t, s0, s1)`` over the blocks ``[s0, s1)`` of ``range(span)``, block ``s0`` on
+    thread ``t = (s0 // block) % workers`` (``t = 0`` this thread, the others named
+    ``f"{name}-{t}"``). ``check()`` runs before each block (it raises to cancel); once any
+    thread failed the others stop at their next block, and the first error is raised here."""
+    errors = []
+
+    def run(t):
+        try:
+            for s0 in range(t * block, span, workers * block):
+                if errors:
+                    return
+                check()
+                body(t, s0, min(span, s0 + block))
+        except BaseException as err:   # re-raised by the caller's thread below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(t,), daemon=True, name=f"{name}-{t}")
+               for t in range(1, workers)]
+    for th in threads:
+        th.start()
+    run(0)
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]

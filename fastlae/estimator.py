@@ -286,8 +286,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if X.dtype != acc.dtype:   # a float64 batch after float32 ones: the sums are float64
             acc.dtype = np.dtype(np.float64)
         acc.add(np.ascontiguousarray(X))
-        if not (np.isfinite(acc.scale) and np.all(np.isfinite(acc.C))
-                and np.all(np.isfinite(acc.offset))):   # the sums overflowed: refused, undone
+        if not acc.finite():   # the sums overflowed: refused, and undone by _atomically
             raise ValueError(E.X_OVERFLOW.format(maxabs=float(np.max(np.abs(X)))))
         n, d = acc.n, acc.d
         k, cut = self._k(n, d)

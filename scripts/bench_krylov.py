@@ -10,34 +10,24 @@ same covariance operator. Ratios are taken within one run (interleaved, medians)
 """
 import argparse
 import os
+import sys
 import tempfile
 import time
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import LinearOperator, eigsh
+from scipy.sparse.linalg import eigsh
 
 import fastlae
 from fastlae import datasets
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.bench_krylov import covariance_operator, sparse as sparse_data  # noqa: E402
 
 
 def power_law(n, d, a, seed=0):
     return datasets.with_spectrum(n, d, np.arange(1, min(n, d) + 1) ** -a, mean=0.5,
                                   random_state=seed)
-
-
-def sparse_data(n, d, density, flat, seed=0):
-    """CSR with about ``density`` uniform(0, 1) non-zeros at uniform positions (duplicates
-    summed), columns scaled by ``j^-0.5`` unless ``flat``."""
-    rng = np.random.default_rng(seed)
-    nnz = int(n * d * density)
-    S = sp.csr_matrix((rng.uniform(0.0, 1.0, nnz), (rng.integers(0, n, nnz),
-                                                  rng.integers(0, d, nnz))), shape=(n, d))
-    S.sum_duplicates()
-    if not flat:
-        S = (S @ sp.diags(np.arange(1, d + 1) ** -0.5)).tocsr()
-    return S
 
 
 def timed(fn, reps):
@@ -52,18 +42,9 @@ def timed(fn, reps):
 def arpack_products(X, k):
     """Matrix-vector products of ``eigsh`` on the covariance operator of X (implicit
     centering), to scikit-learn's ARPACK tolerance (machine precision)."""
-    mean = np.asarray(X.mean(axis=0)).ravel()
     count = [0]
-
-    def mv(v):
-        count[0] += 1
-        v = np.ravel(v)
-        t = X @ v - mean @ v
-        return X.T @ t - mean * t.sum()
-
-    d = X.shape[1]
-    eigsh(LinearOperator((d, d), matvec=mv, dtype=np.float64), k=k, tol=0,
-          v0=np.random.default_rng(0).uniform(-1, 1, d))
+    eigsh(covariance_operator(X, count), k=k, tol=0,
+          v0=np.random.default_rng(0).uniform(-1, 1, X.shape[1]))
     return count[0]
 
 

@@ -150,12 +150,13 @@ def estimated_seconds(n, d, k):
     }
 
 
-def exact_solver(n, d, k):
+def exact_solver(n, d, k, cost=None):
     """The solver ``"auto"`` finishes with on a formed Gram when the autoencoder would be
     slow (and hands over to): LAPACK's ``"eigh"``, or, for Grams larger than ``KRYLOV_MIN``,
     ``"krylov"`` where its modelled products cost less than a full eigendecomposition (at
-    2000 features eigh takes 0.4 s)."""
-    cost = estimated_seconds(n, d, k)
+    2000 features eigh takes 0.4 s). ``cost``: :func:`estimated_seconds` of the call, where
+    the caller has it."""
+    cost = estimated_seconds(n, d, k) if cost is None else cost
     return "krylov" if min(n, d) > KRYLOV_MIN and cost["krylov_gram"] < cost["eigh"] \
         else "eigh"
 
@@ -166,9 +167,9 @@ def exact_plan(n, d, k):
     and hands over to eigh at that budget (a flat spectrum), not earlier: its products are
     cheap against eigh, and the rate of its first steps is no guide (on 20000 x 2000, k 50,
     the residual stalls near 1e-5 for 12 products, then falls 5x per product: 26 in all)."""
-    if exact_solver(n, d, k) == "eigh":
-        return Plan("eigh")
     cost = estimated_seconds(n, d, k)
+    if exact_solver(n, d, k, cost) == "eigh":
+        return Plan("eigh")
     solve = cost["eigh"] - cost["gram"]
     budget = max(2 * KRYLOV_PASSES, int(EXACT_WASTE * solve / cost["krylov_step"]))
     return Plan("krylov", False, budget, float("inf"))
@@ -193,7 +194,7 @@ def budgets(n, d, k):
     Each is the number of updates that costs ``WASTE`` times the modelled exact path.
     """
     cost = estimated_seconds(n, d, k)
-    waste = WASTE * cost[exact_solver(n, d, k).replace("krylov", "krylov_gram")]
+    waste = WASTE * cost[exact_solver(n, d, k, cost).replace("krylov", "krylov_gram")]
     return int(waste / cost["pass"]), int(waste / cost["update"])
 
 
@@ -217,7 +218,7 @@ def choose(n, d, k, explicit, formed=False):
         return exact_plan(n, d, k)
     if explicit == "auto":
         _, gram_budget = budgets(n, d, k)
-        exact = exact_solver(n, d, k)
+        exact = exact_solver(n, d, k, cost)
         exact_cost = cost["krylov_gram" if exact == "krylov" else "eigh"]
         solve = exact_cost - cost["gram"]   # the exact solver once the Gram is formed
         options = []
