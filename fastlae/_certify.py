@@ -9,12 +9,47 @@ NumPy's own OpenBLAS keeps its threads spinning after each threaded call, taking
 the next pass, so every product here goes through ``product``) and SciPy's LAPACK; as
 kernels of their own they took 1.6 s of a first call's compilation.
 """
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.linalg
 
 from ._kernels.blas import product
 from ._kernels.ritz import COLLAPSE
 from .solvers._common import orthonormal
+
+
+@dataclass
+class Pairs:
+    """Certified Ritz pairs.
+
+    Attributes
+    ----------
+    theta : ndarray of shape (k,), descending, clipped at 0
+    vecs : ndarray of shape (m, k)
+    res : ndarray of shape (k,)
+        ``||G v_i - theta_i v_i|| / theta_1`` (absolute when ``theta_1 <= 0``).
+    ritz : ndarray of shape (q,), descending, clipped at 0
+        Every Ritz value on the span (the first k are ``theta``): the gaps of
+        :func:`component_errors`.
+    certificate : str
+        What ``res`` was measured against (``PCAResult.certificate``).
+    """
+
+    theta: np.ndarray
+    vecs: np.ndarray
+    res: np.ndarray
+    ritz: np.ndarray
+    certificate: str = "gram"
+
+
+def ritz_rotation(basis, G_basis):
+    """``(w, Z)``: the Ritz values of G on ``span(basis)`` (orthonormal columns; ``G_basis =
+    G @ basis``), descending, and the rotation ``Z`` of the basis to its Ritz vectors (``basis
+    @ Z``). The one Rayleigh-Ritz step of the certificates and the refinement."""
+    H = product(np.ascontiguousarray(basis), np.ascontiguousarray(G_basis), True, False)
+    w, Z = np.linalg.eigh(0.5 * (H + H.T))
+    return w[::-1], Z[:, ::-1]
 
 
 def certify(op, trained, k, in_gram=False):
@@ -27,10 +62,7 @@ def certify(op, trained, k, in_gram=False):
 
     Returns
     -------
-    theta : ndarray of shape (k,)
-    vecs : ndarray of shape (d, k)
-    res : ndarray of shape (k,)
-    ritz : ndarray of shape (q,), every Ritz value on the span, descending
+    Pairs
     """
     features = op.data.gram == "features" or in_gram
     pair = None
@@ -40,7 +72,7 @@ def certify(op, trained, k, in_gram=False):
     if pair is None and not features and not op.matrix_free:
         found = feature_pair_from_samples(op, trained.basis, k)
         if found is not None:
-            return ritz_with_rest(found[0], found[1], k, found[2])
+            return found
     if pair is not None and trained.rest is not None:
         return ritz_with_rest(pair[0], pair[1], k, trained.rest)
     if pair is None:
@@ -58,8 +90,9 @@ def ritz_with_rest(basis, G_basis, k, rest):
     """:func:`rayleigh_ritz` on a k-column span mapped from the sample Gram, with the Ritz
     values of the sample span below the k-th (``rest``, descending; capped at the k-th)
     appended: they equal the feature Gram's on the mapped span of all of it."""
-    theta, vecs, res, ritz = rayleigh_ritz(basis, G_basis, k)
-    return theta, vecs, res, np.concatenate([ritz, np.minimum(rest, ritz[-1])])
+    pairs = rayleigh_ritz(basis, G_basis, k)
+    pairs.ritz = np.concatenate([pairs.ritz, np.minimum(rest, pairs.ritz[-1])])
+    return pairs
 
 
 def rayleigh_ritz(basis, G_basis, k):
@@ -74,23 +107,17 @@ def rayleigh_ritz(basis, G_basis, k):
 
     Returns
     -------
-    theta : ndarray of shape (k,), descending, clipped at 0
-    vecs : ndarray of shape (m, k)
-    res : ndarray of shape (k,)
-        ``||G v_i - theta_i v_i|| / theta_1`` (absolute when ``theta_1 <= 0``).
-    ritz : ndarray of shape (r,), descending, clipped at 0
-        Every Ritz value on the span (the first k are ``theta``): the gaps of
-        :func:`component_errors`.
+    Pairs
+        With ``ritz`` of shape (r,).
     """
     basis, G_basis = np.ascontiguousarray(basis), np.ascontiguousarray(G_basis)
-    H = product(basis, G_basis, True, False)
-    w, Z = np.linalg.eigh(0.5 * (H + H.T))
-    w, Zk = w[::-1], np.ascontiguousarray(Z[:, ::-1][:, :k])
+    w, Z = ritz_rotation(basis, G_basis)
+    Zk = np.ascontiguousarray(Z[:, :k])
     theta = w[:k]
     vecs = product(basis, Zk, False, False)
     top = theta[0] if theta[0] > 0.0 else 1.0
     res = np.linalg.norm(product(G_basis, Zk, False, False) - vecs * theta, axis=0) / top
-    return np.maximum(theta, 0.0), vecs, res, np.maximum(w, 0.0)
+    return Pairs(np.maximum(theta, 0.0), vecs, res, np.maximum(w, 0.0))
 
 
 def basis_from_decoder(W2, GW2):
@@ -157,8 +184,8 @@ KEEP = 1e-8
 ORTHO_TOL = 1e-8
 
 
-def feature_pair_from_samples(op, U, k, GU=None):
-    """``(P, C P, rest)`` for the feature Gram C from the formed sample Gram G, by one pass
+def feature_pair_from_samples(op, U, k, GU=None, rest=None):
+    """The top-k :class:`Pairs` of the feature Gram C from the formed sample Gram G, by one pass
     over X.
 
     With ``Xs`` the centered, scaled data, ``G = Xs Xs^T`` and ``C = Xs^T Xs``. For the Ritz
@@ -167,17 +194,15 @@ def feature_pair_from_samples(op, U, k, GU=None):
     2k columns ``[u_i, G u_i] / sqrt(theta_i)`` of the top k pairs gives both the feature
     basis and its Gram product, where mapping the basis and then multiplying by C took two
     passes and three products. C's Ritz values on the mapped span of all of U equal G's on
-    ``span(U)``: the ones below the k-th (``rest``, descending, for
-    :func:`component_errors`) need no mapping. Returns None (the caller
+    ``span(U)``: the ones below the k-th (descending, for :func:`component_errors`; ``rest``
+    where the caller knows them better) need no mapping. Returns None (the caller
     takes the two-pass route) when fewer than k directions are kept or the mapped basis is
     not orthonormal to ``ORTHO_TOL``. ``GU``: ``G @ U`` where the formed Gram is not exact
     enough (mixed precision passes the products of its float64 pass over X).
     """
     U = np.ascontiguousarray(U)
     GU = product(op.C, U, False, False) if GU is None else np.ascontiguousarray(GU)
-    H = product(U, GU, True, False)
-    w, Z = np.linalg.eigh(0.5 * (H + H.T))
-    w, Z = w[::-1], Z[:, ::-1]
+    w, Z = ritz_rotation(U, GU)
     q = int(np.sum(w >= KEEP * w[0])) if w[0] > 0.0 else 0
     if q < k:
         return None
@@ -191,4 +216,5 @@ def feature_pair_from_samples(op, U, k, GU=None):
     # Cholesky QR, exact enough for a basis this close to orthonormal: W = Q L^T, so
     # Q = W T and C Q = C W T with T = L^-T: a Householder QR of the long W costs far more
     T = np.ascontiguousarray(np.linalg.inv(np.linalg.cholesky(M)).T)
-    return product(W, T, False, False), product(CW, T, False, False), np.maximum(w[k:q], 0.0)
+    rest = np.maximum(w[k:q], 0.0) if rest is None else rest
+    return ritz_with_rest(product(W, T, False, False), product(CW, T, False, False), k, rest)

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import _errors as E
-from ._stream import GramSum, Source, StreamData, check_block, init_passes
+from ._stream import GramSum, check_block, of_sums
 
 
 def is_dask(X):
@@ -84,47 +84,32 @@ def _summed(X, full):
     return blocks, acc
 
 
-class DaskData(StreamData):
-    """The Gram of a dask array, summed on the cluster; the certificate by a second pass."""
+class Products:
+    """``Xc.T (Xc V)`` (scaled), summed over the row chunks on the cluster: the ``products``
+    of :class:`fastlae._data.Data`."""
 
-    def __init__(self, X, stop, out_dtype):
-        t0 = time.perf_counter()
-        self.blocks, acc = _summed(X, True)
-        super().__init__(acc, _DaskSource(), stop, np.dtype(X.dtype))
-        self.out_dtype = out_dtype
-        self.seconds = time.perf_counter() - t0
+    def __init__(self, blocks):
+        self.blocks = blocks
 
-    def times(self, V, tol=None, what=None):
-        """``Xc.T (Xc V)`` (scaled), summed over the chunks on the cluster."""
+    def times(self, data, V, tol=None, what=None):
         import dask
 
-        parts = [dask.delayed(_cert_part)(b, self.mean, self.inv, V) for b in self.blocks]
+        parts = [dask.delayed(_cert_part)(b, data.mean, data.inv, V) for b in self.blocks]
         return _tree(parts, _add).compute()
 
 
-class _DaskSource(Source):
-    replayable = True
-    name = "dask array"
-
-
-class DaskWide(DaskData):
-    """A dask array with more than ``GRAM_FEATURES_MAX`` features: the statistics summed on the
-    cluster, then the Gram applied by distributed passes (:mod:`fastlae.solvers.krylov`)."""
-
-    by_passes = True
-    read_bound = True   # a pass is a distributed map: its cost barely depends on the block
-
-    def __init__(self, X, stop, out_dtype):
-        t0 = time.perf_counter()
-        self.blocks, acc = _summed(X, False)
-        init_passes(self, acc.n, acc.d, acc.mean, acc.scale, float(np.sum(acc.C)),
-                    _DaskSource(), stop, np.dtype(X.dtype))
-        self.out_dtype = out_dtype
-        self.seconds = time.perf_counter() - t0
-
-
-def data_class(X):
-    """:class:`DaskData` (formed Gram) or, for more features, :class:`DaskWide`."""
+def open_dask(X, out_dtype, stop, activity):
+    """The data of a checked dask array (:func:`check_dask`): its Gram summed on the cluster
+    (:class:`~fastlae._data.GramData`), or with more than ``GRAM_FEATURES_MAX`` features the
+    statistics summed there and the Gram applied by distributed passes
+    (:class:`~fastlae._data.PassData`: a pass is a distributed map, its cost barely depends
+    on the block)."""
     import fastlae._stream as stream   # read at call time: tests lower the limit
 
-    return DaskWide if X.shape[1] > stream.GRAM_FEATURES_MAX else DaskData
+    t0 = time.perf_counter()
+    activity.start("dask Gram")
+    blocks, acc = _summed(X, X.shape[1] <= stream.GRAM_FEATURES_MAX)
+    data = of_sums(acc, Products(blocks), stop=stop, activity=activity, dtype=X.dtype,
+                   out_dtype=out_dtype)
+    data.seconds = time.perf_counter() - t0
+    return data

@@ -9,10 +9,9 @@ measurements behind them: ``docs/design.md`` and ``scripts/bench_gram_block.py``
 
 import numpy as np
 
-from . import _blas
 from ._blas import blas_threads, syrk_update
 from ._data import HEAD, KAPPA_MAX, SAFE_MAX, SAFE_MIN, block_length
-from ._threads import run_spans
+from ._threads import run_blocks
 from ._kernels.passes import (center_block, center_block_exact, center_block_exact_sums,
                               center_block_ones, center_block_sums, sum_lower_symmetric)
 
@@ -25,6 +24,11 @@ PARTIAL_BYTES = 1 << 28
 # Elements per block of the single-thread loop on threaded BLAS: few, large calls, since every
 # call synchronizes BLAS's threads and a busy machine stretches each synchronization.
 GRAM_BLOCK_ELEMENTS = 1 << 21
+# Forming in float32 (single): one-pass corrections to the mean may cancel at most a digit of
+# float32's seven, and the scaled root mean square of the largest feature must lie in
+# [2^-40, 2^40], where every square of a value stays a normal float32.
+KAPPA_SINGLE = 10.0
+SINGLE_RANGE = 2.0 ** 40
 
 
 def gram_workers(span, m, nbytes, threads=0):
@@ -40,12 +44,17 @@ def gram_workers(span, m, nbytes, threads=0):
     return 1, block_length(m, GRAM_BLOCK_ELEMENTS)
 
 
-def form_gram(data):
+def form_gram(data, single=False):
     """Form the solvers' Gram matrix (m x m, float64) and set ``data.mean`` and its scale.
 
     The feature Gram is formed in one pass over X (:func:`one_pass_features`), the sample Gram
-    too (:func:`one_pass_samples`); where either would lose precision the Gram is formed again
-    around the exact mean from :meth:`Data.stats <fastlae._data.Data.stats>` (a second pass).
+    too (:func:`one_pass_samples`). In double precision, where either would lose precision the
+    Gram is formed again around the exact mean from :meth:`ArrayData.stats
+    <fastlae._data.ArrayData.stats>` (a second pass). With ``single`` the products are rounded
+    to float32 and summed by SSYRK (about twice the float64 rate; :mod:`fastlae._mixed`
+    refines the answer): the means, the diagonal and the trace come exactly (float64) from the
+    same pass, and None is returned where float32 would lose more (the caller forms the
+    float64 Gram).
 
     Returns
     -------
@@ -55,27 +64,31 @@ def form_gram(data):
     """
     # overflow and NaN are handled below (fallback) and by the caller (check_finite)
     with np.errstate(over="ignore", invalid="ignore"):
-        if data.mean is None:
+        if data.mean is None or single:
             one_pass = one_pass_features if data.gram == "features" else one_pass_samples
-            C = one_pass(data)
+            C = one_pass(data, single)
             if C is not None:
                 return C, float(np.trace(C))
+            if single:
+                return None
     data.stats()
     C = gram_around(data, data.mean)
     return C, float(np.trace(C))
 
 
-def one_pass_features(data):
+def one_pass_features(data, single=False):
     """The feature Gram in one pass, or None when the second pass must run.
 
-    Blocks are centered around a provisional center (the mean of the first ``HEAD`` samples)
-    and extended by a sample of ones, so the same SYRK also yields the feature sums; the exact
-    mean is put in afterwards as the rank-one correction ``C = C' - n m m^T`` with
-    ``m = mean - shift``. That correction cancels digits only when ``n m_j^2`` is large
-    against ``C_jj``; above ``KAPPA_MAX`` (data sorted along a feature, say), or when the
-    provisional scale let the largest feature's root mean square leave ``[SAFE_MIN,
-    SAFE_MAX]`` (squares could have overflowed or underflowed; also when the data are
-    constant), returns None. Sets ``data.mean`` when it succeeds.
+    Blocks are centered around a provisional center (the mean of the first ``HEAD`` samples).
+    In double precision each is extended by a sample of ones, so the same SYRK also yields the
+    feature sums; with ``single`` the sums and sums of squares come in float64 from the same
+    pass (:func:`~fastlae._kernels.passes.center_block_sums`) and replace the diagonal. The
+    exact mean is put in afterwards as the rank-one correction ``C = C' - n m m^T`` with ``m =
+    mean - shift``. That correction cancels digits only when ``n m_j^2`` is large against
+    ``C_jj``; above ``KAPPA_MAX`` (``KAPPA_SINGLE``: data sorted along a feature, say), or when
+    the provisional scale let the largest feature's root mean square leave ``[SAFE_MIN,
+    SAFE_MAX]`` (``SINGLE_RANGE``: squares could have overflowed or underflowed; also when the
+    data are constant), returns None. Sets ``data.mean`` when it succeeds.
     """
     A, n, d = data.A, data.n, data.d
     shift = data.provisional_center()
@@ -84,40 +97,58 @@ def one_pass_features(data):
     else:
         first = A[:, : min(A.shape[1], HEAD)] - shift[:, None]
     data.set_scale(float(np.max(np.abs(first))))
-    G = gram_around(data, shift, ones=True)
-    msh = G[:d, d] / n          # (mean - shift) * inv
-    C = G[:d, :d]
+    if single:
+        C, sums, sumsq = gram_around(data, shift, single=True)
+        msh = sums / n          # (mean - shift) * inv
+        top = float(np.max(sumsq))
+        np.fill_diagonal(C, sumsq)
+        kappa_max, low, high = KAPPA_SINGLE, SINGLE_RANGE ** -2, SINGLE_RANGE ** 2
+    else:
+        G = gram_around(data, shift, ones=True)
+        msh = G[:d, d] / n
+        C = G[:d, :d]
+        top = float(np.max(np.diag(C)))
+        kappa_max, low, high = KAPPA_MAX, SAFE_MIN ** 2, SAFE_MAX ** 2
     # the largest feature's root mean square bounds the largest scaled magnitude b:
-    # rms <= b <= sqrt(n) rms, so [SAFE_MIN, SAFE_MAX] on it keeps every square normal
-    top = float(np.max(np.diag(C)))
+    # rms <= b <= sqrt(n) rms, so a range on it keeps every square normal
     C -= n * np.outer(msh, msh)
     diag = np.diag(C)
     with np.errstate(divide="ignore"):
         kappa = np.where(msh != 0.0, n * msh * msh / np.where(diag > 0, diag, 0.0), 0.0)
-    if not n * SAFE_MIN ** 2 <= top <= n * SAFE_MAX ** 2 \
-            or not np.all(np.isfinite(C)) or np.any(~(kappa <= KAPPA_MAX)):
+    if not n * low <= top <= n * high or not np.all(np.isfinite(C)) \
+            or np.any(~(kappa <= kappa_max)):
+        data.set_scale(1.0)
         return None
     data.mean = shift + msh * data.scale
     return np.ascontiguousarray(C)
 
 
-def one_pass_samples(data):
+def one_pass_samples(data, single=False):
     """The sample Gram in one pass, or None when the second pass must run.
 
     Each block holds every sample of its features, so it is centered around their exact means
-    (:func:`~fastlae._kernels.passes.center_block_exact`) and no statistics pass comes first.
-    The scale comes from the largest magnitude of the first ``HEAD`` features; when the largest
-    over all of X then lies outside ``[SAFE_MIN, SAFE_MAX]`` in scaled units (squares could
-    have overflowed or underflowed; also for NaN), returns None. Sets ``data.mean`` when it
-    succeeds.
+    (:func:`~fastlae._kernels.passes.center_block_exact`) and no statistics pass comes first;
+    with ``single`` each sample's sum of squares comes in float64 from the same pass and
+    replaces the diagonal. The scale comes from the largest magnitude of the first ``HEAD``
+    features; when the largest over all of X then lies outside ``[SAFE_MIN, SAFE_MAX]``
+    (float32's ``SINGLE_RANGE``) in scaled units (squares could have overflowed or underflowed;
+    also for NaN), returns None. Sets ``data.mean`` when it succeeds.
     """
     A = data.A
     head = A[:, : min(A.shape[1], HEAD)] if data.feat_axis == 1 else A[: min(A.shape[0], HEAD)]
     data.set_scale(2.0 * float(np.max(np.abs(head))))   # |a - mean| <= 2 max|a|
     mean = np.empty(data.d)
-    G, big = gram_around(data, mean, exact=True)
-    b = 2.0 * big * data.inv
-    if not (SAFE_MIN <= b <= SAFE_MAX) or not np.all(np.isfinite(G)):
+    if single:
+        G, big, sumsq = gram_around(data, mean, exact=True, single=True)
+        top = float(np.max(sumsq))
+        safe = 2.0 * big * data.inv <= SINGLE_RANGE and np.isfinite(top) \
+            and data.d * SINGLE_RANGE ** -2 <= top
+        np.fill_diagonal(G, sumsq)
+    else:
+        G, big = gram_around(data, mean, exact=True)
+        safe = SAFE_MIN <= 2.0 * big * data.inv <= SAFE_MAX
+    if not safe or not np.all(np.isfinite(G)):
+        data.set_scale(1.0)
         return None
     data.mean = mean
     return G
@@ -152,13 +183,13 @@ def gram_around(data, center, ones=False, exact=False, single=False):
     sums = np.zeros((workers, data.d)) if single and not exact else None
     sumsq = np.zeros((workers, data.n if exact else data.d)) if single else None
     partials = bufs = None
-    data.activity = ["Gram pass", 0, 0]
+    data.activity.start("Gram pass")
 
     def start(workers, block):
         nonlocal partials, bufs
         partials = np.zeros((workers, m, m), dtype=dtype)   # partials[t].T: F-ordered, upper
         bufs = [np.empty(block * m, dtype=dtype) for _ in range(workers)]
-        data.activity = ["Gram pass", 0, -(-span // block)]
+        data.activity.start("Gram pass", -(-span // block))
 
     def body(t, s0, s1):
         buf = bufs[t]
@@ -180,7 +211,7 @@ def gram_around(data, center, ones=False, exact=False, single=False):
             if exact:
                 bigs[t] = max(bigs[t], big)
         syrk_update(B, partials[t].T, axis)
-        data.activity[1] += 1   # read by a progress line; an undercount is harmless
+        data.activity.advance()
 
     run_blocks(data, span, workers, block, block_length(m, GRAM_BLOCK_ELEMENTS), start, body)
     G = sum_lower_symmetric(partials)
@@ -189,33 +220,3 @@ def gram_around(data, center, ones=False, exact=False, single=False):
     if single:
         return G, sums.sum(axis=0), sumsq.sum(axis=0)
     return (G, float(bigs.max())) if exact else G
-
-
-def pass_workers(data, span, block):
-    """Threads for a pass of GEMMs over ``span`` samples (or features) in blocks of ``block``:
-    one per BLAS thread (as many as BLAS had before, while ``data.held_threads`` holds it at
-    one), each with at least two blocks."""
-    return max(1, min(data.held_threads or blas_threads(), span // (2 * block)))
-
-
-def run_blocks(data, span, workers, block, serial_block, start, body):
-    """Run ``body(t, s0, s1)`` over the blocks ``[s0, s1)`` of ``range(span)`` on ``workers``
-    threads, block ``s0`` on thread ``t = (s0 // block) % workers``.
-
-    With more than one worker, BLAS is set to one thread meanwhile, from the caller's thread
-    (``data.in_caller``; unless ``data.held_threads`` says the caller holds that limit already),
-    and each thread (this one and ``workers - 1`` more) calls its own single-threaded BLAS;
-    where that limit cannot be set (:func:`fastlae._blas.limit_to_one`) one thread runs the
-    pass on threaded BLAS, in blocks of ``serial_block``. ``start(workers, block)`` is called
-    first with the counts that run, to allocate per-thread state. The stop flag is read
-    between blocks; the first exception of any thread is raised here.
-    """
-    own = workers > 1 and not data.held_threads
-    if own and not data.in_caller(_blas.limit_to_one):
-        workers, block, own = 1, serial_block, False   # BLAS stays threaded
-    start(workers, block)
-    try:
-        run_spans(body, span, block, workers, data.check_stop, "fastlae-pass")
-    finally:
-        if own:
-            data.in_caller(_blas.restore)

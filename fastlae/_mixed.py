@@ -36,21 +36,23 @@ before the float32 pass, so that data whose k-th eigenvalue is out of float32's 
 pay for both Grams, and so that ``"auto"`` leaves data flat around k (noise-like data, a flat
 cluster across k) in float64.
 """
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._data import HEAD, SAFE_MAX, SAFE_MIN, block_length
-from ._gram import gram_around, pass_workers, run_blocks
+from . import _blas
+from . import _validation as V
+from ._blas import blas_threads
+from ._certify import Pairs, feature_pair_from_samples, ritz_rotation
+from ._data import ArrayData, block_length, pow2_at_least
+from ._gram import form_gram
 from ._kernels.operator import span_centered, span_uncentered
-from ._certify import feature_pair_from_samples, ritz_with_rest
-from ._operator import UNCENTERED, uncentered_rounding
+from ._operator import Operator
+from ._threads import pass_workers, run_blocks
+from ._train import Solved, budget_of, latent_width, train
+from .solvers import REGISTRY, default_latent, single_saves
 
-# One-pass corrections to the mean may cancel at most a digit of float32's seven.
-KAPPA_SINGLE = 10.0
-# The scaled root mean square of the largest feature must lie in [2^-40, 2^40]: every square
-# of a value then stays a normal float32 (its sum is checked for overflow).
-SINGLE_RANGE = 2.0 ** 40
 # The probe (see probe): the first PROBE_ROWS samples, PROBE_STEPS block power steps. Mixed
 # precision is tried when its k-th Ritz value is at least PROBE_MARGIN * LEVEL_MIN of its
 # largest, and "auto" takes it only when the values still fall after the k-th, by at least
@@ -125,7 +127,7 @@ def probe(data, k, rng):
         big = float(np.max(np.abs(B)))
         if not np.isfinite(big) or big == 0.0:
             return None
-        B *= 2.0 ** -np.frexp(big)[1]
+        B *= 1.0 / pow2_at_least(big)
     q = min(m, s, 2 * k + 10)
     if q < k:
         return None
@@ -156,69 +158,6 @@ def falls(theta, k):
     return theta is not None and theta[k - 1] - theta[-1] >= TAIL_DROP * theta[k - 1]
 
 
-def form_gram_single(data):
-    """The solvers' Gram formed in float32 (one pass), as float64, or None.
-
-    The sample Gram (wide data): :func:`_sample_gram_single`. The feature Gram:
-    Blocks are shifted by a provisional center (the mean of the first ``HEAD`` samples),
-    rounded to float32 and summed by SSYRK; each feature's sum and sum of squares come exactly
-    (float64) from the same pass, so the mean, the diagonal and the trace are exact and only
-    the off-diagonal entries carry float32 rounding. Returns None (the caller takes the
-    float64 path) when the mean correction would cancel more than ``KAPPA_SINGLE`` allows or
-    magnitudes leave float32's safe range. Sets ``data.mean`` when it succeeds.
-    """
-    if data.gram == "samples":
-        return _sample_gram_single(data)
-    A, n = data.A, data.n
-    shift = data.provisional_center()
-    # overflow and NaN make the checks below fail (the caller's check_finite names them)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if data.feat_axis == 1:
-            first = A[: min(A.shape[0], HEAD)] - shift
-        else:
-            first = A[:, : min(A.shape[1], HEAD)] - shift[:, None]
-        data.set_scale(float(np.max(np.abs(first))))
-        G, sums, sumsq = gram_around(data, shift, single=True)
-        msh = sums / n          # (mean - shift) * inv
-        top = float(np.max(sumsq))
-        np.fill_diagonal(G, sumsq)
-        G -= n * np.outer(msh, msh)
-        diag = np.diag(G)
-        with np.errstate(divide="ignore"):
-            kappa = np.where(msh != 0.0, n * msh * msh / np.where(diag > 0, diag, 0.0), 0.0)
-        safe = n * SINGLE_RANGE ** -2 <= top <= n * SINGLE_RANGE ** 2
-        if not safe or not np.all(np.isfinite(G)) or np.any(~(kappa <= KAPPA_SINGLE)):
-            data.set_scale(1.0)
-            return None
-    data.mean = shift + msh * data.scale
-    return G
-
-
-def _sample_gram_single(data):
-    """The sample Gram in float32 (one pass), as float64, or None: blocks of whole features
-    are centered around their exact means
-    (:func:`~fastlae._kernels.passes.center_block_exact_sums`), rounded to float32 and summed
-    by SSYRK, each sample's sum of squares coming exactly
-    (float64) from the same pass, so the diagonal and the trace are exact. Returns None (the
-    float64 path) when magnitudes leave float32's safe range (or for NaN). Sets ``data.mean``.
-    """
-    A = data.A
-    head = A[:, : min(A.shape[1], HEAD)] if data.feat_axis == 1 else A[: min(A.shape[0], HEAD)]
-    with np.errstate(over="ignore", invalid="ignore"):
-        data.set_scale(2.0 * float(np.max(np.abs(head))))   # |a - mean| <= 2 max|a|
-        mean = np.empty(data.d)
-        G, big, sumsq = gram_around(data, mean, exact=True, single=True)
-        b = 2.0 * big * data.inv
-        top = float(np.max(sumsq))
-        safe = b <= SINGLE_RANGE and data.d * SINGLE_RANGE ** -2 <= top
-        if not safe or not np.all(np.isfinite(G)) or not np.isfinite(top):
-            data.set_scale(1.0)
-            return None
-        np.fill_diagonal(G, sumsq)
-    data.mean = mean
-    return G
-
-
 def exact_product(data, V, uncentered=False):
     """The solvers' Gram times ``V`` in float64, ``Xs.T @ Xs @ V`` (``Xs @ Xs.T @ V`` for the
     sample Gram; ``Xs`` the centered, scaled X): one pass over X.
@@ -229,7 +168,7 @@ def exact_product(data, V, uncentered=False):
     of ``PASS_BLOCK_ELEMENTS`` centered in float64 and multiplied twice while they stay in
     L2, no GIL held) to its own
     partial sum; the partials are added in a fixed order. With ``uncentered`` (float64 data
-    with features as columns whose mean is small enough, see :func:`uncentered_ok`) the
+    with features as columns whose mean is small enough, see :func:`uncentered_pass`) the
     products take views of X's rows and the mean is taken out of their results.
 
     Parameters
@@ -256,7 +195,7 @@ def exact_product(data, V, uncentered=False):
     def start(workers, chunk):
         state["Y"] = np.zeros((workers, d, V.shape[1]))
         state["bufs"] = [None if uncentered else np.empty(block * d) for _ in range(workers)]
-        data.activity = ["refinement pass", 0, -(-span // chunk)]
+        data.activity.start("refinement pass", -(-span // chunk))
 
     def body(t, s0, s1):
         if uncentered:
@@ -265,30 +204,23 @@ def exact_product(data, V, uncentered=False):
             part = span_centered(A, data.mean, data.feat_axis, data.inv, axis, block,
                                  state["bufs"][t], data.stop, V, s0, s1)
         state["Y"][t] += part
-        data.activity[1] += 1
+        data.activity.advance()
 
     run_blocks(data, span, workers, chunk, span, start, body)
     return state["Y"].sum(axis=0)
 
 
-def uncentered_ok(data, trace, tol):
-    """Whether :func:`exact_product` may skip centering: float64 data with features as columns
-    whose scale keeps the unscaled products finite and normal, and the rounding of the
-    uncentered products (:func:`fastlae._operator.uncentered_rounding`) at most
-    ``UNCENTERED * tol``."""
-    if data.A.dtype != np.float64 or data.feat_axis != 1 or data.gram != "features" \
-            or not SAFE_MIN <= data.scale <= SAFE_MAX:
-        return False
-    return uncentered_rounding(data.d, data.n, data.mean * data.inv, trace) <= UNCENTERED * tol
+def uncentered_pass(data, trace, tol):
+    """Whether :func:`exact_product` may skip centering: features as columns of the array
+    (views of its rows) and :meth:`fastlae._data.Data.uncentered`."""
+    return data.feat_axis == 1 and data.gram == "features" and data.uncentered(trace, tol)
 
 
 def _ritz(apply, V):
     """Rayleigh-Ritz of the operator ``apply`` on ``span(V)`` (orthonormal V): Ritz values
     (descending), vectors, their images and residuals."""
     Y = apply(V)
-    H = V.T @ Y
-    w, Z = np.linalg.eigh(0.5 * (H + H.T))
-    w, Z = w[::-1], Z[:, ::-1]
+    w, Z = ritz_rotation(V, Y)
     V, Y = V @ Z, Y @ Z
     return w, V, Y, Y - V * w
 
@@ -344,7 +276,7 @@ def refine(data, C, basis, k, tol):
     data : Data
         The data X (feature Gram, mean set).
     C : ndarray of shape (d, d), float64
-        The float32 Gram from :func:`form_gram_single`.
+        The float32 Gram (:func:`fastlae._gram.form_gram` with ``single``).
     basis : ndarray of shape (d, q), orthonormal, ``q > k``
         A span the solver trained on C.
     k : int
@@ -356,7 +288,7 @@ def refine(data, C, basis, k, tol):
         None when the float32 Gram does not resolve the answer (the caller then forms the
         float64 Gram).
     """
-    uncentered = uncentered_ok(data, float(np.trace(C)), tol)
+    uncentered = uncentered_pass(data, float(np.trace(C)), tol)
     theta, V, _, _ = _ritz(lambda B: C @ B, np.ascontiguousarray(basis))
     if theta.shape[0] <= k or theta[0] <= 0.0 or theta[k - 1] < LEVEL_MIN * theta[0]:
         return None
@@ -410,8 +342,8 @@ def refine(data, C, basis, k, tol):
 
 
 def feature_pairs(op, refined, k):
-    """The feature-space answer for refined pairs of the sample Gram (wide data):
-    ``(theta, vecs, res, ritz, certificate)``, or None (the caller forms the float64 Gram).
+    """The feature-space :class:`~fastlae._certify.Pairs` for refined pairs of the sample Gram
+    (wide data), or None (the caller forms the float64 Gram).
 
     :func:`fastlae._certify.feature_pair_from_samples` maps ``[u_i, G u_i]`` to features by
     one pass over X, with ``G u_i`` the refinement's products (``refined.products``: the
@@ -424,12 +356,105 @@ def feature_pairs(op, refined, k):
     with ``lambda_1`` estimated by ``theta_1 (1 + res_1)``, is added to every residual. The
     span's Ritz values below the k-th come from the refinement.
     """
-    found = feature_pair_from_samples(op, refined.vecs, k, refined.products)
-    if found is None:
+    pairs = feature_pair_from_samples(op, refined.vecs, k, refined.products, refined.ritz[k:])
+    if pairs is None:
         return None
-    theta, vecs, res, ritz = ritz_with_rest(found[0], found[1], k, refined.ritz[k:])
     unseen = float(refined.unseen.max())
     if unseen > 0.0:
         th = refined.theta
-        res = res + np.sqrt(th[0] * (1.0 + refined.res[0]) / th[k - 1]) * unseen
-    return theta, vecs, res, ritz, refined.certificate
+        pairs.res = pairs.res + np.sqrt(th[0] * (1.0 + refined.res[0]) / th[k - 1]) * unseen
+    pairs.certificate = refined.certificate
+    return pairs
+
+
+@dataclass
+class Declined:
+    """Mixed precision did not apply (the caller forms the float64 Gram), after spending
+    ``n_iter`` updates and ``seconds``."""
+
+    n_iter: int = 0
+    seconds: float = 0.0
+
+
+def wanted(data, plan, request, threads):
+    """Whether this call forms its Gram in float32 (see :func:`fastlae.pca`'s ``precision``)."""
+    if request.precision == "double" or plan.matrix_free or not isinstance(data, ArrayData):
+        return False
+    if request.precision == "mixed":
+        return True
+    return request.solver in ("auto", "als_tied", "eigh") and request.lam is None \
+        and single_saves(max(data.n, data.d), data.m, request.k, threads)
+
+
+def solve(data, request, plan):
+    """The mixed-precision path: :class:`~fastlae._train.Solved`, or :class:`Declined`.
+
+    The probe (:func:`probe`) decides whether float32 can resolve the answer (and, for
+    ``"auto"``, whether it pays); the Gram is formed in float32, the solver trains on it to
+    ``SOLVE_TOL`` and :func:`refine` finishes in float64 (:func:`feature_pairs` for the sample
+    Gram). BLAS stays at one thread from the probe to the end of the refinement: the probe
+    and the solve on the small Gram cost little either way, and OpenBLAS threads left
+    spinning by a threaded call would take a core from the next pass's workers (measured:
+    0.085 s instead of 0.05 s for the refinement pass at 100000 x 500).
+    """
+    threads = blas_threads()
+    if not wanted(data, plan, request, threads):
+        return Declined()
+    if threads > 1 and data.in_caller(_blas.limit_to_one):
+        data.held_threads = threads
+    t0 = time.perf_counter()
+    try:
+        out = _solve(data, request, plan, t0)
+    finally:
+        release(data)
+    if out is None:
+        return Declined(0, time.perf_counter() - t0)
+    return out
+
+
+def release(data):
+    """End the single-threaded BLAS of the mixed path (idempotent)."""
+    if data.held_threads:
+        data.in_caller(_blas.restore)
+        data.held_threads = 0
+
+
+def _solve(data, request, plan, t0):
+    k, tol = request.k, request.tol
+    seen = probe(data, k, np.random.default_rng(0))
+    if not resolvable(seen, k) or not (request.precision == "mixed" or falls(seen, k)
+                                       or data.gram == "samples"):
+        return None
+    formed = form_gram(data, single=True)
+    if formed is None:
+        return None
+    C, trace = formed
+    op = Operator(data, C)
+    op.use_uncentered(tol)   # the sample Gram's mapping to features
+    V.check_finite(data.A, data.mean)
+    if trace == 0.0:
+        return None
+    t_gram = time.perf_counter() - t0
+    # the float32 Gram resolves the answer to about 1e-7: train to that, then refine; the
+    # refinement needs a span wider than k (eigh: as wide as the autoencoder's)
+    r = latent_width(request, plan.solver, data.m) if REGISTRY[plan.solver].ITERATIVE \
+        else default_latent("als_tied", k, data.m)
+    budget = budget_of(request, plan)
+    run = train(op, request, plan, plan.solver, r, trace, budget, tol=max(tol, SOLVE_TOL),
+                handover_width=r, in_gram=True)
+    t_refine = -time.perf_counter()
+    refined = refine(data, run.op.C, run.trained.basis, k, tol)
+    t_refine += time.perf_counter()
+    if refined is None:
+        return Declined(run.n_iter, time.perf_counter() - t0)
+    pairs, t_cert = Pairs(refined.theta, refined.vecs, refined.res, refined.ritz,
+                          refined.certificate), run.t_cert
+    if data.gram == "samples":   # the feature vectors and residuals: one more pass
+        release(data)              # (threaded BLAS)
+        t_cert -= time.perf_counter()
+        pairs = feature_pairs(run.op, refined, k)
+        t_cert += time.perf_counter()
+        if pairs is None:
+            return Declined(run.n_iter, time.perf_counter() - t0)
+    return Solved(run.name, run.module, False, run.trained, pairs, run.n_iter, budget, trace,
+                  run.op.m, t_gram + run.t_gram, t_cert, t_refine, "mixed")

@@ -1,15 +1,15 @@
 """What the solvers iterate on: the centered, scaled Gram applied to a block of vectors.
 
-:class:`Operator` wraps :class:`~fastlae._data.Data` and, when it is formed, the Gram matrix
+:class:`Operator` wraps :class:`~fastlae._data.Data` (an :class:`~fastlae._data.ArrayData`
+where no Gram is formed) and, when it is formed, the Gram matrix
 (:func:`fastlae._gram.form_gram`); without it the products are taken from X block by block
 (matrix-free: one pass over X per product). The solver kernels receive
 :meth:`Operator.kernel_op`, a :class:`~fastlae._kernels.operator.GramOperator`.
 """
 import numpy as np
 
-from ._data import SAFE_MAX, SAFE_MIN, block_length
-from ._kernels.monitor import new_history
-from ._gram import pass_workers, run_blocks
+from ._data import UNCENTERED, block_length
+from ._threads import pass_workers, run_blocks
 from ._kernels.operator import FormedGram, GramOperator, apply_gram, map_span, map_uncentered
 from ._kernels.passes import center_block
 from ._kernels.blas import product
@@ -24,37 +24,8 @@ MAP_BLOCK_ELEMENTS = 1 << 17
 MAP_SPANS_PER_WORKER = 4
 # Elements of X per BLAS call of the uncentered mapping (the stop flag is read between them).
 MAP_CHUNK_ELEMENTS = 1 << 25
-# Uncentered products (see uncentered_rounding) are used when their rounding bound is below
-# UNCENTERED * tol (the matrix-free solvers then finish with centered passes where their
-# target lies below that bound, see fastlae.solvers.als_tied).
-UNCENTERED = 1e-2
 _EMPTY = np.zeros((0, 0))
 _EMPTY_BUF = np.zeros(0)
-
-
-def uncentered_rounding(m, n, mean, trace):
-    """The relative rounding of products with the uncentered data: ``eps sqrt(1 + m n |mean|^2
-    / trace)``.
-
-    Products with ``X`` instead of ``Xc`` round relative to ``|X| |Xc|`` instead of
-    ``|Xc|^2``: about ``eps sqrt(1 + n |mean|^2 / lambda_1)`` relative to the largest
-    eigenvalue, and ``lambda_1 >= trace / m``. The one bound behind every pass that skips
-    centering (the matrix-free products, the mapping to features, the refinement pass of mixed
-    precision, the certificate pass of a stream).
-
-    Parameters
-    ----------
-    m, n : int
-        The Gram's size and the number of samples.
-    mean : ndarray of shape (d,)
-        The feature means, in the units of ``trace``.
-    trace : float
-        The Gram's trace; inf is returned where it is not positive.
-    """
-    if not trace > 0.0:
-        return np.inf
-    ratio = m * n * float(np.sum(mean * mean)) / trace   # no BLAS: its threads would spin
-    return float(np.finfo(float).eps * np.sqrt(1.0 + ratio))
 
 
 class Operator:
@@ -97,9 +68,9 @@ class Operator:
         """Skip the centered copies of X's blocks where that is exact enough for ``tol``;
         returns whether it does.
 
-        Uncentered products round within :func:`uncentered_rounding` of the centered ones; they
-        are used where that bound is at most ``UNCENTERED * tol`` (float64 data, magnitudes in
-        the safe range). Matrix-free (features as columns): the solvers' products
+        Uncentered products round within :func:`fastlae._data.uncentered_rounding` of the
+        centered ones; they are used where :meth:`fastlae._data.Data.uncentered` allows.
+        Matrix-free (features as columns): the solvers' products
         (:func:`fastlae._kernels.operator.span_uncentered`), and the bound is kept in
         :attr:`uncentered_error`: a solver aiming below it finishes with centered passes
         (``kernel_op(centered=True)``). A formed sample Gram: the certificate's mapping to
@@ -107,28 +78,21 @@ class Operator:
         """
         data = self.data.stats() if self.matrix_free else self.data
         self.uncentered_error, self.uncentered_map = None, False
-        if data.A.dtype != np.float64:
-            return False
         if self.matrix_free:
-            if data.feat_axis != 1 or data.gram != "features" or data.total is None \
-                    or not SAFE_MIN <= data.scale <= SAFE_MAX:
+            if data.feat_axis != 1 or data.gram != "features" or data.total is None:
                 return False
-            error = uncentered_rounding(data.m, data.n, data.mean * data.inv, data.total)
+            error = data.uncentered_error(data.total)
             if error <= UNCENTERED * tol:
                 self.uncentered_error = error
             return self.uncentered_error is not None
-        if data.gram == "samples" and SAFE_MIN <= data.scale <= SAFE_MAX:
-            error = uncentered_rounding(data.m, data.n, data.mean * data.inv,
-                                        float(np.trace(self.C)))
-            self.uncentered_map = error <= UNCENTERED * tol
+        if data.gram == "samples":
+            self.uncentered_map = data.uncentered(float(np.trace(self.C)), tol)
         return self.uncentered_map
 
     def history(self, solver):
         """A fresh history buffer for a solver kernel (:func:`fastlae._kernels.monitor.verdict`
         fills it), kept where a progress line can read the updates and the residual."""
-        self.data.hist = new_history()
-        self.data.activity = [solver, 0, 0]
-        return self.data.hist
+        return self.data.activity.history(solver)
 
     def krylov_apply(self, tol):
         """``apply(Q)``: the solvers' Gram times ``Q`` (m x j), for a solver driven from
@@ -197,7 +161,7 @@ class Operator:
         itself, chunks of about ``MAP_CHUNK_ELEMENTS`` values
         (:func:`~fastlae._kernels.operator.map_uncentered`; no copy of X is made). Otherwise
         the features are split into spans, about ``MAP_SPANS_PER_WORKER`` per thread of
-        :func:`fastlae._gram.run_blocks`; each span is one compiled call
+        :func:`fastlae._threads.run_blocks`; each span is one compiled call
         (:func:`~fastlae._kernels.operator.map_span`: blocks of ``MAP_BLOCK_ELEMENTS`` values
         centered into a buffer that stays in cache and multiplied by ``U``, no GIL held) that
         writes its own rows of the result.

@@ -1,6 +1,9 @@
-"""A progress line on stderr, drawn only where a person watches (an interactive terminal)."""
+"""A progress line on stderr, drawn only where a person watches (an interactive terminal), and
+the :class:`Activity` it shows."""
 import sys
 import time
+
+import numpy as np
 
 
 class Progress:
@@ -41,3 +44,49 @@ class Progress:
         if self.enabled and self._width:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
+
+
+class Activity:
+    """What a call is doing, updated by its passes and solvers and read by a progress line
+    from another thread (:class:`Progress`).
+
+    Attributes
+    ----------
+    what : str
+        The phase (``"Gram pass"``, a solver's name, ...).
+    done, total : int
+        Steps of the phase done and expected (blocks of a pass, rows of a stream); total 0
+        where not known.
+    hist : ndarray or None
+        A solver's history (:func:`fastlae._kernels.monitor.new_history`), where a solver runs.
+    """
+
+    def __init__(self, what="starting"):
+        self.start(what)
+
+    def start(self, what, total=0):
+        """Begin a phase of ``total`` steps."""
+        self.what, self.done, self.total, self.hist = what, 0, total, None
+
+    def advance(self, steps=1):
+        """Count ``steps`` more (from any thread: an undercount is harmless)."""
+        self.done += steps
+
+    def history(self, solver):
+        """Begin ``solver``'s phase: a fresh history buffer that its kernels fill."""
+        from ._kernels.monitor import new_history
+
+        self.start(solver)
+        self.hist = new_history()
+        return self.hist
+
+    def state(self):
+        """``(done, total, text)`` for :class:`Progress`."""
+        hist = self.hist
+        if hist is not None:
+            count = int(hist[0, 0])
+            if count:
+                it, logres = hist[count]
+                return 0, 0, f"{self.what}: {int(it)} updates, residual {np.exp(logres):.1e}"
+            return 0, 0, f"{self.what}: starting"
+        return self.done, self.total, self.what

@@ -3,12 +3,12 @@
 The feature Gram of the centered data is ``Xc.T @ Xc = X.T @ X - n m m^T`` (``m`` the feature
 means): the sparse product by fastlae's own kernel (:func:`fastlae._kernels.sparse.gram_rows`,
 threads over rows of the Gram, the work of the non-zeros' multiply-adds) and a rank-one
-correction, in O(n_features^2) dense memory. The
+correction, in O(n_features^2) dense memory (a :class:`fastlae._data.GramData`). The
 correction cancels digits only where ``n m_j^2`` is large against the column's centered sum of
 squares; the certificate catches that, since it is computed with sparse products from X
 itself: ``Xc.T (Xc V) = X.T (X V) - n m (m^T V)``. With more than
-:data:`fastlae._stream.GRAM_FEATURES_MAX` features no Gram is formed: :class:`SparseWide`
-applies it by those products (:mod:`fastlae.solvers.krylov`).
+:data:`fastlae._stream.GRAM_FEATURES_MAX` features no Gram is formed: the solver applies it by
+those products (a :class:`fastlae._data.PassData`, :mod:`fastlae.solvers.krylov`).
 """
 import time
 
@@ -17,14 +17,13 @@ import numpy as np
 from . import _errors as E
 from ._blas import blas_threads
 from ._threads import Cancelled, run_spans
-from ._data import SAFE_MAX, SAFE_MIN
+from ._data import SAFE_MAX, SAFE_MIN, GramData, PassData, pow2_at_least
 from ._kernels.sparse import (column_positions, gram_rows, mirror_rows, rows_times,
                               rows_transposed_times)
 
 # The largest n mean^2 / (centered sum of squares) of a column that implicit centering takes:
 # it loses about log10 of it in digits (1e6: the Gram keeps 10 of 16).
 SPARSE_KAPPA_MAX = 1e6
-from ._stream import Source, StreamData, _pow2_at_least, init_passes
 
 
 def is_sparse(X):
@@ -60,7 +59,7 @@ def _scaled(X):
     n, d = Xs.shape
     mean = np.asarray(Xs.mean(axis=0)).ravel()
     biggest = float(np.max(np.abs(Xs.data), initial=0.0)) if Xs.nnz else 0.0
-    scale = _pow2_at_least(2.0 * biggest)   # |x - m| <= 2 max|x|
+    scale = pow2_at_least(2.0 * biggest)   # |x - m| <= 2 max|x|
     # each column's centered sum of squares without cancellation, in units of scale (in
     # range at any magnitude): the non-zeros' deviations plus (n - nnz) zeros at distance
     # |mean|; the rank-one correction -n m m^T cancels about log10(n m^2 / that) digits,
@@ -103,12 +102,13 @@ def threaded(kernel, span, stop):
     run_spans(kernel, span, size, workers, check, "fastlae-sparse")
 
 
-class _Products:
-    """Threaded products with a CSR matrix, its transpose and its Gram."""
+class Products:
+    """Threaded products with a CSR matrix ``Xs`` (scaled values times ``pre``), its transpose
+    and its Gram; the ``products`` of :class:`fastlae._data.Data`."""
 
-    def __init__(self, Xs, stop):
+    def __init__(self, Xs, pre, stop):
         self.csr = Xs if Xs.has_sorted_indices else Xs.sorted_indices()
-        self.stop = stop
+        self.pre, self.stop = pre, stop
 
     def gram(self):
         """``X.T @ X`` (dense, symmetric) by :func:`~fastlae._kernels.sparse.gram_rows`; the
@@ -125,7 +125,13 @@ class _Products:
         threaded(lambda t, j0, j1: mirror_rows(G, j0, j1), d, self.stop)
         return G
 
-    def times(self, V):
+    def times(self, data, V, tol=None, what=None):
+        """``Xc.T (Xc V)`` (scaled) by two threaded sparse products and the mean's rank-one
+        term."""
+        ms = data.mean * data.inv
+        return self.raw_times(V) * self.pre ** 2 - data.n * np.outer(ms, ms @ V)
+
+    def raw_times(self, V):
         """``X.T @ (X @ V)`` for V of shape (d, b)."""
         a = self.csr
         V = np.ascontiguousarray(V, dtype=np.float64)
@@ -145,69 +151,27 @@ class _Products:
         return out
 
 
-class SparseData(StreamData):
-    """The formed feature Gram of a sparse X, and the certificate by sparse products."""
-
-    def __init__(self, X, stop, out_dtype):
-        t0 = time.perf_counter()
-        n, d = X.shape
-        Xs, mean, scale, self.pre, _ = _scaled(X)
-        self.products = _Products(Xs, stop)
-        G = self.products.gram()
-        G *= self.pre ** 2
-        ms = mean * (1.0 / scale)
-        G -= n * np.outer(ms, ms)
-        super().__init__(_Sum(n, d, mean, scale, G), _SparseSource(), stop, X.dtype)
-        self.out_dtype = out_dtype
-        self.Xs = Xs
-        self.seconds = time.perf_counter() - t0
-
-    def times(self, V, tol=None, what=None):
-        """``Xc.T (Xc V)`` (scaled) by two threaded sparse products and the mean's rank-one
-        term."""
-        ms = self.mean * self.inv
-        out = self.products.times(V)
-        self.check_stop()
-        return out * self.pre ** 2 - self.n * np.outer(ms, ms @ V)
-
-
-class SparseWide(SparseData):
-    """A sparse X with more than ``GRAM_FEATURES_MAX`` features: no Gram is formed; the
-    solver applies it by sparse products (:mod:`fastlae.solvers.krylov`), memory
-    O(n_features r) beyond X."""
-
-    by_passes = True
-    read_bound = False   # in memory: a product costs in proportion to its columns
-
-    def __init__(self, X, stop, out_dtype):
-        t0 = time.perf_counter()
-        n, d = X.shape
-        Xs, mean, scale, self.pre, centered = _scaled(X)
-        init_passes(self, n, d, mean, scale, float(np.sum(centered)),
-                    _SparseSource(), stop, X.dtype)
-        self.Xs, self.out_dtype = Xs, out_dtype
-        self.products = _Products(Xs, stop)
-        self.seconds = time.perf_counter() - t0
-
-
-class _SparseSource(Source):
-    replayable = True
-    name = "sparse"
-
-
-class _Sum:
-    """The fields of :class:`fastlae._stream.GramSum` that :class:`StreamData` reads."""
-
-    def __init__(self, n, d, mean, scale, G):
-        self.n, self.d, self.mean, self.scale = n, d, mean, scale
-        self._G = G
-
-    def gram(self):
-        return self._G   # symmetric: the kernel mirrors its upper triangle
-
-
-def data_class(X):
-    """:class:`SparseData` (formed Gram) or, for more features, :class:`SparseWide`."""
+def open_sparse(X, out_dtype, stop, activity):
+    """The data of a checked sparse X (:func:`check_sparse`): its formed Gram
+    (:class:`~fastlae._data.GramData`), or with more than ``GRAM_FEATURES_MAX`` features the
+    :class:`~fastlae._data.PassData` that applies it by sparse products, memory O(n_features r)
+    beyond X."""
     import fastlae._stream as stream   # read at call time: tests lower the limit
 
-    return SparseWide if X.shape[1] > stream.GRAM_FEATURES_MAX else SparseData
+    t0 = time.perf_counter()
+    n, d = X.shape
+    Xs, mean, scale, pre, centered = _scaled(X)
+    products = Products(Xs, pre, stop)
+    kw = dict(stop=stop, activity=activity, dtype=X.dtype, out_dtype=out_dtype)
+    if d > stream.GRAM_FEATURES_MAX:
+        data = PassData(n, d, mean, scale, float(np.sum(centered)), products, read_bound=False,
+                        **kw)
+    else:
+        activity.start("sparse Gram")
+        G = products.gram()
+        G *= pre ** 2
+        ms = mean * (1.0 / scale)
+        G -= n * np.outer(ms, ms)
+        data = GramData(n, d, mean, scale, G, products, **kw)
+    data.seconds = time.perf_counter() - t0
+    return data

@@ -9,8 +9,8 @@ merges them with the running sums by the pairwise update of Chan, Golub and LeVe
 
 which never subtracts two large sums, so a large mean, or means that drift from block to
 block, cost no precision. Magnitudes are kept in range by a power-of-two scale (exact), raised
-as larger blocks arrive. :class:`StreamData` then stands where :class:`fastlae._data.Data`
-stands for an array: the solvers and the certificate work on the formed Gram.
+as larger blocks arrive. :func:`accumulate` returns it as a :class:`fastlae._data.GramData`: the solvers and the
+certificate work on the formed Gram.
 
 A source that can be read again (a callable returning the blocks, a file, a memory map) gets
 a second pass for the certificate: the residuals are then those of the data, ``||Xc.T (Xc v)
@@ -29,8 +29,8 @@ from scipy.linalg.blas import dsyr as _syr
 
 from ._blas import blas_threads, limit_to_one, restore, syrk_update
 from ._kernels.passes import center_block_exact
-from ._operator import UNCENTERED, uncentered_rounding
-from ._data import block_length
+from ._data import GramData, PassData, block_length, pow2_at_least
+from ._threads import Cancelled
 
 # Values per block read from files and memory maps (32 MB of float64), and per chunk that
 # GramSum centers and multiplies at a time (4 MB: in cache).
@@ -41,14 +41,6 @@ SPLIT_ROWS = 256
 # Above this many features the d x d Gram (8 d^2 bytes: 2 GiB here) is not formed: a source
 # that can be read again is solved by passes (memory O(d r + block)), a one-shot stream refused.
 GRAM_FEATURES_MAX = 16384
-_EMPTY_A = np.empty((0, 1))
-
-
-def _pow2_at_least(x):
-    """The power of two at or above ``x`` (1 for 0; inf for inf, NaN for NaN)."""
-    if not x > 0.0:
-        return 1.0 if x == 0.0 else float(x)
-    return float(2.0 ** np.frexp(x)[1]) if np.isfinite(x) else float(x)
 
 
 class GramSum:
@@ -120,11 +112,11 @@ class GramSum:
         big = center_block_exact(Bs, 0, nb, 0, d, mu, 1, 1.0 / self.scale, Bc)
         if self.n == 0 and 0.0 < 2.0 * big < 0.5 * self.scale:
             # the first rows set the scale downwards too (data near 1e-200: squares in range)
-            self.scale = _pow2_at_least(2.0 * big)
+            self.scale = pow2_at_least(2.0 * big)
             big = center_block_exact(Bs, 0, nb, 0, d, mu, 1, 1.0 / self.scale, Bc)
         if 2.0 * big > self.scale:   # |b - mu| <= 2 max|b|: keep the squares in range
             old = self.scale
-            self._rescale(_pow2_at_least(2.0 * big))
+            self._rescale(pow2_at_least(2.0 * big))
             Bc *= old / self.scale
         if self.C.ndim == 2:
             syrk_update(Bc, self.C, 1)
@@ -158,7 +150,7 @@ class GramSum:
             # where the mean moved further than the scale, rescale before the update
             big = float(np.max(np.abs(delta))) * np.sqrt(w)
             if big > 1.0:
-                self._rescale(self.scale * _pow2_at_least(big))
+                self._rescale(self.scale * pow2_at_least(big))
                 delta = (mu - self.offset) * (1.0 / self.scale)
             if self.C.ndim == 2:
                 self._rank_one(delta, w)
@@ -380,67 +372,31 @@ def memmap_of_path(X):
 
 # ------------------------------------------------------------------------------- the passes
 
-class StreamData:
-    """What the solvers and the certificate see of a source whose Gram was accumulated: the
-    attributes of :class:`fastlae._data.Data` for a formed feature Gram, and no array."""
+class SourceProducts:
+    """``Xc.T (Xc V)`` (scaled) by one pass over a :class:`Source` that can be read again (the
+    ``products`` of :class:`fastlae._data.Data`)."""
 
-    gram = "features"
-    gram_axis = feat_axis = 1
-    matrix_free = False
-    total = None
-    held_threads = 0   # BLAS limits are never held across its passes (see Data)
-    seconds = 0.0   # of the pass that formed the Gram (reported as PCAResult.timings["gram"])
-
-    def __init__(self, acc, source, stop, dtype):
-        self.n, self.d = acc.n, acc.d
-        self.m = self.d
-        self.mean = acc.mean
-        self.scale = acc.scale
-        self.inv = 1.0 / acc.scale
-        self.C = acc.gram()
-        self.A = _EMPTY_A   # typed placeholder for the kernels' operator; never read
-        self.dtype = dtype
+    def __init__(self, source):
         self.source = source
-        self.stop = stop
-        self.in_caller = lambda fn: fn()
-        self.activity = ["solving", 0, 0]
-        self.hist = None
 
-    def check_stop(self):
-        from ._threads import Cancelled
-
-        if self.stop[0]:
-            raise Cancelled
-
-    def data_residuals(self, vecs, theta, tol):
-        """``||Xc.T (Xc v) - theta v|| / theta_1`` (scaled) by one more pass over the source,
-        or None when it cannot be read again."""
-        if not self.source.replayable:
-            return None
-        CV = self.times(vecs, tol, "certificate pass")
-        top = theta[0] if theta[0] > 0 else 1.0
-        return np.linalg.norm(CV - vecs * theta, axis=0) / top
-
-    def times(self, V, tol, what="pass"):
+    def times(self, data, V, tol, what="pass"):
         """``Xc.T (Xc V)`` (scaled) by one pass over the source.
 
         Where the mean is small enough against the spread for ``tol``
-        (:func:`fastlae._operator.uncentered_rounding` at most ``UNCENTERED * tol``), no
-        centered copy of a block is made: ``T = B V - 1 (m^T V)`` and ``B^T T - m (1^T
-        T)`` read each block twice and round like the centered products within
-        ``eps sqrt(1 + n |m|^2 / lambda_1)``; otherwise each block is centered first.
+        (:meth:`fastlae._data.Data.uncentered`), no centered copy of a block is made: ``T = B V
+        - 1 (m^T V)`` and ``B^T T - m (1^T T)`` read each block twice and round like the
+        centered products within ``eps sqrt(1 + n |m|^2 / lambda_1)``; otherwise each block is
+        centered first.
         """
-        trace = self.trace if self.C is None else float(np.trace(self.C))
-        uncentered = uncentered_rounding(self.m, self.n, self.mean * self.inv,
-                                         trace) <= UNCENTERED * tol
+        uncentered = data.uncentered(data.trace, tol)
         # every factor is scaled by the power of two inv before it is multiplied (exact), so
         # that no intermediate leaves float64's range for data near 1e-300 or 1e300
-        inv = self.inv
-        out = np.zeros((self.d, V.shape[1]))
-        ms = self.mean * inv
+        inv = data.inv
+        out = np.zeros((data.d, V.shape[1]))
+        ms = data.mean * inv
         mV = ms @ V
         Vs = V * inv
-        for B in _rows(self, self.source, what):
+        for B in _rows(self.source, data.stop, data.activity, what):
             if uncentered:
                 T = B @ Vs
                 T -= mV
@@ -448,20 +404,21 @@ class StreamData:
                 out += B.T @ T
                 out -= np.outer(ms, T.sum(axis=0) * (1.0 / inv))
             else:
-                Bc = np.subtract(B, self.mean, dtype=np.float64)
+                Bc = np.subtract(B, data.mean, dtype=np.float64)
                 Bc *= inv
                 out += Bc.T @ (Bc @ V)
         return out
 
 
-def _rows(data, source, what, with_dtype=False):
-    """The validated blocks of ``source``, with progress in ``data.activity`` (and each
-    block's original dtype with ``with_dtype``)."""
+def _rows(source, stop, activity, what, extent=None, with_dtype=False):
+    """The validated blocks of ``source``, with progress in ``activity`` (and each block's
+    original dtype with ``with_dtype``); ``extent``, a list, keeps the largest ``|x|``."""
     t0, done, d, dtype = time.perf_counter(), 0, None, None
-    extent = data.extent = [0.0]
+    extent = [0.0] if extent is None else extent
     total = source.rows or 0
     for index, block in enumerate(source.blocks()):
-        data.check_stop()
+        if stop[0]:
+            raise Cancelled
         original = np.asarray(block).dtype if hasattr(block, "dtype") else None
         B = check_block(block, index, d, dtype, extent)
         extent[:] = [max(extent)]   # the largest |x| so far
@@ -469,43 +426,18 @@ def _rows(data, source, what, with_dtype=False):
             d, dtype = B.shape[1], original if original is not None else B.dtype
         done += B.shape[0]
         rate = done / max(time.perf_counter() - t0, 1e-9)
-        data.activity = [f"{what}: {done:,} rows, {rate:,.0f} rows/s", done, total]
+        activity.start(f"{what}: {done:,} rows, {rate:,.0f} rows/s", total)
+        activity.advance(done)
         yield (B, original if original is not None else B.dtype) if with_dtype else B
 
 
-def init_passes(data, n, d, mean, scale, trace, source, stop, dtype):
-    """Set the attributes the solve by passes reads (on :class:`PassData` and the sparse and
-    dask objects of the same role)."""
-    data.n, data.d, data.m = n, d, d
-    data.mean, data.scale, data.inv = mean, scale, 1.0 / scale
-    data.trace = trace
-    data.A, data.C = _EMPTY_A, None
-    data.dtype, data.source, data.stop = dtype, source, stop
-    data.in_caller = lambda fn: fn()
-    data.activity, data.hist = ["solving", 0, 0], None
-
-
-class PassData(StreamData):
-    """A source too wide for a formed Gram: the statistics of one pass, and the Gram applied
-    by further passes (:mod:`fastlae.solvers.krylov`)."""
-
-    by_passes = True
-    read_bound = True   # a pass costs its reading: wide Krylov blocks are free
-
-    def __init__(self, acc, source, stop, dtype):
-        init_passes(self, acc.n, acc.d, acc.mean, acc.scale, float(np.sum(acc.C)), source, stop,
-                    dtype)
-
-
-class _Pass:
-    """The bits of :class:`StreamData` that :func:`_rows` needs before the Gram exists."""
-
-    def __init__(self, stop):
-        self.stop = stop
-        self.activity = ["reading", 0, 0]
-        self.hist = None
-
-    check_stop = StreamData.check_stop
+def of_sums(acc, products=None, **kw):
+    """The :class:`~fastlae._data.GramData` of the rows summed in ``acc`` (a :class:`GramSum`
+    with its full Gram; ``products`` where the rows can be read again), or the
+    :class:`~fastlae._data.PassData` of its statistics (diagonal only)."""
+    if acc.C.ndim == 2:
+        return GramData(acc.n, acc.d, acc.mean, acc.scale, acc.gram(), products, **kw)
+    return PassData(acc.n, acc.d, acc.mean, acc.scale, float(np.sum(acc.C)), products, **kw)
 
 
 class _Workers:
@@ -547,19 +479,16 @@ class _Workers:
         return acc
 
 
-def accumulate(source, stop, progress_box=None, in_caller=None):
-    """One pass over ``source``: the :class:`StreamData` of its accumulated Gram, or for
-    data with more than ``GRAM_FEATURES_MAX`` features (a source that can be read again) the
-    :class:`PassData` of a statistics pass. ``in_caller`` runs a function in the thread that
-    may set BLAS limits (see :func:`fastlae._threads.interruptible`)."""
+def accumulate(source, stop, activity, in_caller=None):
+    """One pass over ``source``: the :class:`~fastlae._data.GramData` of its accumulated Gram,
+    or for data with more than ``GRAM_FEATURES_MAX`` features (a source that can be read again)
+    the :class:`~fastlae._data.PassData` of a statistics pass. ``in_caller`` runs a function in
+    the thread that may set BLAS limits (see :func:`fastlae._threads.interruptible`)."""
     t0 = time.perf_counter()
     in_caller = (lambda fn: fn()) if in_caller is None else in_caller
-    state = _Pass(stop)
-    if progress_box is not None:
-        progress_box["data"] = state
-    workers, dtype, out_dtype = None, None, None
+    workers, dtype, out_dtype, extent = None, None, None, [0.0]
     try:
-        for B, original in _rows(state, source, "Gram pass", True):
+        for B, original in _rows(source, stop, activity, "Gram pass", extent, True):
             if workers is None:
                 wide = B.shape[1] > GRAM_FEATURES_MAX
                 if wide and not source.replayable:
@@ -575,10 +504,10 @@ def accumulate(source, stop, progress_box=None, in_caller=None):
     if acc is None or acc.n == 0:
         raise ValueError(E.STREAM_EMPTY)
     if not acc.finite():
-        raise ValueError(E.X_OVERFLOW.format(maxabs=state.extent[0]))
-    out = (StreamData if acc.C.ndim == 2 else PassData)(acc, source, stop, dtype)
-    out.out_dtype = out_dtype
+        raise ValueError(E.X_OVERFLOW.format(maxabs=extent[0]))
+    products = SourceProducts(source) if source.replayable else None
+    out = of_sums(acc, products, stop=stop, in_caller=in_caller, activity=activity,
+                  dtype=dtype, out_dtype=out_dtype)
     out.seconds = time.perf_counter() - t0
-    if progress_box is not None:
-        progress_box["data"] = out
+    activity.start("solving")
     return out

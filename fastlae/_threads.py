@@ -1,4 +1,5 @@
-"""Threads around a call: BLAS limits for one call, and a worker thread that Ctrl-C can stop.
+"""Threads: BLAS limits for one call, a worker thread that Ctrl-C can stop, and the runner of
+the threaded passes over blocks.
 
 Every entry point runs its work through :func:`interruptible`: the kernels release the GIL and
 poll a stop flag, so the calling thread stays free to receive a KeyboardInterrupt.
@@ -9,6 +10,9 @@ import threading
 import time
 
 import numpy as np
+
+from . import _blas
+from ._blas import blas_threads
 
 
 # Seconds between two calls of interruptible's ``tick``.
@@ -138,3 +142,33 @@ def run_spans(body, span, block, workers, check, name):
         th.join()
     if errors:
         raise errors[0]
+
+
+def pass_workers(data, span, block):
+    """Threads for a pass of GEMMs over ``span`` samples (or features) in blocks of ``block``:
+    one per BLAS thread (as many as BLAS had before, while ``data.held_threads`` holds it at
+    one), each with at least two blocks."""
+    return max(1, min(data.held_threads or blas_threads(), span // (2 * block)))
+
+
+def run_blocks(data, span, workers, block, serial_block, start, body):
+    """Run ``body(t, s0, s1)`` over the blocks ``[s0, s1)`` of ``range(span)`` on ``workers``
+    threads, block ``s0`` on thread ``t = (s0 // block) % workers``.
+
+    With more than one worker, BLAS is set to one thread meanwhile, from the caller's thread
+    (``data.in_caller``; unless ``data.held_threads`` says the caller holds that limit already),
+    and each thread (this one and ``workers - 1`` more) calls its own single-threaded BLAS;
+    where that limit cannot be set (:func:`fastlae._blas.limit_to_one`) one thread runs the
+    pass on threaded BLAS, in blocks of ``serial_block``. ``start(workers, block)`` is called
+    first with the counts that run, to allocate per-thread state. The stop flag is read
+    between blocks; the first exception of any thread is raised here.
+    """
+    own = workers > 1 and not data.held_threads
+    if own and not data.in_caller(_blas.limit_to_one):
+        workers, block, own = 1, serial_block, False   # BLAS stays threaded
+    start(workers, block)
+    try:
+        run_spans(body, span, block, workers, data.check_stop, "fastlae-pass")
+    finally:
+        if own:
+            data.in_caller(_blas.restore)

@@ -44,13 +44,8 @@ def warmup():
                         pca(Xo, 3, solver=solver, max_iter=50 if solver in ("gd", "oja")
                             else None)
                     pca(Xo, 3, precision="mixed")   # the float32 Gram
-                    original = api.choose   # the budgeted and matrix-free paths
-                    try:
-                        for free in (False, True):
-                            api.choose = lambda *a, free=free: Plan("als_tied", free, 60, 1e9)
-                            pca(Xo, 3)
-                    finally:
-                        api.choose = original
+                    for free in (False, True):   # the budgeted and matrix-free paths
+                        api._pca(Xo, 3, plan=Plan("als_tied", free, 60, 1e9))
         # wide data whose mean forbids the uncentered mapping to features
         pca(decaying(60, 400, mean=1e9), 3)
         from .training import train

@@ -182,7 +182,12 @@ def build_parser():
         epilog="example: fastlae pca data.csv -k 10 -o components.csv --transform scores.csv")
     p.add_argument("--version", action="version", version=f"fastlae {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_demo_parser, _pca_parser, _bench_parser, _other_parsers):
+        add(sub)
+    return p
 
+
+def _demo_parser(sub):
     d = sub.add_parser("demo", formatter_class=_Formatter,
                        help="fastlae.pca on built-in data, against LAPACK",
                        description="Run fastlae.pca on fastlae.datasets.decaying data and "
@@ -195,6 +200,8 @@ def build_parser():
     d.add_argument("-k", type=int, default=10, help="number of components (default: 10)")
     d.set_defaults(func=cmd_demo)
 
+
+def _pca_parser(sub):
     c = sub.add_parser(
         "pca", formatter_class=_Formatter, help="principal components of a data file",
         description="Principal components of the matrix in INPUT (rows are samples): .npy, "
@@ -233,6 +240,8 @@ def build_parser():
                    help="say what ran: the Gram, the solver, updates, residuals, timings")
     c.set_defaults(func=cmd_pca)
 
+
+def _bench_parser(sub):
     b = sub.add_parser(
         "bench", formatter_class=_Formatter,
         help="time fastlae against LAPACK and scikit-learn on this machine",
@@ -257,6 +266,8 @@ def build_parser():
     b.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     b.set_defaults(func=cmd_bench)
 
+
+def _other_parsers(sub):
     w = sub.add_parser("warmup", formatter_class=_Formatter,
                        help="compile the kernels ahead of time (for images and CI caches)",
                        description="Compile, or load from the cache, every kernel fastlae "
@@ -275,7 +286,6 @@ def build_parser():
     f.add_argument("--seed", type=int, default=0,
                    help="seed of the data and the weights (default: 0)")
     f.set_defaults(func=cmd_paper)
-    return p
 
 
 def main(argv=None):

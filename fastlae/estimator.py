@@ -16,7 +16,7 @@ from sklearn.utils.extmath import fast_logdet
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _errors as E
-from .api import pca, pca_of_sum
+from .api import pca
 
 SVD_SOLVERS = ("auto", "full", "covariance_eigh", "arpack", "randomized")
 NORMALIZERS = ("auto", "QR", "LU", "none")
@@ -292,7 +292,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         k, cut = self._k(n, d)
         if k == 0:
             raise ValueError(E.PARTIAL_ZERO)
-        self._store(lambda k, solver: pca_of_sum(
+        self._store(lambda k, solver: pca(
             acc, k, solver=solver, lam=self.lam, tol=tol, max_iter=self.max_iter,
             random_state=self.random_state, n_threads=self.n_threads), n, d, k, cut, solver)
         self._gram_sum = acc

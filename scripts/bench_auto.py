@@ -21,12 +21,7 @@ from fastlae.bench import interleaved, machine
 
 
 def forced(X, k, solver, matrix_free):
-    original = fastlae.api.choose
-    fastlae.api.choose = lambda n, d, kk, s: Plan(solver, matrix_free)
-    try:
-        return fastlae.pca(X, k)
-    finally:
-        fastlae.api.choose = original
+    return fastlae.api._pca(X, k, plan=Plan(solver, matrix_free))
 
 
 def main(argv=None):

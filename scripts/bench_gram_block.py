@@ -17,7 +17,7 @@ import numpy as np
 
 import fastlae
 import fastlae._gram as g
-from fastlae._data import Data
+from fastlae._data import ArrayData
 from fastlae._validation import check_X
 from fastlae.datasets import decaying
 from fastlae.bench import interleaved, machine
@@ -41,7 +41,7 @@ def main(argv=None):
         else:
             g.WORKER_BLOCK_ELEMENTS = 1 << int(name.split("^")[1])
         try:
-            g.form_gram(Data(*check_X(X)[:2]))
+            g.form_gram(ArrayData(*check_X(X)[:2]))
         finally:
             g.WORKER_BLOCK_ELEMENTS, g.blas_threads = original
 

@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_info
 import fastlae
 import fastlae._blas as blas
 import fastlae._gram as g
-from fastlae._data import Data
+from fastlae._data import ArrayData
 from fastlae._kernels.blas import gemm
 from fastlae._kernels.passes import sum_lower_symmetric
 from fastlae._threads import Cancelled
@@ -26,7 +26,7 @@ def small_blocks(monkeypatch):
     """Blocks of 16 samples and three workers, so that test-sized data take the threaded path."""
     monkeypatch.setattr(g, "WORKER_BLOCK_ELEMENTS", 1)
     monkeypatch.setattr(g, "WORKER_BLOCK_MIN", 16)
-    monkeypatch.setattr(g, "blas_threads", lambda: 3)
+    monkeypatch.setattr("fastlae._gram.blas_threads", lambda: 3)
 
 
 def _reference_gram(X, center, inv, ones, features):
@@ -42,7 +42,7 @@ def _reference_gram(X, center, inv, ones, features):
 @pytest.mark.parametrize("ones", [False, True])
 def test_threaded_gram_matches_numpy(shape, order, dtype, ones, small_blocks, rng):
     X = np.asarray(3.0 + rng.standard_normal(shape), dtype=dtype, order=order)
-    data = Data(*check_X(X)[:2])
+    data = ArrayData(*check_X(X)[:2])
     features = data.gram == "features"
     if ones and not features:
         pytest.skip("the one-pass Gram with a sample of ones is a feature Gram")
@@ -60,17 +60,17 @@ def test_threaded_gram_matches_numpy(shape, order, dtype, ones, small_blocks, rn
 def test_threaded_gram_is_reproducible_and_matches_one_thread(small_blocks, rng, monkeypatch):
     X = 1.0 + rng.standard_normal((1000, 40))
     center = X.mean(axis=0)
-    runs = [g.gram_around(Data(X, 1), center) for _ in range(3)]
+    runs = [g.gram_around(ArrayData(X, 1), center) for _ in range(3)]
     for G in runs[1:]:   # fixed block-to-thread deal and summation order: bit for bit
         np.testing.assert_array_equal(G, runs[0])
-    monkeypatch.setattr(g, "blas_threads", lambda: 1)
+    monkeypatch.setattr("fastlae._gram.blas_threads", lambda: 1)
     assert g.gram_workers(1000, 40, X.nbytes)[0] == 1
-    one = g.gram_around(Data(X, 1), center)
+    one = g.gram_around(ArrayData(X, 1), center)
     np.testing.assert_allclose(runs[0], one, rtol=0, atol=1e-13 * np.abs(one).max())
 
 
 def test_gram_workers_rule(monkeypatch):
-    monkeypatch.setattr(g, "blas_threads", lambda: 4)
+    monkeypatch.setattr("fastlae._gram.blas_threads", lambda: 4)
     block = max(g.WORKER_BLOCK_MIN, g.WORKER_BLOCK_ELEMENTS // 100)
     assert g.gram_workers(8 * block, 100, 10 ** 9) == (4, block)
     assert g.gram_workers(6 * block, 100, 10 ** 9) == (3, block)   # two blocks per worker at least
@@ -78,7 +78,7 @@ def test_gram_workers_rule(monkeypatch):
     m = 3000   # 72 MB per partial: 3 fit into PARTIAL_BYTES (256 MiB) for small data
     assert g.gram_workers(10 ** 6, m, 0)[0] == 3
     assert g.gram_workers(10 ** 6, m, 10 ** 10)[0] == 4            # or half of X, if more
-    monkeypatch.setattr(g, "blas_threads", lambda: 1)
+    monkeypatch.setattr("fastlae._gram.blas_threads", lambda: 1)
     assert g.gram_workers(10 ** 6, 100, 10 ** 9)[0] == 1
 
 
@@ -105,13 +105,13 @@ def test_worker_error_reaches_the_caller_and_blas_is_restored(small_blocks, rng,
     before = _blas_counts()
     X = rng.standard_normal((1000, 20))
     with pytest.raises(RuntimeError, match="injected"):
-        g.gram_around(Data(X, 1), X.mean(axis=0))
+        g.gram_around(ArrayData(X, 1), X.mean(axis=0))
     assert _blas_counts() == before
 
 
 def test_stop_flag_cancels_every_worker(small_blocks, rng):
     X = rng.standard_normal((1000, 20))
-    data = Data(X, 1)
+    data = ArrayData(X, 1)
     data.stop[0] = 1
     with pytest.raises(Cancelled):
         g.gram_around(data, X.mean(axis=0))
@@ -230,7 +230,7 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
     before = _blas_counts()
 
     def work(stop, in_caller):
-        return g.form_gram(Data(X, 1, stop, in_caller))
+        return g.form_gram(ArrayData(X, 1, stop, in_caller))
 
     timer = threading.Timer(0.3, _thread.interrupt_main)
     timer.start()
@@ -283,7 +283,7 @@ def test_gram_spans_add_up_to_the_product(order, uncentered, rng):
 
     X = np.asarray(5.0 + rng.standard_normal((90, 12)), order=order)
     A, feat_axis, _ = check_X(X)
-    data = Data(A, feat_axis).stats()
+    data = ArrayData(A, feat_axis).stats()
     V = rng.standard_normal((12, 4))
     Xs = (X - X.mean(axis=0)) * data.inv
     ref = Xs.T @ (Xs @ V)
@@ -306,19 +306,18 @@ def test_gram_spans_add_up_to_the_product(order, uncentered, rng):
 def test_mapping_to_features(shape, order, dtype, threads, rng, monkeypatch):
     """Operator.to_features: Xc.T @ U / scale by blocks of features, on 1 or 3 threads."""
     import fastlae._blas as blas_module
-    import fastlae._gram as gram_module
     import fastlae._operator as operator_module
-    from fastlae._data import Data
+    from fastlae._data import ArrayData
     from fastlae._operator import Operator
     from fastlae._validation import check_X
 
     monkeypatch.setattr(operator_module, "MAP_BLOCK_ELEMENTS", 64)
-    monkeypatch.setattr(gram_module, "blas_threads", lambda: threads)
+    monkeypatch.setattr("fastlae._threads.blas_threads", lambda: threads)
     monkeypatch.setattr(blas_module, "limit_to_one", lambda: True)
     monkeypatch.setattr(blas_module, "restore", lambda: None)
     X = np.asarray(3.0 + rng.standard_normal(shape), dtype=dtype, order=order)
     A, feat_axis, _ = check_X(X)
-    data = Data(A, feat_axis)
+    data = ArrayData(A, feat_axis)
     data.stats()
     U = rng.standard_normal((shape[0], 7))
     out = Operator(data).to_features(U)
@@ -333,13 +332,14 @@ def test_mapping_to_features_uncentered(shape, order, rng, monkeypatch):
     """The uncentered mapping (X.T @ U minus the mean's part, in chunks of A's rows) equals
     Xc.T @ U / scale within its rounding bound, for both layouts."""
     import fastlae._operator as operator_module
-    from fastlae._data import Data
-    from fastlae._operator import Operator, uncentered_rounding
+    from fastlae._data import ArrayData
+    from fastlae._operator import Operator
+    from fastlae._data import uncentered_rounding
     from fastlae._validation import check_X
 
     monkeypatch.setattr(operator_module, "MAP_CHUNK_ELEMENTS", 256)   # several chunks
     X = np.asarray(3.0 + rng.standard_normal(shape), order=order)
-    data = Data(*check_X(X)[:2])
+    data = ArrayData(*check_X(X)[:2])
     data.stats()
     op = Operator(data)
     op.uncentered_map = True
@@ -364,7 +364,7 @@ def test_uncentered_mapping_only_where_exact_enough(mean, dtype, tol, uncentered
     from fastlae._operator import Operator
 
     X = np.asarray(mean + rng.standard_normal((30, 400)), dtype=dtype)
-    data = Data(*check_X(X)[:2])
+    data = ArrayData(*check_X(X)[:2])
     C, _ = g.form_gram(data)
     op = Operator(data, C)
     assert op.use_uncentered(tol) is uncentered
@@ -377,12 +377,12 @@ def test_uncentered_mapping_only_where_exact_enough(mean, dtype, tol, uncentered
 def test_sample_gram_in_one_pass(order, dtype, threads, small_blocks, rng, monkeypatch):
     """Wide data: blocks of whole features are centered around their exact means, so the
     sample Gram needs no statistics pass; it equals the two-pass Gram."""
-    monkeypatch.setattr(g, "blas_threads", lambda: threads)
+    monkeypatch.setattr("fastlae._gram.blas_threads", lambda: threads)
     X = np.asarray(1e3 + rng.standard_normal((20, 700)), dtype=dtype, order=order)
-    one = Data(*check_X(X)[:2])
+    one = ArrayData(*check_X(X)[:2])
     C1 = g.one_pass_samples(one)
     assert C1 is not None
-    two = Data(*check_X(X)[:2]).stats()      # the mean known first: the two-pass route
+    two = ArrayData(*check_X(X)[:2]).stats()      # the mean known first: the two-pass route
     C2, _ = g.form_gram(two)
     np.testing.assert_allclose(one.mean, X.mean(axis=0, dtype=np.float64), rtol=1e-15)
     G1, G2 = C1 * one.scale ** 2, C2 * two.scale ** 2
@@ -397,7 +397,7 @@ def test_sample_gram_scale_fallback(head, rest, rng):
     route (squares could have over- or underflowed)."""
     X = rest * rng.standard_normal((20, 700))
     X[:, :256] = head * rng.standard_normal((20, 256))
-    assert g.one_pass_samples(Data(*check_X(X)[:2])) is None
+    assert g.one_pass_samples(ArrayData(*check_X(X)[:2])) is None
     r = fastlae.pca(X, 3)
     w, V, _, _ = reference(X / rest, 3)
     np.testing.assert_allclose(r.explained_variance * 19 / rest ** 2, w, rtol=1e-10)

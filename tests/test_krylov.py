@@ -116,7 +116,7 @@ def test_sparse_formed_and_by_products(name, monkeypatch):
 
 @pytest.mark.parametrize("layout", ["random", "empty rows and columns", "unsorted", "dense rows"])
 def test_sparse_gram_kernel_matches_scipy(layout):
-    from fastlae._sparse import _Products
+    from fastlae._sparse import Products
 
     S = sp.random(3000, 400, density=0.02, format="csr", random_state=8)
     if layout == "empty rows and columns":
@@ -133,11 +133,11 @@ def test_sparse_gram_kernel_matches_scipy(layout):
         S.has_sorted_indices = False
     elif layout == "dense rows":
         S = sp.csr_matrix(sp.vstack([S, sp.csr_matrix(np.ones((3, 400)))]))
-    P = _Products(S, np.zeros(1, dtype=np.int64))
+    P = Products(S, 1.0, np.zeros(1, dtype=np.int64))
     G = (S.T @ S).toarray()
     np.testing.assert_allclose(P.gram(), G, rtol=0, atol=1e-13 * np.abs(G).max())
     V = np.random.default_rng(0).standard_normal((400, 7))
-    np.testing.assert_allclose(P.times(V), S.T @ (S @ V), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(P.raw_times(V), S.T @ (S @ V), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", SPECTRA)

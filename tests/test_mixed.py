@@ -93,11 +93,11 @@ def test_tighter_tolerance_and_the_certificate():
 
 def test_the_refinement_itself_from_a_float32_span(rng):
     """refine() from the float32 Gram's eigenvectors: one pass, exact to rounding."""
-    from fastlae._data import Data
+    from fastlae._data import ArrayData
 
     X = zoo("decaying", N, D, k=K)
-    data = Data(X, 1)
-    C32 = mixed.form_gram_single(data)
+    data = ArrayData(X, 1)
+    C32 = mixed.form_gram(data, single=True)[0]
     _, B = np.linalg.eigh(C32)
     out = mixed.refine(data, C32, np.ascontiguousarray(B[:, ::-1][:, :20]), K, 1e-10)
     assert out is not None and out.passes == 1
@@ -120,23 +120,22 @@ def test_exact_pass_over_threads_and_spans(order, dtype, threads, rng, monkeypat
     """The float64 pass split into spans of small blocks on 1 or 3 threads (each thread a
     compiled call per span) gives Xs.T Xs V, centered and (C order, float64) uncentered."""
     import fastlae._blas as blas_module
-    import fastlae._gram as gram_module
-    from fastlae._data import Data
+    from fastlae._data import ArrayData
     from fastlae._validation import check_X
 
     monkeypatch.setattr(mixed, "PASS_BLOCK_ELEMENTS", 64)
-    monkeypatch.setattr(gram_module, "blas_threads", lambda: threads)
+    monkeypatch.setattr("fastlae._threads.blas_threads", lambda: threads)
     monkeypatch.setattr(blas_module, "limit_to_one", lambda: True)
     monkeypatch.setattr(blas_module, "restore", lambda: None)
     X = np.asarray(2.0 + rng.standard_normal((500, 9)), dtype=dtype, order=order)
     A, feat_axis, _ = check_X(X)
-    data = Data(A, feat_axis).stats()
+    data = ArrayData(A, feat_axis).stats()
     V = rng.standard_normal((9, 4))
     Xs = (X.astype(np.float64) - X.astype(np.float64).mean(axis=0)) * data.inv
     ref = Xs.T @ (Xs @ V)
     tol = 1e-12 * np.abs(ref).max()
     np.testing.assert_allclose(mixed.exact_product(data, V), ref, rtol=0, atol=tol)
-    if mixed.uncentered_ok(data, float(np.trace(Xs.T @ Xs)), 1e-10):
+    if mixed.uncentered_pass(data, float(np.trace(Xs.T @ Xs)), 1e-10):
         assert order == "C" and dtype == np.float64
         np.testing.assert_allclose(mixed.exact_product(data, V, uncentered=True), ref,
                                    rtol=0, atol=tol)
@@ -146,7 +145,7 @@ def test_auto_leaves_data_flat_around_k_in_double(monkeypatch):
     """Over a flat stretch around k the refinement costs what the float32 pass saves, or
     cannot resolve the answer: "auto" keeps float64 there, an explicit "mixed" is honoured
     (and falls back where it must)."""
-    monkeypatch.setattr(fastlae.api, "single_saves", lambda *args: True)
+    monkeypatch.setattr(mixed, "single_saves", lambda *args: True)
     assert fastlae.pca(zoo("flat_tail", N, D, k=K), K).precision == "double"
     for name in ("gaussian", "pixels", "uniform"):
         X = zoo(name, N, D, k=K)
@@ -166,7 +165,7 @@ def test_auto_precision_follows_the_cost_model(monkeypatch):
     assert not single_saves(400, 40, 5)
     X = zoo("decaying", 6000, 400, k=5)
     assert fastlae.pca(X, 5).precision == "double"
-    monkeypatch.setattr(fastlae.api, "single_saves", lambda *args: True)
+    monkeypatch.setattr(mixed, "single_saves", lambda *args: True)
     assert fastlae.pca(X, 5).precision == "mixed"
     assert fastlae.pca(X, 5, precision="double").precision == "double"
     # an explicit lam studies the trained weights: double, unless asked
@@ -212,7 +211,7 @@ def test_auto_takes_wide_data_flat_around_k_to_mixed(monkeypatch):
     """On wide data the refinement works on the small sample Gram, so "auto" does not keep
     a flat spectrum in float64 (as it does on tall data): where the cost model says the
     float32 pass pays, it runs."""
-    monkeypatch.setattr(fastlae.api, "single_saves", lambda *args: True)
+    monkeypatch.setattr(mixed, "single_saves", lambda *args: True)
     for name in ("gaussian", "decaying"):
         r = fastlae.pca(zoo(name, WN, WD, k=K), K)
         assert r.gram == "samples" and r.precision == "mixed"
@@ -303,10 +302,10 @@ def test_blas_threads_are_restored_after_the_mixed_path(monkeypatch):
 def test_the_probe_sends_unresolvable_spectra_to_double_before_the_float32_pass(monkeypatch):
     """A k-th eigenvalue below float32's resolution is seen by the probe of the first rows:
     no float32 Gram is formed for nothing."""
-    from fastlae._data import Data
+    from fastlae._data import ArrayData
 
     def seen(name, k=K):
-        return mixed.probe(Data(zoo(name, N, D, k=k), 1), k, np.random.default_rng(0))
+        return mixed.probe(ArrayData(zoo(name, N, D, k=k), 1), k, np.random.default_rng(0))
 
     assert mixed.resolvable(seen("decaying"), K) and mixed.falls(seen("decaying"), K)
     assert mixed.resolvable(seen("gaussian"), K) and not mixed.falls(seen("gaussian"), K)
@@ -315,10 +314,10 @@ def test_the_probe_sends_unresolvable_spectra_to_double_before_the_float32_pass(
     assert not mixed.resolvable(seen("large_mean", 12), 12)   # 4^-i: the 12th is 2e-7
     wide_range = zoo("large_mean", N, D, k=12)
 
-    def not_called(data):
+    def not_called(data, single=False):
         raise AssertionError("the float32 Gram was formed")
 
-    monkeypatch.setattr(mixed, "form_gram_single", not_called)
+    monkeypatch.setattr(mixed, "form_gram", not_called)
     r = fastlae.pca(wide_range, 12, precision="mixed")
     assert r.precision == "double"
     check(wide_range, 12, r)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastlae
-from fastlae._data import Data
+from fastlae._data import ArrayData
 from fastlae._kernels.operator import apply_gram
 from fastlae._operator import Operator
 from fastlae.solvers import Plan
@@ -149,8 +149,7 @@ def test_matrix_free_matches_gram(rng, monkeypatch):
 
     X = spectrum_data(60, 50, SPECTRA["slow"](50), rng, mean=1e3)
     ref = fastlae.pca(X, 4, solver="eigh")
-    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: Plan("als_tied", True))
-    r = fastlae.pca(X, 4)
+    r = fastlae.api._pca(X, 4, plan=Plan("als_tied", True))
     assert r.matrix_free
     np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-9)
     np.testing.assert_allclose(np.abs(r.components @ ref.components.T), np.eye(4), atol=1e-7)
@@ -213,10 +212,10 @@ def test_one_pass_gram_equals_two_pass(rng, monkeypatch):
 
     X = spectrum_data(600, 12, SPECTRA["slow"](12), rng, mean=50.0)
     X = X[np.argsort(X[:, 0])]  # sorted: the first block's mean is far from the mean
-    one = Data(X, 1)
+    one = ArrayData(X, 1)
     C1, _ = g.form_gram(one)
     monkeypatch.setattr(g, "KAPPA_MAX", 0.0)  # forces the exact-mean second pass
-    two = Data(X, 1)
+    two = ArrayData(X, 1)
     C2, _ = g.form_gram(two)
     np.testing.assert_allclose(one.mean, X.mean(axis=0), rtol=1e-13)
     np.testing.assert_allclose(two.mean, X.mean(axis=0), rtol=1e-13)
@@ -233,7 +232,7 @@ def test_scale_fallback_when_first_block_is_tiny(order):
     import fastlae._gram as g
     from fastlae._validation import check_X
 
-    assert g.one_pass_features(Data(*check_X(X)[:2])) is None  # the fallback does run
+    assert g.one_pass_features(ArrayData(*check_X(X)[:2])) is None  # the fallback does run
     r = fastlae.pca(X, 2)
     w, V, _, _ = reference(X, 2)
     np.testing.assert_allclose(r.explained_variance * 1199, w, rtol=1e-10)
@@ -248,7 +247,7 @@ def test_scale_fallback_when_first_block_is_constant(order):
     import fastlae._gram as g
     from fastlae._validation import check_X
 
-    assert g.one_pass_features(Data(*check_X(X)[:2])) is None  # the fallback does run
+    assert g.one_pass_features(ArrayData(*check_X(X)[:2])) is None  # the fallback does run
     r = fastlae.pca(X, 2)
     w, V, _, _ = reference(X * 1e150, 2)
     np.testing.assert_allclose(r.explained_variance * 1199, w * 1e-300, rtol=1e-10)
@@ -269,7 +268,7 @@ def test_matrix_free_operators(mean, factor, order, dtype, tol, uncentered, rng,
 
     X = spectrum_data(90, 40, SPECTRA["slow"](40), rng, mean=mean) * factor
     X = np.asarray(X, order=order, dtype=dtype)
-    data = Data(*check_X(X)[:2])
+    data = ArrayData(*check_X(X)[:2])
     op = Operator(data)
     assert op.use_uncentered(tol) is uncentered
     # the operator the solvers see equals the centered Gram (scaled) times V
@@ -280,8 +279,7 @@ def test_matrix_free_operators(mean, factor, order, dtype, tol, uncentered, rng,
     assert np.abs(got - want).max() <= 1e-13 * np.abs(want).max()  # float64 also for float32
     # and the trace from the statistics pass is the centered one
     np.testing.assert_allclose(op.trace() * data.scale ** 2, np.sum(Xc ** 2), rtol=1e-12)
-    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: Plan("als_tied", True))
-    r = fastlae.pca(X, 4, tol=max(tol, 1e-10))
+    r = fastlae.api._pca(X, 4, plan=Plan("als_tied", True), tol=max(tol, 1e-10))
     assert r.matrix_free and r.converged
     if factor != 1.0:  # the reference's squares would overflow: compare at unit scale
         w, V, _, _ = reference(X / factor, 4)
@@ -294,7 +292,7 @@ def test_matrix_free_operators(mean, factor, order, dtype, tol, uncentered, rng,
 def test_statistics_trace_falls_back_when_it_would_cancel(rng):
     X = rng.standard_normal((300000, 3))
     X[:256] += 1e4  # the provisional center (the first 256 rows) is far from the mean
-    data = Data(X, 1).stats()
+    data = ArrayData(X, 1).stats()
     assert data.total is None  # n |mean - shift|^2 > KAPPA_MAX * trace: the centered pass runs
     Xc = X - X.mean(axis=0)
     np.testing.assert_allclose(Operator(data).trace() * data.scale ** 2, np.sum(Xc ** 2),
@@ -306,8 +304,7 @@ def test_matrix_free_on_the_sample_gram(order, rng, monkeypatch):
     import fastlae.api
 
     X = np.asarray(spectrum_data(40, 90, SPECTRA["slow"](40), rng, mean=2.0), order=order)
-    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: Plan("als_tied", True))
-    r = fastlae.pca(X, 4)
+    r = fastlae.api._pca(X, 4, plan=Plan("als_tied", True))
     assert r.matrix_free and r.gram == "samples" and r.converged
     assert_matches(X, 4, r)
 
@@ -320,7 +317,7 @@ def test_solvers_continue_from_given_weights(solver, rng):
     from fastlae.solvers import REGISTRY
 
     X = spectrum_data(200, 30, SPECTRA["fast"](30), rng, mean=1.0)
-    data = Data(X, 1)
+    data = ArrayData(X, 1)
     C, trace = g.form_gram(data)
     op = Operator(data, C)
     module = REGISTRY[solver]

@@ -20,10 +20,12 @@ SHAPES = {"tall": (400, 40), "wide": (40, 300), "square": (150, 150)}
 RANK_BELOW_K = {"rank_below_k"}
 
 
-def run(X, k, **kw):
+def run(X, k, plan=None, **kw):
+    """``fastlae.pca(X, k, **kw)`` (with ``plan`` in place of the "auto" rule) and the classes
+    of the warnings it gave."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        r = fastlae.pca(X, k, **kw)
+        r = fastlae.api._pca(X, k, plan=plan, **kw)
     return r, [type(w.message) for w in caught]
 
 
@@ -78,14 +80,12 @@ def test_auto_on_float32_and_integer_data(name):
 
 @pytest.mark.parametrize("matrix_free", [False, True])
 @pytest.mark.parametrize("name", list(ZOO))
-def test_budgeted_autoencoder_finishes_or_hands_over(name, matrix_free, monkeypatch):
+def test_budgeted_autoencoder_finishes_or_hands_over(name, matrix_free):
     # the budgeted path "auto" takes on large matrices, forced on small ones: it either
     # certifies within its budget or switches to eigh, never runs past the budget
     budget = 60
-    monkeypatch.setattr(fastlae.api, "choose",
-                        lambda n, d, k, s: Plan("als_tied", matrix_free, budget, 1e9))
     X = zoo(name, 400, 40, k=K)
-    r, warned = run(X, K)
+    r, warned = run(X, K, Plan("als_tied", matrix_free, budget, 1e9))
     assert warned == expected_warnings(name)
     assert r.n_iter <= budget
     assert r.solver in ("als_tied", "eigh")
@@ -94,23 +94,20 @@ def test_budgeted_autoencoder_finishes_or_hands_over(name, matrix_free, monkeypa
     check_against_lapack(X, K, r)
 
 
-def test_flat_spectrum_hands_over_early(monkeypatch):
+def test_flat_spectrum_hands_over_early():
     # iid noise: subspace iteration would crawl; the observed rate gives it away within a
     # few updates, far below the budget
-    monkeypatch.setattr(fastlae.api, "choose", lambda n, d, k, s: Plan("als_tied", False, 500, 1e9))
     X = zoo("gaussian", 4000, 200, k=K)
-    r, _ = run(X, K)
+    r, _ = run(X, K, Plan("als_tied", False, 500, 1e9))
     assert r.solver == "eigh" and 6 <= r.n_iter <= 40
     check_against_lapack(X, K, r)
 
 
 @pytest.mark.parametrize("matrix_free", [False, True])
-def test_fast_spectrum_stays_on_the_autoencoder(matrix_free, monkeypatch):
+def test_fast_spectrum_stays_on_the_autoencoder(matrix_free):
     # matrix-free on this data (mean 0.5): uncentered passes first, centered ones to finish
-    monkeypatch.setattr(fastlae.api, "choose",
-                        lambda n, d, k, s: Plan("als_tied", matrix_free, 60, 1e9))
     X = zoo("decaying", 2000, 80, k=K)
-    r, _ = run(X, K)
+    r, _ = run(X, K, Plan("als_tied", matrix_free, 60, 1e9))
     assert r.solver == "als_tied" and r.matrix_free == matrix_free and r.n_iter <= 30
     check_against_lapack(X, K, r)
     # components as accurate as LAPACK's on the decaying spectrum

@@ -157,7 +157,7 @@ def map_uncentered(A, mean, feat_axis, inv, step, stop, U):
     One threaded BLAS call per chunk of ``step`` rows of A (the stop flag is read between
     them), in the orientation OpenBLAS runs fastest, ``U^T X`` (r x d): a tall, narrow
     result; the mean correction and the transposition come in one loop. Float64 A; rounds
-    within :func:`fastlae._operator.uncentered_rounding` of the centered :func:`map_span`.
+    within :func:`fastlae._data.uncentered_rounding` of the centered :func:`map_span`.
     """
     p, q = A.shape
     n, r = U.shape

@@ -309,10 +309,10 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
     predicts more than ``max_iter`` products; ``inf`` (a formed Gram) only at ``max_iter``."""
     lam = lam_floor if lam is None else lam
     start = None if init is None else init[1]
-    report = recorder(op.history("krylov"))
+    hist = op.history("krylov")
+    report = recorder(hist)
     give_up = None
     if 0.0 < patience < np.inf:   # stop once the observed rate predicts more than max_iter
-        hist = op.data.hist
 
         def give_up(passes, worst):
             return passes >= PATIENT_PASSES \

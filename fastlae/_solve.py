@@ -1,0 +1,128 @@
+"""Solving a :func:`fastlae.pca` call: one path for each way the Gram is reached.
+
+:func:`run` is the body of the call in its worker thread: open the input, solve, assemble the
+result. :func:`solve` picks the path, as scikit-learn's ``_fit`` picks ``_fit_full`` or
+``_fit_truncated``:
+
+* data too wide for a formed Gram: block Krylov by passes (:func:`_by_passes`);
+* in-memory data where float32 pays: mixed precision (:func:`fastlae._mixed.solve`), which may
+  decline;
+* otherwise double precision (:func:`_double`): the Gram formed (or formed already by the
+  pass that read the data) or applied from X matrix-free, as the plan says.
+"""
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import _mixed
+from . import _validation as V
+from ._certify import Pairs, ritz_with_rest
+from ._gram import form_gram
+from ._operator import Operator
+from ._result import assemble
+from ._train import Solved, Trained, budget_of, lam_floor, latent_width, train
+from .solvers import REGISTRY, choose, krylov
+
+
+@dataclass
+class Outcome:
+    """A finished call: the result, the warnings it calls for (``(message, category)``) and
+    the data it read (for the report)."""
+
+    result: object
+    warned: list
+    data: object
+
+
+def run(opened, request, plan, activity, stop, in_caller):
+    """Open the input (:meth:`fastlae._inputs.Input.open`), solve and assemble: the
+    :class:`Outcome`. ``plan`` overrides :func:`fastlae.solvers.choose` (None: the rule)."""
+    data = opened.open(stop, in_caller, activity)
+    if opened.shape is None:   # row blocks without a header: the ranges known now
+        top = min(data.n, data.d)
+        request = replace(request, k=V.check_k(request.k, top),
+                          n_latent=V.check_n_latent(request.n_latent, request.k, top))
+    t0 = time.perf_counter()
+    solved = solve(data, request, plan)
+    result, warned = assemble(data, solved, request, time.perf_counter() - t0)
+    return Outcome(result, warned, data)
+
+
+def solve(data, request, plan=None):
+    """The :class:`~fastlae._train.Solved` of ``request`` on ``data``."""
+    if data.by_passes:
+        return _by_passes(data, request)
+    if plan is None:
+        plan = choose(data.n, data.d, request.k, request.solver, formed=data.C is not None)
+    tried = _mixed.solve(data, request, plan)
+    if isinstance(tried, Solved):
+        return tried
+    return _double(data, request, plan, tried)
+
+
+def _double(data, request, plan, tried):
+    """The Gram in float64: formed already, formed here, or applied from X (matrix-free);
+    ``tried``: what a declined mixed-precision attempt spent (:class:`fastlae._mixed.Declined`).
+    A source that can be read again certifies against the data by one more pass."""
+    t0 = time.perf_counter()
+    if data.C is not None:
+        op, trace = Operator(data, data.C), data.trace
+    else:
+        if plan.matrix_free:
+            op = Operator(data)
+            trace = op.trace()
+        else:
+            C, trace = form_gram(data)
+            op = Operator(data, C)
+        op.use_uncentered(request.tol)   # passes over X skip centering where exact enough
+        V.check_finite(data.A, data.mean)
+    t_gram = time.perf_counter() - t0 + tried.seconds
+    budget = budget_of(request, plan)
+    if trace == 0.0:   # every sample equals the mean: any orthonormal basis is exact
+        return _zero(data, request, plan, op, budget, t_gram)
+    run = train(op, request, plan, plan.solver, latent_width(request, plan.solver, data.m),
+                trace, budget - tried.n_iter if plan.budget is not None else budget)
+    pairs, t_cert = run.pairs, run.t_cert
+    pairs.certificate = "data" if run.op.matrix_free else "gram"
+    if data.C is not None:
+        t_cert -= time.perf_counter()
+        again = data.data_residuals(pairs.vecs, pairs.theta, request.tol)
+        t_cert += time.perf_counter()
+        if again is not None:
+            pairs.res, pairs.certificate = again, "data"
+    return Solved(run.name, run.module, run.op.matrix_free, run.trained, pairs,
+                  run.n_iter + tried.n_iter, budget, trace, run.op.m, t_gram + run.t_gram,
+                  t_cert)
+
+
+def _zero(data, request, plan, op, budget, t_gram):
+    """Data whose centered values are all zero: the Gram is zero, the first k unit vectors
+    are exact eigenvectors."""
+    k, lam = request.k, request.lam_scaled(data.scale)
+    trained = Trained(np.eye(data.d)[:, :k], 0, 0.0, 0.0 if lam is None else lam)
+    zeros = np.zeros(k)
+    pairs = Pairs(zeros, trained.basis, zeros.copy(), zeros.copy(),
+                  "data" if op.matrix_free else "gram")
+    return Solved(plan.solver, REGISTRY[plan.solver], op.matrix_free, trained, pairs, 0,
+                  budget, 0.0, data.d, t_gram)
+
+
+def _by_passes(data, request):
+    """Data too wide for a formed Gram: block Krylov (:mod:`fastlae.solvers.krylov`) with one
+    pass over the data per product, certified by the stored products."""
+    k, tol = request.k, request.tol
+    floor = lam_floor(data.m, data.trace)
+    lam = request.lam_scaled(data.scale)
+    b = request.n_latent if request.n_latent is not None else \
+        krylov.default_block(k, data.m, read_bound=data.read_bound)
+    budget = request.max_iter if request.max_iter is not None else krylov.DEFAULT_MAX_ITER
+    hist = data.activity.history("krylov by passes")
+    result = krylov.run(lambda Q: data.times(Q, tol), data.m, k, b, tol, budget, request.rng,
+                        check_stop=data.check_stop, report=krylov.recorder(hist))
+    trained = krylov.trained_from(result, floor if lam is None else lam)
+    q = len(result.theta)   # the top Ritz pairs (see krylov.trained_from)
+    pairs = ritz_with_rest(result.vecs[:, :q], result.G_vecs[:, :q], k, trained.rest)
+    pairs.certificate = "data"
+    return Solved("krylov", krylov, True, trained, pairs, trained.n_iter, budget, data.trace,
+                  data.m)

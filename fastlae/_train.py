@@ -1,0 +1,193 @@
+"""Training on the Gram operator and certifying, shared by every path that forms or applies it.
+
+:class:`Request` is a validated :func:`fastlae.pca` call; :func:`train` runs one solver on an
+:class:`~fastlae._operator.Operator` until the certificate agrees, handing over to the exact
+path where ``"auto"``'s budget says so; :class:`Solved` is what a path hands to the result.
+"""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._certify import Pairs, certify
+from ._gram import form_gram
+from ._kernels.monitor import GAVE_UP
+from ._operator import Operator
+from .solvers import REGISTRY, Plan, Trained, default_latent, exact_plan, krylov
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated :func:`fastlae.pca` call: what to compute and how.
+
+    Attributes
+    ----------
+    k : int
+    solver : str
+    lam : float or None
+        The user's penalty, in data units (None: the solver's default).
+    tol : float
+    max_iter : int or None
+    n_latent : int or None
+    rng : numpy.random.Generator
+    precision : {"auto", "double", "mixed"}
+    """
+
+    k: int
+    solver: str = "auto"
+    lam: float = None
+    tol: float = 1e-10
+    max_iter: int = None
+    n_latent: int = None
+    rng: object = None
+    precision: str = "double"
+
+    @property
+    def wtol(self):
+        """The weights' stationarity target: with an explicit ``lam`` the user studies the
+        trained autoencoder, so it is trained to a stationary point too (relative weight
+        update at most ``tol``), not only until the components are certified."""
+        return self.tol if self.lam is not None else 0.0
+
+    def lam_scaled(self, scale):
+        """The user's penalty in the units of the scaled Gram, or None."""
+        return None if self.lam is None else self.lam / scale ** 2
+
+
+def lam_floor(m, trace):
+    """The default penalty ``m eps trace``: it collapses only directions of numerically zero
+    variance (the rounding level of an m x m Gram of trace ``trace``)."""
+    return m * np.finfo(float).eps * trace
+
+
+@dataclass
+class Solved:
+    """What a path hands to :func:`fastlae._result.assemble`: the solver that ran, its trained
+    weights, the certified Ritz pairs and the seconds of its parts."""
+
+    name: str
+    module: object
+    matrix_free: bool
+    trained: Trained
+    pairs: Pairs
+    n_iter: int
+    budget: int
+    trace: float
+    m: int
+    t_gram: float = 0.0
+    t_cert: float = 0.0
+    t_refine: float = 0.0
+    precision: str = "double"
+
+
+@dataclass
+class Run:
+    """What :func:`train` hands back: the solver that finished (after any hand-over), the
+    operator it ended on (formed if a hand-over formed it), its weights and certified pairs,
+    the updates spent and the seconds of forming and certifying."""
+
+    name: str
+    module: object
+    op: Operator
+    trained: Trained
+    pairs: Pairs
+    n_iter: int
+    t_gram: float
+    t_cert: float
+
+
+def train(op, request, plan, name, r, trace, budget, tol=None, handover_width=None,
+          in_gram=False):
+    """Train solver ``name`` on ``op`` and certify, continuing with a stricter internal
+    tolerance while the exact certificate disagrees with the solver's own check.
+
+    Parameters
+    ----------
+    op : Operator
+    request : Request
+    plan : fastlae.solvers.Plan
+        ``plan.patience`` lets ``"auto"`` give up: it then hands over to the exact path
+        (:func:`~fastlae.solvers.exact_plan`: block Krylov on the formed Gram, then ``eigh``),
+        forming the Gram if it was not.
+    name : str
+        The solver to start with.
+    r : int
+        Its latent width.
+    trace : float
+        The trace of ``op``'s Gram (the default penalty's level).
+    budget : int
+        Updates it may take.
+    tol : float or None
+        The target (``request.tol`` when None).
+    handover_width : int or None
+        Eigenpairs (+1) an ``eigh`` hand-over computes (``request.k`` when None).
+    in_gram : bool
+        Certify in the solvers' own Gram (see :func:`fastlae._certify.certify`).
+
+    Returns
+    -------
+    Run
+    """
+    data, k = op.data, request.k
+    tol = request.tol if tol is None else tol
+    floor = lam_floor(data.m, trace)
+    check_tol, init, lam_run = tol, None, request.lam_scaled(data.scale)
+    module, n_iter, t_gram, t_cert = REGISTRY[name], 0, 0.0, 0.0
+    while True:
+        trained = module.solve(op, k, r, lam_run, floor, check_tol, request.wtol,
+                               budget - n_iter, request.rng, init=init, patience=plan.patience)
+        data.check_stop()
+        n_iter += trained.n_iter
+        if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
+            if op.matrix_free:
+                t_gram -= time.perf_counter()
+                op = Operator(data, form_gram(data)[0])
+                t_gram += time.perf_counter()
+            name, trained, more = _hand_over(op, request, name, trained, lam_run, floor,
+                                             handover_width or k)
+            module, n_iter = REGISTRY[name], n_iter + more
+        t_cert -= time.perf_counter()
+        pairs = certify(op, trained, k, in_gram)
+        t_cert += time.perf_counter()
+        if not module.ITERATIVE or pairs.res.max() <= tol or n_iter >= budget \
+                or check_tol <= 1e-16:
+            return Run(name, module, op, trained, pairs, n_iter, t_gram, t_cert)
+        check_tol *= 1e-2
+        init, lam_run = (trained.W1, trained.W2), trained.lam
+
+
+def _hand_over(op, request, name, trained, lam, floor, width):
+    """The exact path after ``name`` gave up on the formed Gram ``op``: block Krylov from the
+    span reached so far (unless Krylov itself gave up), then LAPACK's full answer where that
+    gives up too. Returns ``(name, trained, updates)``."""
+    k, tol, more = request.k, request.tol, 0
+    nxt = Plan("eigh") if name == "krylov" else exact_plan(op.data.n, op.data.d, k)
+    if nxt.solver == "krylov":
+        name = "krylov"
+        trained = krylov.solve(op, k, default_latent(name, k, op.m), lam, floor, tol,
+                               request.wtol, nxt.budget, request.rng,
+                               init=(trained.W1, trained.basis), patience=nxt.patience)
+        more = trained.n_iter
+        if trained.status != GAVE_UP:
+            return name, trained, more
+    trained = REGISTRY["eigh"].solve(op, k, width, lam, floor, tol, request.wtol, 1,
+                                     request.rng)
+    return "eigh", trained, more
+
+
+def latent_width(request, name, m):
+    """The latent width of solver ``name``: the user's ``n_latent`` for an iterative solver,
+    else :func:`fastlae.solvers.default_latent`."""
+    if request.n_latent is not None and REGISTRY[name].ITERATIVE:
+        return request.n_latent
+    return default_latent(name, request.k, m)
+
+
+def budget_of(request, plan):
+    """Updates the plan's solver may take: the plan's budget (``"auto"``), else ``max_iter``,
+    else the solver's default."""
+    if plan.budget is not None:
+        return plan.budget
+    if request.max_iter is not None:
+        return request.max_iter
+    return REGISTRY[plan.solver].DEFAULT_MAX_ITER
