@@ -1,6 +1,6 @@
 """Training on the Gram operator and certifying, shared by every path that forms or applies it.
 
-:class:`Request` is a validated :func:`fastlae.pca` call; :func:`train` runs one solver on an
+:func:`train` runs a validated call (:class:`fastlae._validation.Request`) one solver on an
 :class:`~fastlae._operator.Operator` until the certificate agrees, handing over to the exact
 path where ``"auto"``'s budget says so; :class:`Solved` is what a path hands to the result.
 """
@@ -14,44 +14,6 @@ from ._gram import form_gram
 from ._kernels.monitor import GAVE_UP
 from ._operator import Operator
 from .solvers import REGISTRY, Plan, Trained, default_latent, exact_plan, krylov
-
-
-@dataclass(frozen=True)
-class Request:
-    """A validated :func:`fastlae.pca` call: what to compute and how.
-
-    Attributes
-    ----------
-    k : int
-    solver : str
-    lam : float or None
-        The user's penalty, in data units (None: the solver's default).
-    tol : float
-    max_iter : int or None
-    n_latent : int or None
-    rng : numpy.random.Generator
-    precision : {"auto", "double", "mixed"}
-    """
-
-    k: int
-    solver: str = "auto"
-    lam: float = None
-    tol: float = 1e-10
-    max_iter: int = None
-    n_latent: int = None
-    rng: object = None
-    precision: str = "double"
-
-    @property
-    def wtol(self):
-        """The weights' stationarity target: with an explicit ``lam`` the user studies the
-        trained autoencoder, so it is trained to a stationary point too (relative weight
-        update at most ``tol``), not only until the components are certified."""
-        return self.tol if self.lam is not None else 0.0
-
-    def lam_scaled(self, scale):
-        """The user's penalty in the units of the scaled Gram, or None."""
-        return None if self.lam is None else self.lam / scale ** 2
 
 
 def lam_floor(m, trace):
@@ -104,7 +66,7 @@ def train(op, request, plan, name, r, trace, budget, tol=None, handover_width=No
     Parameters
     ----------
     op : Operator
-    request : Request
+    request : fastlae._validation.Request
     plan : fastlae.solvers.Plan
         ``plan.patience`` lets ``"auto"`` give up: it then hands over to the exact path
         (:func:`~fastlae.solvers.exact_plan`: block Krylov on the formed Gram, then ``eigh``),

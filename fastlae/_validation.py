@@ -5,10 +5,12 @@ ints and floats) and never validate anything themselves.
 """
 import numbers
 import operator
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import _errors as E
+
 
 def plain(X):
     """``X`` as what the entry points dispatch on: a ``memoryview``, ``np.matrix`` or masked
@@ -199,3 +201,57 @@ def check_random_state(random_state):
     if isinstance(random_state, np.random.RandomState):   # scikit-learn's convention
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     raise ValueError(E.RANDOM_STATE.format(value=random_state))
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated :func:`fastlae.pca` call: what to compute and how.
+
+    Attributes
+    ----------
+    k : int
+    solver : str
+    lam : float or None
+        The user's penalty, in data units (None: the solver's default).
+    tol : float
+    max_iter : int or None
+    n_latent : int or None
+    rng : numpy.random.Generator
+    precision : {"auto", "double", "mixed"}
+    """
+
+    k: int
+    solver: str = "auto"
+    lam: float = None
+    tol: float = 1e-10
+    max_iter: int = None
+    n_latent: int = None
+    rng: object = None
+    precision: str = "double"
+
+    @property
+    def wtol(self):
+        """The weights' stationarity target: with an explicit ``lam`` the user studies the
+        trained autoencoder, so it is trained to a stationary point too (relative weight
+        update at most ``tol``), not only until the components are certified."""
+        return self.tol if self.lam is not None else 0.0
+
+    def lam_scaled(self, scale):
+        """The user's penalty in the units of the scaled Gram, or None."""
+        return None if self.lam is None else self.lam / scale ** 2
+
+
+def check_request(shape, in_place, k, solver="auto", lam=None, tol=1e-10, max_iter=None,
+                  n_latent=None, random_state=None, precision="auto"):
+    """The :class:`Request` of a :func:`fastlae.pca` call on an input of ``shape`` (None:
+    known after its pass); ``in_place``: read from a file or memory map, where ``"auto"``
+    precision stays double (a refinement pass would read the file again)."""
+    from .solvers import PRECISIONS, SOLVERS
+
+    top = min(shape) if shape is not None else None
+    k = check_k(k, top)
+    precision = check_precision(precision, PRECISIONS)
+    return Request(k, check_solver(solver, SOLVERS), check_lam(lam), check_tol(tol),
+                   check_max_iter(max_iter), check_n_latent(n_latent, k, top),
+                   check_random_state(random_state),
+                   "double" if precision == "auto" and in_place else precision)

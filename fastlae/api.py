@@ -11,8 +11,7 @@ from ._progress import Activity, Progress
 from ._result import PCAResult, report
 from ._solve import run
 from ._threads import blas_limit, interruptible
-from ._train import Request
-from .solvers import PRECISIONS, SOLVERS, estimated_seconds
+from .solvers import estimated_seconds
 
 __all__ = ["PCAResult", "pca"]
 
@@ -140,24 +139,13 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
                 precision=precision)
 
 
-def _request(opened, k, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=None,
-             random_state=None, precision="auto"):
-    """The validated :class:`~fastlae._train.Request` of a call on the input ``opened``."""
-    top = min(opened.shape) if opened.shape is not None else None
-    k = V.check_k(k, top)
-    precision = V.check_precision(precision, PRECISIONS)
-    return Request(k, V.check_solver(solver, SOLVERS), V.check_lam(lam), V.check_tol(tol),
-                   V.check_max_iter(max_iter), V.check_n_latent(n_latent, k, top),
-                   V.check_random_state(random_state),
-                   "double" if precision == "auto" and opened.in_place else precision)
-
-
 def _pca(X, k, n_threads=None, progress=False, verbose=False, plan=None, **options):
-    """:func:`pca` with its options (``**options``: the keywords of :func:`_request`);
+    """:func:`pca` with its options (``**options``: the keywords of
+    :func:`fastlae._validation.check_request`);
     ``plan`` (a :class:`fastlae.solvers.Plan`) overrides the ``"auto"`` rule: the seam for
     tests and benchmarks that need a given path."""
     opened = describe(X)
-    request = _request(opened, k, **options)
+    request = V.check_request(opened.shape, opened.in_place, k, **options)
     n_threads = V.check_n_threads(n_threads)
     activity = Activity()
     work = functools.partial(run, opened, request, plan, activity)

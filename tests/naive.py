@@ -36,3 +36,10 @@ SPECTRA = {
     "flat_tail": lambda m: np.concatenate([[10, 8, 6, 5, 4], np.full(m - 5, 0.5)]),
     "repeated": lambda m: np.concatenate([[5, 5, 5, 3, 3], 1.0 / np.arange(2, m - 3)]),
 }
+
+
+def blas_counts():
+    """The thread count of every loaded BLAS library (to check that a call restored them)."""
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]

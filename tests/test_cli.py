@@ -79,7 +79,7 @@ def test_version_and_help():
     for option in ("--transform", "--delimiter", "--header", "--quiet", "--verbose"):
         assert option in out
     # every solver is listed as a choice, and defaults are stated
-    assert all(name in out for name in fastlae.api.SOLVERS) and "(default: auto)" in out
+    assert all(name in out for name in fastlae.solvers.SOLVERS) and "(default: auto)" in out
 
 
 @pytest.mark.parametrize("command", ["demo", "bench", "warmup", "paper"])
