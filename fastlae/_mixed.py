@@ -163,7 +163,7 @@ def exact_product(data, V, uncentered=False):
     sample Gram; ``Xs`` the centered, scaled X): one pass over X.
 
     The pass is split into spans of samples (of features for the sample Gram), run on
-    :func:`fastlae._gram.run_blocks`' threads (about ``SPANS_PER_WORKER`` each), each
+    :func:`fastlae._threads.run_blocks`' threads (about ``SPANS_PER_WORKER`` each), each
     thread adding its spans' parts (:func:`~fastlae._kernels.operator.span_centered`: blocks
     of ``PASS_BLOCK_ELEMENTS`` centered in float64 and multiplied twice while they stay in
     L2, no GIL held) to its own
