@@ -102,7 +102,9 @@ class Data:
         No Gram is formed: the solver applies it by ``products`` (:class:`PassData`).
     products : object or None
         ``products.times(data, V, tol, what)`` is ``Xc.T (Xc V)`` (scaled) by one pass over the
-        data; None where the data cannot be read again.
+        data, ``products.rounding(data, tol)`` a bound on its error beyond float64's (relative
+        to the largest eigenvalue; the certificate adds it); None where the data cannot be read
+        again.
     dtype, out_dtype : numpy.dtype
         The dtype of the values read, and of the results.
     stop : ndarray of shape (1,), int64
@@ -172,7 +174,8 @@ class Data:
         CV = self.products.times(self, vecs, tol, "certificate pass")
         self.check_stop()
         top = theta[0] if theta[0] > 0 else 1.0
-        return np.linalg.norm(CV - vecs * theta, axis=0) / top
+        return np.linalg.norm(CV - vecs * theta, axis=0) / top \
+            + self.products.rounding(self, tol)
 
     def times(self, V, tol):
         """``Xc.T (Xc V)`` (scaled) by one pass (:attr:`products`)."""

@@ -268,8 +268,10 @@ def refinement_width(theta, k):
     return k + i, float(gaps[i] / theta[0])
 
 
-def refine(data, C, basis, k, tol):
-    """Top-k eigenpairs of the float64 feature Gram from the float32 one (module text).
+def refine(data, C, basis, k, tol, apply=None):
+    """Top-k eigenpairs of the float64 feature Gram from the float32 one (module text), or
+    from any Gram whose error is small against the gap (a sparse Gram whose implicit
+    centering cancelled digits: ``apply`` then gives the exact products).
 
     Parameters
     ----------
@@ -281,6 +283,8 @@ def refine(data, C, basis, k, tol):
         A span the solver trained on C.
     k : int
     tol : float
+    apply : callable or None
+        ``apply(B)``: the exact Gram times B (None: :func:`exact_product`, one pass over X).
 
     Returns
     -------
@@ -288,7 +292,12 @@ def refine(data, C, basis, k, tol):
         None when the float32 Gram does not resolve the answer (the caller then forms the
         float64 Gram).
     """
-    uncentered = uncentered_pass(data, float(np.trace(C)), tol)
+    if apply is None:
+        uncentered = uncentered_pass(data, float(np.trace(C)), tol)
+
+        def apply(B):
+            return exact_product(data, B, uncentered)
+
     theta, V, _, _ = _ritz(lambda B: C @ B, np.ascontiguousarray(basis))
     if theta.shape[0] <= k or theta[0] <= 0.0 or theta[k - 1] < LEVEL_MIN * theta[0]:
         return None
@@ -306,7 +315,7 @@ def refine(data, C, basis, k, tol):
 
     for passes in range(1, MAX_PASSES + 1):
         data.check_stop()
-        w, V, Y, R = _ritz(lambda B: exact_product(data, B, uncentered), V)
+        w, V, Y, R = _ritz(apply, V)
         top = w[0]
         res = np.linalg.norm(R, axis=0) / top
         EV = Y - C @ V

@@ -69,7 +69,9 @@ class PCAResult:
         formed Gram matrix; its own rounding, about ``n eps ||X||^2``, is not seen) or
         ``"corrected"`` (mixed precision: the float32 Gram corrected on the refined span by
         a float64 pass over X, plus an estimate of the float32 error outside that span; see
-        :mod:`fastlae._mixed`). A one-shot stream can only certify its accumulated Gram: pass
+        :mod:`fastlae._mixed`; also a sparse Gram whose implicit centering cancelled digits,
+        corrected by sparse products). Sparse residuals include a bound on the rounding of
+        the implicit centering. A one-shot stream can only certify its accumulated Gram: pass
         a callable returning the blocks for a certificate against the data.
     precision : str
         ``"double"`` (the Gram formed in float64) or ``"mixed"`` (formed in float32 and

@@ -87,13 +87,32 @@ def _double(data, request, plan, tried):
     pairs.certificate = "data" if run.op.matrix_free else "gram"
     if data.C is not None:
         t_cert -= time.perf_counter()
-        again = data.data_residuals(pairs.vecs, pairs.theta, request.tol)
+        pairs = _against_data(data, request, run, pairs)
         t_cert += time.perf_counter()
-        if again is not None:
-            pairs.res, pairs.certificate = again, "data"
     return Solved(run.name, run.module, run.op.matrix_free, run.trained, pairs,
                   run.n_iter + tried.n_iter, budget, trace, run.op.m, t_gram + run.t_gram,
                   t_cert)
+
+
+def _against_data(data, request, run, pairs):
+    """The pairs of a formed :class:`~fastlae._data.GramData` certified against the data where
+    it can be read again. Where the formed Gram certified them and the data do not (a sparse
+    Gram whose implicit centering cancelled digits), :func:`fastlae._mixed.refine` corrects
+    the trained span with the data's products."""
+    tol = request.tol
+    again = data.data_residuals(pairs.vecs, pairs.theta, tol)
+    if again is None:
+        return pairs
+    formed_ok = pairs.res.max() <= tol
+    pairs.res, pairs.certificate = again, "data"
+    if again.max() <= tol or not formed_ok or run.trained.basis.shape[1] <= request.k:
+        return pairs
+    refined = _mixed.refine(data, data.C, run.trained.basis, request.k, tol,
+                            apply=lambda B: data.times(B, tol))
+    if refined is None:
+        return pairs
+    return Pairs(refined.theta, refined.vecs, refined.res + data.products.rounding(data, tol),
+                 refined.ritz, refined.certificate)
 
 
 def _zero(data, request, plan, op, budget, t_gram):
@@ -123,6 +142,7 @@ def _by_passes(data, request):
     trained = krylov.trained_from(result, floor if lam is None else lam)
     q = len(result.theta)   # the top Ritz pairs (see krylov.trained_from)
     pairs = ritz_with_rest(result.vecs[:, :q], result.G_vecs[:, :q], k, trained.rest)
+    pairs.res = pairs.res + data.products.rounding(data, tol)
     pairs.certificate = "data"
     return Solved("krylov", krylov, True, trained, pairs, trained.n_iter, budget, data.trace,
                   data.m)

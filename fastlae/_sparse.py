@@ -17,13 +17,16 @@ import numpy as np
 from . import _errors as E
 from ._blas import blas_threads
 from ._threads import Cancelled, run_spans
-from ._data import SAFE_MAX, SAFE_MIN, GramData, PassData, pow2_at_least
+from ._data import SAFE_MAX, SAFE_MIN, GramData, PassData, pow2_at_least, uncentered_rounding
 from ._kernels.sparse import (column_positions, gram_rows, mirror_rows, rows_times,
                               rows_transposed_times)
 
 # The largest n mean^2 / (centered sum of squares) of a column that implicit centering takes:
 # it loses about log10 of it in digits (1e6: the Gram keeps 10 of 16).
 SPARSE_KAPPA_MAX = 1e6
+# The certificate's residuals include ROUNDING_FACTOR times the implicit centering's rounding
+# bound (see Products.rounding).
+ROUNDING_FACTOR = 4.0
 
 
 def is_sparse(X):
@@ -126,27 +129,54 @@ class Products:
         return G
 
     def times(self, data, V, tol=None, what=None):
-        """``Xc.T (Xc V)`` (scaled) by two threaded sparse products and the mean's rank-one
-        term."""
+        """``Xc.T (Xc V)`` (scaled) by two threaded sparse products, centered between them:
+        ``T = Xs V - 1 (m^T V)``, then ``Xs^T T - m (1^T T)``. Each product rounds relative to
+        ``|X| |Xc V|``, not ``|X|^2``: within :func:`fastlae._data.uncentered_rounding` of
+        the centered product (:meth:`rounding`), where ``X^T X V - n m m^T V`` would lose the
+        square of it."""
         ms = data.mean * data.inv
-        return self.raw_times(V) * self.pre ** 2 - data.n * np.outer(ms, ms @ V)
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        T = self.times_rows(V)
+        T *= self.pre
+        T -= ms @ V
+        out = self.times_transposed(T)
+        out *= self.pre
+        out -= np.outer(ms, T.sum(axis=0))
+        return out
+
+    def rounding(self, data, tol=None):
+        """The relative error of :meth:`times` against the exact centered product (in units
+        of the largest eigenvalue): the implicit centering's
+        :func:`~fastlae._data.uncentered_rounding`, times the ``ROUNDING_FACTOR`` measured."""
+        return ROUNDING_FACTOR * uncentered_rounding(data.m, data.n, data.mean * data.inv,
+                                                     data.trace)
 
     def raw_times(self, V):
-        """``X.T @ (X @ V)`` for V of shape (d, b)."""
+        """``Xs.T @ (Xs @ V)`` for V of shape (d, b)."""
+        return self.times_transposed(self.times_rows(np.ascontiguousarray(V, dtype=np.float64)))
+
+    def times_rows(self, V):
+        """``Xs @ V`` (C-contiguous V of shape (d, b)), threads over row spans."""
         a = self.csr
-        V = np.ascontiguousarray(V, dtype=np.float64)
         T = np.empty((a.shape[0], V.shape[1]))
         threaded(lambda t, r0, r1: rows_times(a.indptr, a.indices, a.data, V, r0, r1, self.stop,
                                            T), a.shape[0], self.stop)
+        return T
+
+    def times_transposed(self, T):
+        """``Xs.T @ T`` (T of shape (n, b)): each thread adds its row spans into its own
+        partial, summed in a fixed order (results do not depend on timing)."""
+        a = self.csr
+        T = np.ascontiguousarray(T)
         parts = {}
 
-        def transposed(t, r0, r1):   # each thread adds into its own (d, b) partial
-            part = parts.setdefault(t, np.zeros((a.shape[1], V.shape[1])))
+        def transposed(t, r0, r1):
+            part = parts.setdefault(t, np.zeros((a.shape[1], T.shape[1])))
             rows_transposed_times(a.indptr, a.indices, a.data, T, r0, r1, self.stop, part)
 
         threaded(transposed, a.shape[0], self.stop)
         out = None
-        for key in sorted(parts):   # a fixed order: results do not depend on timing
+        for key in sorted(parts):
             out = parts[key] if out is None else out + parts[key]
         return out
 

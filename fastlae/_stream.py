@@ -410,6 +410,12 @@ class SourceProducts:
         return out
 
 
+    def rounding(self, data, tol):
+        """The relative error of :meth:`times` beyond float64's: the uncentered products'
+        bound where they are used."""
+        return data.uncentered_error(data.trace) if data.uncentered(data.trace, tol) else 0.0
+
+
 def _rows(source, stop, activity, what, extent=None, with_dtype=False):
     """The validated blocks of ``source``, with progress in ``activity`` (and each block's
     original dtype with ``with_dtype``); ``extent``, a list, keeps the largest ``|x|``."""
