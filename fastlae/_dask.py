@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import _errors as E
-from ._stream import GramSum, check_block, of_sums
+from ._stream import Fingerprint, GramSum, check_block, of_sums
 
 
 def is_dask(X):
@@ -38,22 +38,23 @@ def check_dask(X):
     return X, out_dtype
 
 
-def _chunk_sum(block, index, d, dtype, full=True):
+def _chunk_sum(block, index, d, dtype, full, start):
+    """The chunk's :class:`GramSum` and :class:`Fingerprint` (rows from ``start``)."""
     acc = GramSum(d, full=full)
     B = check_block(block, index, d, dtype)
     if B.shape[0]:
         acc.add(B)
-    return acc
+    return acc, Fingerprint(d, True, start).add(B)
 
 
 def _merge(a, b):
-    return a.merge(b)
+    return a[0].merge(b[0]), a[1].merge(b[1])
 
 
-def _cert_part(block, mean, inv, vecs):
+def _cert_part(block, mean, inv, vecs, start):
     Bc = np.subtract(block, mean, dtype=np.float64)
     Bc *= inv
-    return Bc.T @ (Bc @ vecs)
+    return Bc.T @ (Bc @ vecs), Fingerprint(len(mean), False, start).add(np.asarray(block))
 
 
 def _tree(parts, combine):
@@ -67,7 +68,7 @@ def _tree(parts, combine):
 
 
 def _add(a, b):
-    return a + b
+    return a[0] + b[0], a[1].merge(b[1])
 
 
 def _summed(X, full):
@@ -76,26 +77,31 @@ def _summed(X, full):
     import dask
 
     blocks = list(X.to_delayed()[:, 0])
-    parts = [dask.delayed(_chunk_sum)(b, i, X.shape[1], X.dtype, full)
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
+    parts = [dask.delayed(_chunk_sum)(b, i, X.shape[1], X.dtype, full, int(starts[i]))
              for i, b in enumerate(blocks)]
-    acc = _tree(parts, _merge).compute()
+    acc, seen = _tree(parts, _merge).compute()
     if not acc.finite():
         raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
-    return blocks, acc
+    return blocks, starts, acc, seen
 
 
 class Products:
     """``Xc.T (Xc V)`` (scaled), summed over the row chunks on the cluster: the ``products``
     of :class:`fastlae._data.Data`."""
 
-    def __init__(self, blocks):
-        self.blocks = blocks
+    def __init__(self, blocks, starts, first):
+        self.blocks, self.starts, self.first, self.passes = blocks, starts, first, 1
 
     def times(self, data, V, tol=None, what=None):
         import dask
 
-        parts = [dask.delayed(_cert_part)(b, data.mean, data.inv, V) for b in self.blocks]
-        return _tree(parts, _add).compute()
+        parts = [dask.delayed(_cert_part)(b, data.mean, data.inv, V, int(s))
+                 for b, s in zip(self.blocks, self.starts)]
+        out, seen = _tree(parts, _add).compute()
+        self.passes += 1
+        seen.check(self.first, self.passes, "dask array")
+        return out
 
     def rounding(self, data, tol):
         """Each chunk is centered before its products: float64's rounding only."""
@@ -112,8 +118,8 @@ def open_dask(X, out_dtype, stop, activity):
 
     t0 = time.perf_counter()
     activity.start("dask Gram")
-    blocks, acc = _summed(X, X.shape[1] <= stream.GRAM_FEATURES_MAX)
-    data = of_sums(acc, Products(blocks), stop=stop, activity=activity, dtype=X.dtype,
+    blocks, starts, acc, seen = _summed(X, X.shape[1] <= stream.GRAM_FEATURES_MAX)
+    data = of_sums(acc, Products(blocks, starts, seen), stop=stop, activity=activity, dtype=X.dtype,
                    out_dtype=out_dtype)
     data.seconds = time.perf_counter() - t0
     return data

@@ -131,3 +131,13 @@ STREAM_WIDE = ("the stream has {d} features, too many for a formed {d} x {d} Gra
 STREAM_EMPTY = "the stream yielded no rows: X needs at least one sample"
 NPZ_KEYS = ("{path!r} holds several arrays {keys}; fastlae reads the one named 'X' or a file "
             "with a single array")
+SOURCE_CHANGED = ("the data changed while fastlae read them: pass {index} over the {name} read "
+                  "{detail}. A source read more than once (a callable, a .npy file, a memory "
+                  "map, a dask array) must give the same rows at every pass; copy the data "
+                  "first, or pass an iterable (read once: certified against its Gram only)")
+SOURCE_ROWS = "{rows} rows where the first pass read {first}"
+SOURCE_VALUES = ("other values (feature {j}: weighted sums {got:.17g} against {first:.17g}, "
+                 "beyond their rounding of {tol:.3g})")
+FILE_CHANGED = ("the file {path!r} changed while fastlae read it (its size or modification "
+                "time differs from the start of the call); the result would fit neither "
+                "version: run again on a copy that no one writes to")

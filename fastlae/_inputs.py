@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _dask, _sparse, _stream
+from . import _errors as E
 from . import _validation as V
 from ._data import ArrayData
 
@@ -38,6 +39,9 @@ class Input:
     in_place : bool
         Read in place from a file or memory map (mixed precision's refinement pass would be a
         second read of the file).
+    stamp : tuple or None
+        ``(path, size, modification time)`` of the file behind a path or memory map, taken
+        before any pass (see :meth:`check_unchanged`).
     """
 
     kind: str
@@ -47,6 +51,7 @@ class Input:
     out_dtype: object = None
     name: str = ""
     in_place: bool = False
+    stamp: tuple = None
 
     def open(self, stop, in_caller, activity):
         """The :class:`~fastlae._data.Data` of this input (a pass over it for every kind but
@@ -64,9 +69,33 @@ class Input:
                                dtype=acc.dtype, out_dtype=acc.dtype)
 
 
+    def check_unchanged(self):
+        """Raise ``ValueError`` if the file behind the input was written since :func:`describe`
+        (a pass over a memory map cannot see it otherwise)."""
+        if self.stamp is not None and _stamp(self.stamp[0]) != self.stamp:
+            raise ValueError(E.FILE_CHANGED.format(path=self.stamp[0]))
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (path, None, None)
+    return (path, st.st_size, st.st_mtime_ns)
+
+
 def describe(X):
     """The :class:`Input` of ``X`` (see :func:`fastlae.pca` for what is accepted)."""
     X = V.plain(X)
+    opened = _describe(X)
+    path = os.fsdecode(X) if isinstance(X, (str, bytes, os.PathLike)) else \
+        getattr(X, "filename", None) if isinstance(X, np.memmap) else None
+    if path is not None:
+        opened.stamp = _stamp(path)
+    return opened
+
+
+def _describe(X):
     if isinstance(X, _stream.GramSum):
         return Input("sums", X, (X.n, X.d), out_dtype=X.dtype, name="sums")
     if _dask.is_dask(X):

@@ -45,6 +45,7 @@ def run(opened, request, plan, activity, stop, in_caller):
                           n_latent=V.check_n_latent(request.n_latent, request.k, top))
     t0 = time.perf_counter()
     solved = solve(data, request, plan)
+    opened.check_unchanged()
     result, warned = assemble(data, solved, request, time.perf_counter() - t0)
     return Outcome(result, warned, data)
 

@@ -236,6 +236,7 @@ class Replay(Source):
     """A callable that returns a fresh iterable of the same row blocks at each call."""
 
     replayable = True
+    name = "callable's blocks"
 
     def __init__(self, make):
         self._make = make
@@ -372,12 +373,71 @@ def memmap_of_path(X):
 
 # ------------------------------------------------------------------------------- the passes
 
+class Fingerprint:
+    """What one pass over a source read: its rows and the weighted sums ``X^T w`` (``w_i`` in
+    ``[0.5, 1.5]``, a fixed function of the row's index), and on the first pass each feature's
+    sum of squares, which bounds their rounding. Two passes over the same rows agree to
+    rounding whatever their blocks; a changed entry, row or row count shows (:meth:`check`).
+    One or two vector products per block: 0.05 s of a 1.0 s call on a 200000 x 256 ``.npy``
+    file.
+
+    Parameters
+    ----------
+    d : int
+    bound : bool
+        Also sum the squares (the first pass, the reference of the others).
+    start : int
+        The index of the first row it sees (dask: a chunk's offset).
+    """
+
+    def __init__(self, d, bound=False, start=0):
+        self.start, self.rows = start, 0
+        self.z = np.zeros(d)
+        self.sumsq = np.zeros(d) if bound else None
+
+    def add(self, B):
+        """Add the rows of block ``B`` (the next rows of the source)."""
+        i0 = self.start + self.rows
+        w = 1.0 + 0.5 * np.sin(0.7548776662466927 * np.arange(i0, i0 + B.shape[0]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.z += w @ B
+            if self.sumsq is not None:
+                self.sumsq += np.einsum("ij,ij->j", B, B, dtype=np.float64)
+        self.rows += B.shape[0]
+        return self
+
+    def merge(self, other):
+        """The fingerprint of these rows and ``other``'s (dask: chunks summed apart, each
+        weighted by its own rows' indices)."""
+        out = Fingerprint(len(self.z), self.sumsq is not None, min(self.start, other.start))
+        out.rows, out.z = self.rows + other.rows, self.z + other.z
+        if out.sumsq is not None:
+            out.sumsq = self.sumsq + other.sumsq
+        return out
+
+    def check(self, first, index, name):
+        """Raise ``ValueError`` unless this pass read what ``first`` did: the same row count,
+        and each weighted sum within its worst-case rounding ``16 eps n sum_i |w_i x_ij| <=
+        24 eps n^1.5 ||x_j||`` of the first's (a column whose squares overflow float64,
+        values beyond about 1e150, is compared by its rows only)."""
+        if self.rows != first.rows:
+            detail = E.SOURCE_ROWS.format(rows=self.rows, first=first.rows)
+        else:
+            tol = 24.0 * np.finfo(float).eps * first.rows ** 1.5 * np.sqrt(first.sumsq)
+            bad = np.flatnonzero(~(np.abs(self.z - first.z) <= tol) & np.isfinite(tol))
+            if not bad.size:
+                return
+            j = int(bad[0])
+            detail = E.SOURCE_VALUES.format(j=j, got=self.z[j], first=first.z[j], tol=tol[j])
+        raise ValueError(E.SOURCE_CHANGED.format(index=index, name=name, detail=detail))
+
+
 class SourceProducts:
     """``Xc.T (Xc V)`` (scaled) by one pass over a :class:`Source` that can be read again (the
     ``products`` of :class:`fastlae._data.Data`)."""
 
-    def __init__(self, source):
-        self.source = source
+    def __init__(self, source, first):
+        self.source, self.first, self.passes = source, first, 1
 
     def times(self, data, V, tol, what="pass"):
         """``Xc.T (Xc V)`` (scaled) by one pass over the source.
@@ -396,7 +456,9 @@ class SourceProducts:
         ms = data.mean * inv
         mV = ms @ V
         Vs = V * inv
+        seen = Fingerprint(data.d)
         for B in _rows(self.source, data.stop, data.activity, what):
+            seen.add(B)
             if uncentered:
                 T = B @ Vs
                 T -= mV
@@ -407,6 +469,8 @@ class SourceProducts:
                 Bc = np.subtract(B, data.mean, dtype=np.float64)
                 Bc *= inv
                 out += Bc.T @ (Bc @ V)
+        self.passes += 1
+        seen.check(self.first, self.passes, self.source.name)
         return out
 
 
@@ -492,10 +556,11 @@ def accumulate(source, stop, activity, in_caller=None):
     the thread that may set BLAS limits (see :func:`fastlae._threads.interruptible`)."""
     t0 = time.perf_counter()
     in_caller = (lambda fn: fn()) if in_caller is None else in_caller
-    workers, dtype, out_dtype, extent = None, None, None, [0.0]
+    workers, dtype, out_dtype, extent, seen = None, None, None, [0.0], None
     try:
         for B, original in _rows(source, stop, activity, "Gram pass", extent, True):
             if workers is None:
+                seen = Fingerprint(B.shape[1], True) if source.replayable else None
                 wide = B.shape[1] > GRAM_FEATURES_MAX
                 if wide and not source.replayable:
                     raise ValueError(E.STREAM_WIDE.format(d=B.shape[1], max=GRAM_FEATURES_MAX))
@@ -503,6 +568,8 @@ def accumulate(source, stop, activity, in_caller=None):
                 out_dtype = np.dtype(np.float64) if original.kind in "biu" else B.dtype
             if B.shape[0]:
                 workers.add(B)
+                if seen is not None:
+                    seen.add(B)
     finally:
         if workers is not None:
             workers.close()
@@ -511,7 +578,7 @@ def accumulate(source, stop, activity, in_caller=None):
         raise ValueError(E.STREAM_EMPTY)
     if not acc.finite():
         raise ValueError(E.X_OVERFLOW.format(maxabs=extent[0]))
-    products = SourceProducts(source) if source.replayable else None
+    products = SourceProducts(source, seen) if source.replayable else None
     out = of_sums(acc, products, stop=stop, in_caller=in_caller, activity=activity,
                   dtype=dtype, out_dtype=out_dtype)
     out.seconds = time.perf_counter() - t0

@@ -296,3 +296,121 @@ def test_sparse_residuals_bound_the_true_ones(mean, seed, wide):
     assert np.all(true <= r.residuals + 1e-14)
     if r.converged:
         assert true.max() <= 1e-10
+
+
+MUTATIONS = ["scale an entry", "drop a row", "swap two rows", "shift a column", "add a row"]
+
+
+def _mutated(X, kind, rng):
+    Y = X.copy()
+    i, j = int(rng.integers(len(X))), int(rng.integers(X.shape[1]))
+    if kind == "scale an entry":
+        Y[i, j] *= 1.01
+    elif kind == "drop a row":
+        Y = np.delete(Y, i, axis=0)
+    elif kind == "swap two rows":
+        i2 = (i + 1 + int(rng.integers(len(X) - 1))) % len(X)
+        Y[[i, i2]] = Y[[i2, i]]
+    elif kind == "shift a column":
+        Y[:, j] += 1e-3 * np.abs(X[:, j]).max()
+    else:
+        Y = np.vstack([Y, Y[i]])
+    return Y
+
+
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(MUTATIONS), at=st.integers(2, 4), wide=st.booleans(),
+       seed=st.integers(0, 2 ** 16), pieces=st.integers(1, 4))
+def test_a_source_that_changes_between_passes_is_refused(kind, at, wide, seed, pieces):
+    """A callable whose rows change at its ``at``-th call: every later pass (the certificate
+    of a formed Gram, the products of the solve by passes) compares what it read with the
+    first pass and raises; unchanged rows in other blocks pass."""
+    import fastlae._stream as stream
+
+    rng = np.random.default_rng(seed)
+    X = spectrum_data(400, 90, SPECTRA["slow"](90), rng, mean=3.0)
+    Y = _mutated(X, kind, rng)
+    calls = []
+
+    def blocks():
+        calls.append(1)
+        Z = X if len(calls) < at else Y
+        cuts = np.linspace(0, len(Z), pieces + 1).astype(int)
+        return [Z[a:b] for a, b in zip(cuts, cuts[1:])]
+
+    saved = stream.GRAM_FEATURES_MAX
+    stream.GRAM_FEATURES_MAX = 60 if wide else saved
+    try:
+        fastlae.pca(blocks, 3)
+        refused = False
+    except ValueError as err:
+        assert "changed while fastlae read" in str(err)
+        refused = True
+    finally:
+        stream.GRAM_FEATURES_MAX = saved
+    assert refused == (len(calls) >= at)   # refused exactly when the changed rows were read
+
+
+def test_unchanged_rows_in_other_blocks_are_accepted(rng):
+    X = spectrum_data(500, 40, SPECTRA["slow"](40), rng, mean=1e3)
+    calls = []
+
+    def blocks():
+        calls.append(1)
+        step = 37 * len(calls)
+        return [X[a:a + step] for a in range(0, len(X), step)]
+
+    r = fastlae.pca(blocks, 4)
+    assert r.certificate == "data" and r.converged and len(calls) == 2
+
+
+def test_a_non_deterministic_dask_graph_is_refused():
+    da = pytest.importorskip("dask.array")
+    X = np.random.default_rng(0).standard_normal((600, 30))
+    noisy = da.from_array(X, chunks=(200, 30)).map_blocks(
+        lambda b: b + 1e-3 * np.random.standard_normal(b.shape), dtype=float)
+    with pytest.raises(ValueError, match="changed while fastlae read"):
+        fastlae.pca(noisy, 3)
+
+
+@pytest.mark.parametrize("how", ["path", "memory map"])
+def test_a_file_written_during_the_call_is_refused(tmp_path, how):
+    """A wide .npy file is read in place (two passes over a memory map): a write between the
+    call's start and its end is seen by the file's size and modification time."""
+    from fastlae._inputs import describe
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(1).standard_normal((50, 400)))
+    opened = describe(str(path) if how == "path" else np.load(path, mmap_mode="r"))
+    opened.check_unchanged()
+    m = np.load(path, mmap_mode="r+")
+    m[0, 0] += 1.0
+    m.flush()
+    del m
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # coarse clocks
+    with pytest.raises(ValueError, match="changed while fastlae read it"):
+        opened.check_unchanged()
+
+
+def test_a_npy_file_changed_between_passes_is_refused(tmp_path, monkeypatch):
+    """Row blocks of a .npy file (too wide for a formed Gram): the products' passes see a
+    changed file."""
+    import fastlae._stream as stream
+
+    monkeypatch.setattr(stream, "GRAM_FEATURES_MAX", 60)
+    path = tmp_path / "x.npy"
+    X = spectrum_data(300, 90, SPECTRA["slow"](90), np.random.default_rng(2), mean=1.0)
+    np.save(path, X)
+    original = stream.NpyFile.blocks
+    reads = []
+
+    def blocks(self):   # the adversary: the file changes after the statistics pass
+        reads.append(1)
+        if len(reads) == 2:
+            np.save(path, X * 1.001)
+        return original(self)
+
+    monkeypatch.setattr(stream.NpyFile, "blocks", blocks)
+    with pytest.raises(ValueError, match="changed while fastlae read"):
+        fastlae.pca(str(path), 3)
