@@ -15,8 +15,11 @@ from . import _blas
 from ._blas import blas_threads
 
 
-# Seconds between two calls of interruptible's ``tick``.
+# Seconds between two calls of interruptible's ``tick``, and how long a Ctrl-C waits for the
+# worker to wind down before the caller leaves it behind (a user's generator blocked in its
+# next block cannot see the stop flag).
 TICK = 0.2
+ABANDON_SECONDS = 0.8
 
 
 class Cancelled(Exception):
@@ -44,6 +47,10 @@ def interruptible(work, tick=None):
     The kernels release the GIL and read the int64 flag ``stop`` between blocks and updates;
     the calling thread waits in short polls, so a KeyboardInterrupt reaches it within a
     fraction of a second, sets the flag, waits for the worker to wind down and re-raises.
+    A worker that has not wound down within ``ABANDON_SECONDS`` (blocked in a user's generator,
+    which cannot see the flag) is left behind: the caller undoes the BLAS limit the call
+    holds and re-raises; the worker, a daemon thread, ends at the stop flag once the
+    generator returns.
 
     ``in_caller(fn)``, called by the worker, runs ``fn()`` in the calling thread and returns its
     result (or raises its exception) in the worker. The Gram pass sets BLAS thread limits
@@ -79,9 +86,11 @@ def interruptible(work, tick=None):
         finally:
             inbox.put(None)   # wakes the caller at once (a poll timeout would add 25 ms)
 
-    def serve():   # until the worker ends
+    held = []   # BLAS limits taken for the worker and not yet undone
+
+    def serve(deadline=None):   # until the worker ends (or the deadline passes)
         last = time.monotonic()
-        while True:
+        while deadline is None or time.monotonic() < deadline:
             if tick is not None and time.monotonic() - last >= TICK:
                 tick()
                 last = time.monotonic()
@@ -96,6 +105,10 @@ def interruptible(work, tick=None):
             fn, reply, done = item
             try:
                 reply["value"] = fn()
+                if fn is _blas.limit_to_one and reply["value"]:
+                    held.append(fn)
+                elif fn is _blas.restore and held:
+                    held.pop()
             except BaseException as err:   # a Ctrl-C here reaches the worker in the reply
                 reply["error"] = err
             finally:
@@ -107,7 +120,11 @@ def interruptible(work, tick=None):
         serve()
     except KeyboardInterrupt:
         stop[0] = 1
-        serve()   # the worker winds down; its last requests (restoring BLAS limits) are served
+        # the worker winds down; its last requests (restoring BLAS limits) are served
+        serve(time.monotonic() + ABANDON_SECONDS)
+        if worker.is_alive() and held:
+            closed.append(True)   # from here the worker's requests raise Cancelled
+            _blas.restore()
         raise
     finally:
         closed.append(True)

@@ -414,3 +414,28 @@ def test_a_npy_file_changed_between_passes_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(stream.NpyFile, "blocks", blocks)
     with pytest.raises(ValueError, match="changed while fastlae read"):
         fastlae.pca(str(path), 3)
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_generator_blocks_returns_within_a_second():
+    """A user's generator that blocks for 30 s between blocks cannot see the stop flag: the
+    caller leaves the worker behind, restores BLAS's threads and raises at once."""
+    child = ("import sys, time, numpy as np, fastlae\n"
+             "from threadpoolctl import threadpool_info\n"
+             "def counts():\n"
+             "    return [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+             "X = np.random.default_rng(0).standard_normal((3000, 40))\n"
+             "before = counts()\n"
+             "def blocks():\n"
+             "    yield X[:1500]\n"
+             "    print('ready', flush=True)\n"
+             "    time.sleep(30)\n"
+             "    yield X[1500:]\n"
+             "try:\n"
+             "    fastlae.pca(blocks(), 3)\n"
+             "except KeyboardInterrupt:\n"
+             "    print('interrupted', time.perf_counter(), counts() == before, flush=True)\n"
+             "    sys.exit(3)\n")
+    line, rc, sent = _interrupt([child])
+    assert line and line[0] == "interrupted" and rc == 3 and line[2] == "True"
+    assert float(line[1]) - sent < 1.0
