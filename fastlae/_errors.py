@@ -94,7 +94,24 @@ NO_SKLEARN = ("fastlae.PCA needs scikit-learn, which is not installed: pip insta
 INPUT_FILE = "cannot read {path!r}: {err}"
 INPUT_FORMAT = ("cannot read {path!r}: unsupported file type {suffix!r}; use .npy, .npz, .csv, "
                 ".tsv, or - for stdin")
-INPUT_ROW = "cannot read {path!r}: row {row} has {got} fields, the first row has {want}"
+INPUT_ROW = ("cannot read {path!r}: line {row} has {got} fields, the first row has {want}; "
+             "every row needs one value per column")
+INPUT_FIELD = ("cannot read {path!r}: line {line}, column {column}: {value!r} is not a number; "
+               "fix or remove that value (a first column of labels is left out by itself, or "
+               "with --index)")
+INPUT_ENCODING = ("cannot read {path!r}: it is not UTF-8 text ({err}); save it as UTF-8 (or "
+                  "UTF-16 with its byte-order mark)")
+INPUT_HEADER_AMBIGUOUS = ("cannot read {path!r}: its first row ({row}, ...) counts evenly like "
+                          "column names (years, wavelengths, ids) but the data are integers "
+                          "too, so it may be either: pass --header if it names the columns, "
+                          "--no-header if it is data")
+INPUT_INDEX_AMBIGUOUS = ("cannot read {path!r}: its first column ({column!r}: {values}, ...) "
+                         "counts up like row ids or pandas' index, so it may be row labels or a "
+                         "feature: pass --index to leave it out as row labels, --no-index to "
+                         "keep it as a feature")
+INPUT_TOO_LARGE = ("cannot read {path!r}: its header describes an array of shape {shape} "
+                   "({gib:.3g} GiB) but the {what} holds {have} bytes")
+STDIN_CLOSED = "cannot read - (stdin): standard input is closed"
 OUTPUT_FORMAT = ("cannot write {option} {path!r}: unsupported file type {suffix!r}; use .npz, "
                  ".npy, .csv or .tsv")
 OUTPUT_DIR = "cannot write {option} {path!r}: the directory {directory!r} does not exist"
@@ -141,3 +158,11 @@ SOURCE_VALUES = ("other values (feature {j}: weighted sums {got:.17g} against {f
 FILE_CHANGED = ("the file {path!r} changed while fastlae read it (its size or modification "
                 "time differs from the start of the call); the result would fit neither "
                 "version: run again on a copy that no one writes to")
+NO_MEMORY = ("not enough memory ({err}); use a smaller input, or a .npy file, which is read "
+             "block by block")
+TRANSFORM_WIDTH = ("cannot project {path!r}: it has {got} features, the components in "
+                   "{components!r} have {want}")
+COMPONENTS_FILE = ("cannot read the components {path!r}: {err}; give the .npz, .csv or .tsv "
+                   "file that fastlae pca -o wrote")
+TRANSFORM_SHAPE = "expected a 2-D array with {d} columns, got shape {shape}"
+OUTPUT_WRITE = "cannot write {path!r}: {err}"

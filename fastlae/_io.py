@@ -1,9 +1,8 @@
 """Files the command line reads and writes: ``.npy``, ``.npz``, delimited text, stdin.
 
-Delimited text is read as people have it: an optional header row (detected when the first
-row holds a field that is not a number, or forced with ``header=True/False``; a first
-column with an empty header, pandas' index, is left out), any of ``,`` ``;`` tab or space as
-delimiter (detected from the first lines unless given; ``.tsv`` means tab). Outputs are
+Delimited text is read by :mod:`fastlae._csv` (headers, pandas' index, the delimiter; pandas'
+or NumPy's C parser). ``.npy`` and ``.npz`` headers are checked against the bytes there before
+anything is allocated. Outputs are
 checked against the input and each other before any work (:func:`check_outputs`), written
 next to their final names and renamed into place together (:func:`write_all`), so that a
 failed run leaves the old files as they were; a new file gets the umask's permissions, a
@@ -15,110 +14,91 @@ import os
 import stat
 import sys
 import tempfile
+import zipfile
 
 import numpy as np
 
+from . import _csv
 from . import _errors as E
 
 READABLE = (".npz", ".csv", ".tsv")   # .npy files go to fastlae.pca as paths (block by block)
 WRITABLE = (".npz", ".npy", ".csv", ".tsv")
-_DELIMITERS = ",;\t "
 
 
-def read_matrix(path, delimiter=None, header=None):
-    """Read X from ``path``: ``.npz``, delimited text, or ``"-"`` (stdin, which may also hold
-    ``.npy`` bytes).
+def read_matrix(path, delimiter=None, header=None, index=None):
+    """Read X from ``path``: ``.npz``, delimited text (:mod:`fastlae._csv`), or ``"-"``
+    (stdin, which may also hold ``.npy`` or ``.npz`` bytes).
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
     names : list of str or None
         The column names of a header row.
+    labels : tuple or None
+        ``(row labels, their column's name)`` from a first column of labels.
     """
     if path == "-":
+        if sys.stdin is None or sys.stdin.closed:
+            raise ValueError(E.STDIN_CLOSED)
         data = sys.stdin.buffer.read()
         if data.startswith(b"\x93NUMPY"):
-            return _npy(io.BytesIO(data), "<stdin>"), None
-        if data.startswith(b"PK"):
-            return _npz(io.BytesIO(data), "<stdin>"), None
-        return _text(data.decode("utf-8-sig"), "<stdin>", delimiter, header, ".csv")
+            return _npy(data, "<stdin>"), None, None
+        if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):   # a zip file's signatures
+            return _npz(io.BytesIO(data), "<stdin>"), None, None
+        return _csv.read(data, "<stdin>", delimiter, header, index, ".csv")
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in READABLE:
         raise ValueError(E.INPUT_FORMAT.format(path=path, suffix=suffix))
     try:
         if suffix == ".npz":
-            return _npz(path, path), None
-        with open(path, encoding="utf-8-sig") as fh:
-            text = fh.read()
+            return _npz(path, path), None, None
+        return _csv.read(path, path, delimiter, header, index, suffix)
     except OSError as err:
         raise ValueError(E.INPUT_FILE.format(path=path, err=err)) from None
-    return _text(text, path, delimiter, header, suffix)
 
 
-def _npy(source, name):   # stdin only: .npy files are read block by block by fastlae.pca
+def _checked_header(fh, name, have, what):
+    """Read a ``.npy`` header from ``fh`` and refuse one that claims more bytes than ``have``
+    (before anything is allocated)."""
+    version = np.lib.format.read_magic(fh)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(fh)
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need > have:
+        raise ValueError(E.INPUT_TOO_LARGE.format(path=name, shape=shape, gib=need / 2 ** 30,
+                                                  what=what, have=have))
+
+
+def _npy(data, name):   # stdin only: .npy files are read block by block by fastlae.pca
     try:
-        return np.load(source, allow_pickle=False)
+        _checked_header(io.BytesIO(data), name, len(data), "input")
+        return np.load(io.BytesIO(data), allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
+        if str(err).startswith("cannot read"):
+            raise
         raise ValueError(E.INPUT_FILE.format(path=name, err=err)) from None
 
 
 def _npz(source, name):
     try:
-        with np.load(source, allow_pickle=False) as z:
-            keys = list(z.keys())
-            if "X" in keys:
-                return z["X"]
-            if len(keys) != 1:
+        with zipfile.ZipFile(source) as zf:
+            members = {m.filename[:-4] if m.filename.endswith(".npy") else m.filename: m
+                       for m in zf.infolist()}
+            keys = list(members)
+            if "X" not in keys and len(keys) != 1:
                 raise ValueError(E.NPZ_KEYS.format(path=name, keys=keys))
-            return z[keys[0]]
-    except (OSError, EOFError) as err:
+            member = members["X" if "X" in keys else keys[0]]
+            with zf.open(member) as fh:
+                _checked_header(fh, name, member.file_size, "archive member")
+            with zf.open(member) as fh:
+                return np.lib.format.read_array(fh, allow_pickle=False)
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(E.INPUT_FILE.format(path=name, err=err)) from None
     except ValueError as err:
-        if str(err).startswith(f"{name!r} holds"):
+        if str(err).startswith((f"{name!r} holds", "cannot read")):
             raise
         raise ValueError(E.INPUT_FILE.format(path=name, err=err)) from None
-
-
-def _is_number(field):
-    try:
-        float(field)
-        return True
-    except ValueError:
-        return False
-
-
-def _text(text, name, delimiter, header, suffix):
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise ValueError(E.INPUT_FILE.format(path=name, err="no data"))
-    if delimiter is None:
-        if suffix == ".tsv":
-            delimiter = "\t"
-        else:
-            try:
-                delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), _DELIMITERS).delimiter
-            except csv.Error:
-                delimiter = ","
-    rows = list(csv.reader(lines, delimiter=delimiter, skipinitialspace=True))
-    first = rows[0]
-    if header is None:
-        header = any(field.strip() and not _is_number(field) for field in first)
-    names = [field.strip() for field in first] if header else None
-    body = rows[1:] if header else rows
-    if header and names[0] == "" and len(names) > 1:   # pandas' unnamed index column
-        names = names[1:]
-        body = [row[1:] for row in body]
-        first = first[1:]
-    width = len(first)
-    for i, row in enumerate(body):
-        if len(row) != width:
-            raise ValueError(E.INPUT_ROW.format(path=name, row=i + 1 + bool(header),
-                                                got=len(row), want=width))
-    try:
-        X = np.array(body, dtype=np.float64).reshape(len(body), width)
-    except ValueError as err:
-        raise ValueError(E.INPUT_FILE.format(path=name, err=err)) from None
-    return X, names
 
 
 def _same_file(a, b):
@@ -179,7 +159,10 @@ def write_all(files):
     try:
         for path, write in files:
             directory = os.path.dirname(os.path.abspath(path))
-            fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(path)[1], dir=directory)
+            try:
+                fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(path)[1], dir=directory)
+            except OSError as err:   # the error names the output, not a temporary name
+                raise ValueError(E.OUTPUT_WRITE.format(path=path, err=err.strerror)) from None
             staged.append((tmp, path))
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
@@ -197,25 +180,86 @@ def write_all(files):
         raise
 
 
-def array_writer(path, arrays, table, names=None):
-    """``write(fh)`` for :func:`write_all`: ``arrays`` (name -> array) to ``.npz``, or
-    ``table`` (2-D) to ``.npy`` or delimited text with the column ``names`` as a header
-    row."""
+def result_writer(path, r, names=None):
+    """``write(fh)`` for :func:`write_all`: a :class:`fastlae.PCAResult` as ``.npz`` (every
+    array, the mean and the feature names), ``.npy`` (the components) or delimited text (a
+    row per component: its name, explained variance, ratio and loadings; a last row
+    ``mean``), which :func:`read_result` reads back."""
     suffix = os.path.splitext(path)[1].lower()
+    d = r.components.shape[1]
     if suffix == ".npz":
+        arrays = dict(components=r.components, explained_variance=r.explained_variance,
+                      explained_variance_ratio=r.explained_variance_ratio,
+                      singular_values=r.singular_values, mean=r.mean, residuals=r.residuals,
+                      component_errors=r.component_errors)
+        if names is not None:
+            arrays["feature_names"] = np.array(names)
         return lambda fh: np.savez(fh, **arrays)
     if suffix == ".npy":
-        return lambda fh: np.save(fh, table)
+        return lambda fh: np.save(fh, r.components)
+    header = ["", "explained_variance", "explained_variance_ratio"] + (
+        list(names) if names is not None else [f"x{j}" for j in range(d)])
+    rows = [[f"PC{i + 1}", ev, ratio, *row] for i, (ev, ratio, row) in enumerate(
+        zip(r.explained_variance, r.explained_variance_ratio, r.components))]
+    rows.append(["mean", "", "", *r.mean])
+    return _text_writer(suffix, header, rows)
+
+
+def scores_writer(path, scores, labels=None):
+    """``write(fh)`` for :func:`write_all`: the scores (n x k) as ``.npz`` (with the row
+    labels), ``.npy`` or delimited text (the row labels first, where the input had them)."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".npz":
+        arrays = {"scores": scores}
+        if labels is not None:
+            arrays["labels"] = np.asarray(labels[0])
+        return lambda fh: np.savez(fh, **arrays)
+    if suffix == ".npy":
+        return lambda fh: np.save(fh, scores)
+    pcs = [f"PC{i + 1}" for i in range(scores.shape[1])]
+    if labels is None:
+        return _text_writer(suffix, pcs, scores)
+    return _text_writer(suffix, [labels[1]] + pcs,
+                        ([label, *row] for label, row in zip(labels[0], scores)))
+
+
+def _text_writer(suffix, header, rows):
     delimiter = "\t" if suffix == ".tsv" else ","
 
     def write(fh):
-        if names is not None:
-            text = io.StringIO()
-            csv.writer(text, delimiter=delimiter, lineterminator="\n").writerow(names)
-            fh.write(text.getvalue().encode())
-        np.savetxt(fh, np.atleast_2d(table), fmt="%.17g", delimiter=delimiter)
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        out = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+        out.writerow(header)
+        for row in rows:
+            out.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v
+                          for v in row])
+        text.flush()
+        text.detach()
 
     return write
+
+
+def read_result(path):
+    """``{"components": (k, d), "mean": (d,)}`` from a file :func:`result_writer` wrote."""
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "components" not in z or "mean" not in z:
+                    raise ValueError("it holds no 'components' and 'mean' arrays")
+                return {"components": z["components"], "mean": z["mean"]}
+        if suffix not in (".csv", ".tsv"):
+            raise ValueError(f"unsupported file type {suffix!r}")
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ","))
+        body = {row[0]: row[3:] for row in rows[1:] if row}
+        pcs = sorted((key for key in body if key.startswith("PC")), key=lambda s: int(s[2:]))
+        if "mean" not in body or not pcs:
+            raise ValueError("it has no rows 'PC1', ... and 'mean'")
+        return {"components": np.array([body[key] for key in pcs], dtype=np.float64),
+                "mean": np.array(body["mean"], dtype=np.float64)}
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(E.COMPONENTS_FILE.format(path=path, err=err)) from None
 
 
 def project(X, mean, components, rows=1 << 16):

@@ -104,6 +104,42 @@ class PCAResult:
     precision: str = "double"
     timings: dict = field(default_factory=dict)
 
+    def transform(self, X):
+        """Project X onto the components: ``(X - mean) @ components.T``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, k), in the components' dtype
+        """
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.components.shape[1]:
+            raise ValueError(E.TRANSFORM_SHAPE.format(shape=X.shape,
+                                                      d=self.components.shape[1]))
+        dtype = np.result_type(self.components.dtype, np.float32)
+        return (np.asarray(X, dtype=dtype) - self.mean) @ self.components.T
+
+    def inverse_transform(self, Z):
+        """Map scores back to the data space: ``Z @ components + mean`` (the projection of
+        X onto the components' affine span, for ``Z = transform(X)``).
+
+        Parameters
+        ----------
+        Z : array_like of shape (n_samples, k)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        Z = np.asarray(Z)
+        if Z.ndim != 2 or Z.shape[1] != self.components.shape[0]:
+            raise ValueError(E.TRANSFORM_SHAPE.format(shape=Z.shape,
+                                                      d=self.components.shape[0]))
+        return Z @ self.components + self.mean
+
     def __repr__(self):
         k, d = self.components.shape
         ratio = np.asarray(self.explained_variance_ratio, dtype=np.float64)

@@ -31,6 +31,7 @@ from ._blas import blas_threads, limit_to_one, restore, syrk_update
 from ._kernels.passes import center_block_exact
 from ._data import GramData, PassData, block_length, pow2_at_least
 from ._threads import Cancelled
+from ._validation import plain_array
 
 # Values per block read from files and memory maps (32 MB of float64), and per chunk that
 # GramSum centers and multiplies at a time (4 MB: in cache).
@@ -177,7 +178,7 @@ def check_block(B, index, d, dtype, extent=None):
     """A row block as a C-contiguous float32/float64 array, or an error naming the block.
     ``extent``, a list, gets the block's largest ``|x|`` appended."""
     try:
-        arr = np.asarray(B)
+        arr = plain_array(B)
     except (ValueError, TypeError) as err:
         raise ValueError(E.BLOCK_NOT_ARRAY.format(index=index, err=err)) from None
     if arr.dtype.kind not in "biuf":
@@ -341,8 +342,8 @@ def source_of(X):
         return None
     if callable(X):
         return Replay(X)
-    if isinstance(X, (list, tuple)):
-        if X and all(isinstance(b, np.ndarray) and b.ndim == 2 for b in X):
+    if isinstance(X, (list, tuple)):   # of 2-D blocks (arrays, frames), read as often as needed
+        if X and all(getattr(b, "ndim", None) == 2 for b in X):
             return Replay(lambda: X)
         return None
     if isinstance(X, collections.abc.Iterable):
@@ -360,8 +361,10 @@ def in_place(shape):
 
 
 def _is_sparse_or_frame(X):
+    """Sparse and dask arrays (and frames, which have ``__array__``) are not row-block
+    sources; a pandas chunk reader (``read_csv(chunksize=...)``) is one."""
     module = type(X).__module__
-    return module.startswith(("scipy.sparse", "pandas", "dask"))
+    return module.startswith(("scipy.sparse", "dask"))
 
 
 def memmap_of_path(X):

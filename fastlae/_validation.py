@@ -83,6 +83,12 @@ def _is_pandas(X):
     return type(X).__module__.startswith("pandas") and hasattr(X, "to_numpy")
 
 
+def plain_array(X):
+    """``X`` as an ndarray: pandas frames by :func:`_from_pandas` (mixed column dtypes become
+    float64), anything else by ``np.asarray``."""
+    return _from_pandas(X) if _is_pandas(X) else np.asarray(X)
+
+
 def _from_pandas(X):
     """A pandas frame or series as a real array: nullable extension dtypes (``Float64``,
     ``Int64``, ``boolean``) and mixed column dtypes convert to float64, missing values as NaN,

@@ -3,8 +3,10 @@
 Errors are one line on stderr and exit status 2, checked before any work where possible.
 """
 import argparse
+import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -30,14 +32,21 @@ def cmd_demo(args):
     from .datasets import decaying
 
     n, d, k = args.n_samples, args.n_features, args.k
+    from . import _validation as V
+
+    V.check_k(k, min(n, d))
     X = decaying(n, d, random_state=0)
     print(f"fastlae demo: X is {n} x {d} (singular values ~ 1/i, noise 0.01, mean 0.5), k={k}")
     _compile_notice(args)
     pca(X[:64, :16], 2)  # load the compiled kernels before timing
 
-    def lapack():
+    def lapack():   # on the smaller Gram: X.T @ X, or X @ X.T for wide data
         Xc = X - X.mean(axis=0)
-        w, V = eigh(Xc.T @ Xc, subset_by_index=[d - k, d - 1])
+        if d <= n:
+            w, V = eigh(Xc.T @ Xc, subset_by_index=[d - k, d - 1])
+            return w[::-1] / (n - 1), V[:, ::-1]
+        w, U = eigh(Xc @ Xc.T, subset_by_index=[n - k, n - 1])
+        V = Xc.T @ (U / np.sqrt(w))
         return w[::-1] / (n - 1), V[:, ::-1]
 
     # median of 3 runs each: single runs on a shared machine vary by tens of percent
@@ -55,7 +64,8 @@ def cmd_demo(args):
           f"(median of 3)")
     eig_err = np.max(np.abs(r.explained_variance - w)) / w[0]
     sin = np.linalg.norm(V - r.components.T @ (r.components @ V), 2)
-    print(f"LAPACK (centered copy, X.T @ X, eigh subset): {np.median(t_lapack):.3f} s; "
+    print(f"LAPACK (centered copy, {'X.T @ X' if d <= n else 'X @ X.T'}, eigh subset): "
+          f"{np.median(t_lapack):.3f} s; "
           f"agreement: max eigenvalue error / largest = {eig_err:.1e}, "
           f"subspace sine = {sin:.1e}")
     return 0 if eig_err < 1e-8 else 1
@@ -74,14 +84,7 @@ def cmd_pca(args):
     outputs = [(args.output, "-o")] + ([(args.transform, "--transform")] if args.transform
                                        else [])
     _io.check_outputs(outputs, args.input)   # nothing is overwritten that is read or written
-    if args.input.lower().endswith(".npy"):   # read block by block, never loaded whole
-        from ._stream import NpyFile
-
-        shape = NpyFile(args.input).shape   # a missing or broken file fails here
-        X, names = args.input, None
-    else:
-        X, names = _io.read_matrix(args.input, delimiter=args.delimiter, header=args.header)
-        shape = np.shape(X)
+    X, names, labels, shape = _read_input(args)
     # the arguments are checked before the compile notice and the work
     from . import _validation as V
 
@@ -91,31 +94,44 @@ def cmd_pca(args):
     V.check_random_state(args.seed)
     _compile_notice(args)
     r = pca(X, args.k, solver=args.solver, tol=args.tol, random_state=args.seed,
-            precision=args.precision,
-            progress=not args.quiet, verbose=args.verbose)
-    arrays = dict(components=r.components, explained_variance=r.explained_variance,
-                  explained_variance_ratio=r.explained_variance_ratio,
-                  singular_values=r.singular_values, mean=r.mean, residuals=r.residuals,
-                  component_errors=r.component_errors)
-    if names is not None:
-        arrays["feature_names"] = np.array(names)
-    table = np.column_stack([r.explained_variance, r.explained_variance_ratio, r.components])
-    header = ["explained_variance", "explained_variance_ratio"] + (
-        names if names is not None else [f"x{j}" for j in range(r.components.shape[1])])
-    files = [(args.output, _io.array_writer(
-        args.output, arrays, r.components if args.output.lower().endswith(".npy") else table,
-        header))]
+            precision=args.precision, progress=not args.quiet, verbose=args.verbose)
+    files = [(args.output, _io.result_writer(args.output, r, names))]
     if args.transform:   # the scores before anything is written; both files or neither
         scores = _io.project(X, r.mean, r.components)
-        pcs = [f"PC{i + 1}" for i in range(args.k)]
-        files.append((args.transform, _io.array_writer(args.transform, {"scores": scores},
-                                                       scores, pcs)))
+        files.append((args.transform, _io.scores_writer(args.transform, scores, labels)))
     _io.write_all(files)
     if not args.quiet:
         print(_table(r))
         print(f"solver: {r.solver}, converged: {r.converged}; wrote {args.output}"
               + (f" and {args.transform}" if args.transform else ""))
     return 0
+
+
+def cmd_transform(args):
+    _io.check_outputs([(args.output, "-o")], args.input)
+    saved = _io.read_result(args.components)
+    X, _, labels, shape = _read_input(args)
+    if len(shape) != 2 or shape[1] != saved["components"].shape[1]:
+        raise ValueError(E.TRANSFORM_WIDTH.format(path=args.input, got=shape[-1],
+                                                  want=saved["components"].shape[1],
+                                                  components=args.components))
+    scores = _io.project(X, saved["mean"], saved["components"])
+    _io.write_all([(args.output, _io.scores_writer(args.output, scores, labels))])
+    if not args.quiet:
+        print(f"wrote {args.output}: {shape[0]} x {scores.shape[1]} scores")
+    return 0
+
+
+def _read_input(args):
+    """``(X, names, labels, shape)`` of the command's input: a ``.npy`` path stays a path (read
+    block by block, never loaded whole)."""
+    if args.input.lower().endswith(".npy"):
+        from ._stream import NpyFile
+
+        return args.input, None, None, NpyFile(args.input).shape   # a broken file fails here
+    X, names, labels = _io.read_matrix(args.input, delimiter=args.delimiter,
+                                       header=args.header, index=args.index)
+    return X, names, labels, np.shape(X)
 
 
 def cmd_warmup(args):
@@ -146,6 +162,11 @@ def cmd_bench(args):
     else:
         shapes = bench.QUICK_SHAPES if args.quick else bench.SHAPES
     reps = args.reps if args.reps is not None else (3 if args.quick else 5)
+    if args.plot:   # before the run, not after it
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise ImportError(E.NO_MATPLOTLIB)
     progress = Progress("fastlae bench", enabled=None if not args.quiet else False)
     try:
         result = bench.run(shapes, dtype=np.dtype(args.dtype).type, reps=reps,
@@ -193,11 +214,11 @@ def _demo_parser(sub):
                        description="Run fastlae.pca on fastlae.datasets.decaying data and "
                                    "compare time and answer with LAPACK on the Gram matrix.",
                        epilog="example: fastlae demo --n-samples 20000 --n-features 300 -k 5")
-    d.add_argument("--n-samples", type=int, default=100_000,
+    d.add_argument("--n-samples", type=_positive, default=100_000,
                    help="rows of the data (default: 100000)")
-    d.add_argument("--n-features", type=int, default=500,
+    d.add_argument("--n-features", type=_positive, default=500,
                    help="columns of the data (default: 500)")
-    d.add_argument("-k", type=int, default=10, help="number of components (default: 10)")
+    d.add_argument("-k", type=_positive, default=10, help="number of components (default: 10)")
     d.set_defaults(func=cmd_demo)
 
 
@@ -205,18 +226,19 @@ def _pca_parser(sub):
     c = sub.add_parser(
         "pca", formatter_class=_Formatter, help="principal components of a data file",
         description="Principal components of the matrix in INPUT (rows are samples): .npy, "
-                    ".npz (the array named X, or the only one), .csv or .tsv (a header row is "
-                    "detected; a first column with an empty header, pandas' index, is left "
-                    "out), or - for stdin. Writes the components to -o: .npz (every result "
-                    "array, and the column names), .csv/.tsv (one row per component: explained "
-                    "variance, ratio, then one column per feature) or .npy (the components).",
+                    ".npz (the array named X, or the only one), .csv or .tsv, or - for stdin. "
+                    "Writes the components to -o: .npz (every result array with the mean and "
+                    "the column names), .csv/.tsv (one row per component: its name, explained "
+                    "variance, ratio, then one column per feature; a last row 'mean') or .npy "
+                    "(the components only). Text input: " + _TEXT_INPUT,
         epilog="example: fastlae pca data.csv -k 10 -o components.csv --transform scores.csv")
     c.add_argument("input", help="data file, or - for stdin")
     c.add_argument("-k", type=int, required=True, help="number of components")
     c.add_argument("-o", "--output", required=True,
                    help="where the components go (.npz, .csv, .tsv or .npy)")
     c.add_argument("--transform", metavar="FILE", default=None,
-                   help="also write the projected data, n_samples x k (.npy, .npz, .csv, .tsv)")
+                   help="also write the projected data, n_samples x k (.npy, .npz, .csv, .tsv; "
+                        "text keeps the input's row labels)")
     c.add_argument("--solver", default="auto", choices=SOLVERS,
                    help="autoencoder solver, or eigh for LAPACK, see fastlae.pca (default: auto)")
     c.add_argument("--precision", default="auto", choices=PRECISIONS,
@@ -227,6 +249,37 @@ def _pca_parser(sub):
                    help="largest relative residual of the certificate (default: 1e-10)")
     c.add_argument("--seed", type=int, default=None,
                    help="seed of the initial weights (default: a fixed one)")
+    _text_options(c)
+    c.add_argument("--quiet", action="store_true",
+                   help="print nothing but errors and warnings (no table, no progress line)")
+    c.add_argument("--verbose", action="store_true",
+                   help="say what ran: the Gram, the solver, updates, residuals, timings")
+    c.set_defaults(func=cmd_pca)
+
+    t = sub.add_parser(
+        "transform", formatter_class=_Formatter,
+        help="project data with saved components",
+        description="Project the data in INPUT (as for fastlae pca) onto the components a "
+                    "fastlae pca run saved (.npz or .csv/.tsv, which hold the mean): "
+                    "(X - mean) @ components.T, written to -o. Text input: " + _TEXT_INPUT,
+        epilog="example: fastlae transform new.csv --components components.csv -o scores.csv")
+    t.add_argument("input", help="data file, or - for stdin")
+    t.add_argument("--components", required=True, metavar="FILE",
+                   help="the components file of fastlae pca -o (.npz, .csv or .tsv)")
+    t.add_argument("-o", "--output", required=True,
+                   help="where the scores go (.npy, .npz, .csv, .tsv)")
+    _text_options(t)
+    t.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    t.set_defaults(func=cmd_transform)
+
+
+_TEXT_INPUT = ("a header row is detected (a row of names, pandas' numbered columns, numbers "
+               "over decimals), and a first column of row labels (pandas' index); a file "
+               "that may be read either way is refused, naming the flag that decides. The "
+               "values are parsed by pandas where it is installed, else by NumPy.")
+
+
+def _text_options(c):
     c.add_argument("--delimiter", default=None,
                    help="field delimiter of text input (default: detected; tab for .tsv)")
     g = c.add_mutually_exclusive_group()
@@ -234,11 +287,12 @@ def _pca_parser(sub):
                    help="the first row of text input holds column names")
     g.add_argument("--no-header", dest="header", action="store_false",
                    help="the first row of text input is data (default: detected)")
-    c.add_argument("--quiet", action="store_true",
-                   help="print nothing but errors (no table, no progress line)")
-    c.add_argument("--verbose", action="store_true",
-                   help="say what ran: the Gram, the solver, updates, residuals, timings")
-    c.set_defaults(func=cmd_pca)
+    g = c.add_mutually_exclusive_group()
+    g.add_argument("--index", dest="index", action="store_true", default=None,
+                   help="the first column of text input holds row labels (left out of X, kept "
+                        "in the scores)")
+    g.add_argument("--no-index", dest="index", action="store_false",
+                   help="the first column of text input is a feature (default: detected)")
 
 
 def _bench_parser(sub):
@@ -256,9 +310,9 @@ def _bench_parser(sub):
                    help="shapes to run instead, as n_samples n_features k (repeated triples)")
     b.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                    help="data type of the matrices (default: float64)")
-    b.add_argument("--threads", type=int, default=None,
+    b.add_argument("--threads", type=_positive, default=None,
                    help="limit BLAS and fastlae to this many threads (default: all)")
-    b.add_argument("--reps", type=int, default=None,
+    b.add_argument("--reps", type=_positive, default=None,
                    help="repeats per method (default: 5, or 3 with --quick)")
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.add_argument("--plot", metavar="FILE",
@@ -295,13 +349,48 @@ def main(argv=None):
     except SystemExit as done:   # --help, --version, or a usage error (status 2)
         return done.code
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _warning_line
+            return args.func(args)
+    except BrokenPipeError:   # stdout closed by its reader (| head, | true): files are written
+        _quiet_stdout()
+        return 0
+    except MemoryError as err:
+        print(f"fastlae: error: {E.NO_MEMORY.format(err=err or 'allocation failed')}",
+              file=sys.stderr)
+        return 2
     except (ValueError, TypeError, ImportError, OSError) as err:
         print(f"fastlae: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fastlae: interrupted", file=sys.stderr)
         return 130
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None):
+    """Warnings as one line, like errors: no file, line number or source."""
+    print(f"fastlae: warning: {message}", file=sys.stderr)
+
+
+def _quiet_stdout():
+    """Point stdout at /dev/null, so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _positive(text):
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1")
+    return value
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -221,6 +221,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         return self._atomically(self._fit, X)
 
+    def __sklearn_is_fitted__(self):
+        """Fitted once components exist (``partial_fit`` may hold sums of too few rows)."""
+        return "components_" in self.__dict__
+
     def _atomically(self, fit, X):
         """``fit(X)``; a failure (an error, an interrupt) leaves the estimator exactly as it
         was before the call."""
@@ -254,12 +258,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         on all rows so far. Unlike ``IncrementalPCA``'s, the answer is exact: the batches'
         counts, means and centered Gram matrices are merged exactly (memory O(n_features^2),
         see :mod:`fastlae._stream`) and each call solves on the merged Gram, certified against
-        it. ``fit`` discards the sums. A call that fails (a batch refused, too few rows for
-        ``n_components``, an interrupt) leaves the estimator and its sums as they were.
+        it. ``fit`` discards the sums. A batch may have any number of rows: while fewer
+        rows than an integer ``n_components`` have been seen, the batch is only added to the
+        sums and the estimator stays unfitted (``transform`` raises ``NotFittedError``); the
+        components are fitted by the first call that completes enough rows. Sparse batches
+        (CSR, CSC) are summed in dense slices of rows. A call that fails (a batch refused,
+        an interrupt) leaves the estimator and its sums as they were.
 
         Parameters
         ----------
-        X : array_like of shape (n_batch, n_features)
+        X : array_like or sparse matrix of shape (n_batch, n_features)
         y : ignored
 
         Returns
@@ -272,12 +280,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """:meth:`partial_fit` on a copy of the sums, kept only when the fit succeeds."""
         import copy
 
-        from ._stream import GramSum
+        from ._stream import CHUNK_ELEMENTS, GramSum
 
         solver, tol = self._check_sklearn_params()
         first = "_gram_sum" not in self.__dict__
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1,
-                          reset=first)
+                          reset=first, accept_sparse=SPARSE)
         if first:
             acc = GramSum(X.shape[1])
             acc.dtype = X.dtype
@@ -285,10 +293,18 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             acc = copy.deepcopy(self._gram_sum)
         if X.dtype != acc.dtype:   # a float64 batch after float32 ones: the sums are float64
             acc.dtype = np.dtype(np.float64)
-        acc.add(np.ascontiguousarray(X))
+        step = max(1, CHUNK_ELEMENTS // X.shape[1]) if sp.issparse(X) else X.shape[0]
+        for r0 in range(0, X.shape[0], step):
+            rows = X[r0:r0 + step]
+            acc.add(np.ascontiguousarray(rows.toarray() if sp.issparse(rows) else rows))
         if not acc.finite():   # the sums overflowed: refused, and undone by _atomically
-            raise ValueError(E.X_OVERFLOW.format(maxabs=float(np.max(np.abs(X)))))
+            raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max())))
         n, d = acc.n, acc.d
+        nc = self.n_components
+        if isinstance(nc, numbers.Integral) and not isinstance(nc, (bool, np.bool_)) \
+                and n < nc <= d:   # too few rows yet: keep the sums, fit later
+            self._gram_sum = acc
+            return self
         k, cut = self._k(n, d)
         if k == 0:
             raise ValueError(E.PARTIAL_ZERO)

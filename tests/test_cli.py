@@ -119,11 +119,14 @@ def test_header_csv_stdin_and_names(tmp_path):
     assert rc == 0, err
     assert "\r" not in err   # no progress line: stderr is not a terminal
     head, *rows = out.read_text().splitlines()
-    assert head.split(",") == ["explained_variance", "explained_variance_ratio"] + names
-    table = np.array([r.split(",") for r in rows], dtype=float)
+    assert head.split(",") == ["", "explained_variance", "explained_variance_ratio"] + names
+    assert [r.split(",")[0] for r in rows] == ["PC1", "PC2", "mean"]
+    table = np.array([r.split(",")[1:] for r in rows[:2]], dtype=float)
     ref = fastlae.pca(X, 2)
     np.testing.assert_allclose(table[:, 0], ref.explained_variance, rtol=1e-12)
     np.testing.assert_allclose(np.abs(table[:, 2:]), np.abs(ref.components), atol=1e-10)
+    np.testing.assert_allclose(np.array(rows[2].split(",")[3:], dtype=float), X.mean(axis=0),
+                               rtol=1e-14)
 
 
 @pytest.mark.parametrize("name, delimiter, extra", [
@@ -155,7 +158,7 @@ def test_header_options(tmp_path, capsys):
         assert len(z["feature_names"]) == 5
     path.write_text("a,b,c,d,e\n" + path.read_text())
     assert cli.main(["pca", str(path), "-k", "1", "-o", str(out), "--no-header"]) == 2
-    assert "could not convert" in capsys.readouterr().err
+    assert "line 1, column 1: 'a' is not a number" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".npz", ".csv", ".tsv"])
@@ -286,16 +289,15 @@ def test_a_failed_second_write_leaves_the_old_files(tmp_path, monkeypatch):
     (tmp_path / "s.csv").write_text("old scores\n")
 
     calls = []
-    real = np.savetxt
 
     def full_disk(*args, **kwargs):   # the scores' write fails like a full disk
         calls.append(1)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savetxt", full_disk)
+    monkeypatch.setattr("csv.writer", full_disk)   # the text writer of the scores
     rc = cli.main(["pca", str(tmp_path / "x.npy"), "-k", "2", "-o", str(tmp_path / "c.npz"),
                    "--transform", str(tmp_path / "s.csv"), "--quiet"])
-    monkeypatch.setattr(np, "savetxt", real)
+    monkeypatch.undo()
     assert rc == 2 and calls
     assert (tmp_path / "c.npz").read_bytes() == b"old components"
     assert (tmp_path / "s.csv").read_text() == "old scores\n"

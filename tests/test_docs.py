@@ -61,5 +61,5 @@ def test_readme_pca_commands_run(tmp_path):
                               text=True, timeout=300)
         assert proc.returncode == 0, (line, proc.stderr)
     assert (tmp_path / "components.csv").read_text().startswith(
-        "explained_variance,explained_variance_ratio,feature 0,")
+        ",explained_variance,explained_variance_ratio,feature 0,")
     assert (tmp_path / "scores.csv").exists() and (tmp_path / "components.npz").exists()
