@@ -47,11 +47,12 @@ def block_length(other, elements):
 
 
 def pow2_at_least(x):
-    """The power of two at or above ``x`` (1 for 0; inf for inf, NaN for NaN): the one scale
-    rule of every path (dividing by it is exact)."""
+    """The power of two at or above ``x``, at least ``2**-1021`` so that its inverse is finite
+    (subnormal data); 1 for 0, inf for inf, NaN for NaN: the one scale rule of every path
+    (dividing by it is exact)."""
     if not x > 0.0:
         return 1.0 if x == 0.0 else float(x)
-    return float(2.0 ** np.frexp(x)[1]) if np.isfinite(x) else float(x)
+    return max(float(2.0 ** np.frexp(x)[1]), 2.0 ** -1021) if np.isfinite(x) else float(x)
 
 
 def uncentered_rounding(m, n, mean, trace):

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from fastlae import _errors as E
 from fastlae import cli
@@ -324,3 +325,43 @@ def test_an_output_directory_is_named_as_such(tmp_path, capsys):
     assert cli.main(["pca", str(tmp_path / "x.npy"), "-k", "2", "-o",
                      str(tmp_path / "outdir")]) == 2
     assert "is a directory" in capsys.readouterr().err
+
+
+def _spellings(tmp_path, name):
+    """Ways to name ``tmp_path / name``: absolute, relative with ``..`` and ``.``, through a
+    symbolic link to the directory, and a hard link (where the file exists)."""
+    link = tmp_path / "linked"
+    if not link.exists():
+        link.symlink_to(tmp_path, target_is_directory=True)
+    return [str(tmp_path / name), os.path.relpath(tmp_path / name),
+            str(tmp_path / "sub" / ".." / name), str(tmp_path / "." / name), str(link / name)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_random_output_collisions_are_refused_before_any_work(data, tmp_path_factory):
+    """Outputs naming the input or each other, however they are spelled (relative, ``..``,
+    through a link to the directory, a hard link), are refused with nothing written."""
+    tmp_path = tmp_path_factory.mktemp("paths")
+    (tmp_path / "sub").mkdir()
+    X = _data(seed=11)
+    np.save(tmp_path / "d.npy", X)
+    os.link(tmp_path / "d.npy", tmp_path / "hard.npy")
+    before = (tmp_path / "d.npy").read_bytes()
+    kind = data.draw(st.sampled_from(["output is input", "transform is input",
+                                      "outputs collide"]))
+    if kind == "outputs collide":
+        name = data.draw(st.sampled_from(["r.npz", "r.csv", "r.npy"]))
+        first = data.draw(st.sampled_from(_spellings(tmp_path, name)))
+        second = data.draw(st.sampled_from(_spellings(tmp_path, name)))
+        outputs = ["-o", first, "--transform", second]
+    else:
+        same = data.draw(st.sampled_from(_spellings(tmp_path, "d.npy")
+                                         + [str(tmp_path / "hard.npy")]))
+        other = str(tmp_path / "c.npz")
+        outputs = ["-o", same, "--transform", other] if kind == "output is input" \
+            else ["-o", other, "--transform", same]
+    rc = cli.main(["pca", str(tmp_path / "d.npy"), "-k", "2", "--quiet"] + outputs)
+    assert rc == 2
+    assert (tmp_path / "d.npy").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npy", "hard.npy", "linked", "sub"]

@@ -237,11 +237,14 @@ def test_every_uncertified_answer_warns(path, monkeypatch):
     assert not r.converged
 
 
-@pytest.mark.parametrize("path", ["dense", "sparse", "stream"])
-@pytest.mark.parametrize("exponent", [-300, -200, -160, -100, 0, 100, 160, 200, 300])
+@settings(max_examples=30, deadline=None)
+@given(path=st.sampled_from(["dense", "sparse", "stream"]),
+       exponent=st.one_of(st.sampled_from([-300, -160, 0, 160, 300]),
+                          st.floats(min_value=-300, max_value=300)))
 def test_every_quantity_right_where_representable(path, exponent):
-    """Data scaled by 10^e: components, ratios and singular values are those of the unscaled
-    data (times 10^e); variances are exact where float64 holds them, 0 or inf beyond."""
+    """Data scaled by 10^e, e anywhere in [-300, 300]: components, ratios and singular values
+    are those of the unscaled data (times 10^e); variances are exact where float64 holds
+    them, 0 or inf beyond."""
     import scipy.sparse as sp
 
     X = fastlae.datasets.decaying(400, 12, random_state=2)
@@ -262,6 +265,30 @@ def test_every_quantity_right_where_representable(path, exponent):
     np.testing.assert_allclose(r.explained_variance[normal], want[normal], rtol=1e-12)
     assert np.all(r.explained_variance[~normal] == want[~normal]) or np.all(
         np.abs(r.explained_variance[~normal]) <= np.finfo(float).tiny)
+
+
+@pytest.mark.parametrize("path", ["dense", "wide", "sparse", "stream"])
+@pytest.mark.parametrize("scale", [1e-310, pytest.param(1e-318, id="1e-318")])
+def test_subnormal_data_give_the_answer_of_the_data_as_given(path, scale, request):
+    """Data below float64's normal range keep fewer digits; the answer is the exact PCA of the
+    values as stored (compared with the same values multiplied by 2^1070, exactly)."""
+    import scipy.sparse as sp
+
+    if scale < 1e-315 and path in ("sparse", "stream"):
+        request.applymarker(pytest.mark.xfail(
+            reason="sparse and stream means are computed in data units, where values of "
+                   "1e-318 keep 5 digits: the answer is off by 1e-8 to 1e-4", strict=True))
+    X = fastlae.datasets.decaying(300, 12, random_state=3)
+    Y = X * scale
+    if path == "wide":
+        Y = np.ascontiguousarray(Y.T)
+    source = {"sparse": sp.csr_matrix(Y), "stream": lambda: [Y[:100], Y[100:]]}.get(path, Y)
+    r = fastlae.pca(source, 3)
+    ref = fastlae.pca(Y * 2.0 ** 1000 * 2.0 ** 70, 3)
+    assert r.converged or path == "sparse"   # sparse: warned where its rounding bound says
+    np.testing.assert_allclose(r.explained_variance_ratio, ref.explained_variance_ratio,
+                               rtol=1e-9)
+    assert sin_angle(ref.components.T, r.components) < 1e-7
 
 
 @settings(max_examples=12, deadline=None)
