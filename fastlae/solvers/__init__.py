@@ -21,14 +21,17 @@ SOLVERS = ("auto",) + tuple(REGISTRY)
 PRECISIONS = ("auto", "double", "mixed")
 __all__ = ["PRECISIONS", "REGISTRY", "SOLVERS", "Plan", "Trained", "budgets", "choose",
            "default_latent", "estimated_seconds", "exact_plan", "exact_solver",
-           "single_saves"]
+           "krylov_passes", "single_saves"]
 
 # Cost model of the "auto" rule, calibrated with scripts/bench_auto.py on the project
 # machine (2 cores, AVX-512, OpenBLAS; float64). Rates in flop/s, times in seconds.
-UPDATES = 16          # als_tied updates to its target on fast-decaying spectra (r = 2k, momentum)
-SYRK_FLOPS = 1.6e11   # forming the Gram: 2 n m^2 flops
+UPDATES = 14          # als_tied updates to its target on fast-decaying spectra (r = 2k, momentum;
+                      # 13-15 measured at 1000-2000 features)
+SYRK_FLOPS = 1.6e11   # forming the Gram: 2 n m^2 flops, and per block of GRAM_BLOCK_ROWS
+GRAM_BLOCK_ROWS = 512   # samples its worker reads and writes its m x m partial (16 m^2 bytes)
 PASS_FLOPS = 4.3e10   # one matrix-free update: 4 n d r flops (two narrow GEMMs over X)
-GEMM_FLOPS = 4.0e10   # one update on the formed Gram: 2 m^2 r flops (reads all of C)
+GEMM_FLOPS = 2.2e10   # one update on the formed Gram: 2 m^2 r flops (reads all of C; measured
+                      # 1.7-6.6 ms per update at m = 1000-2000, r = 20, with its small work)
 EIGH_FLOPS = 2.5e10   # LAPACK eigh with a subset: (4/3) m^3 flops of tridiagonalization
 EIGH_OVERHEAD = 5e-3  # fixed cost of eigh (workspace queries, small m)
 # Beyond EIGH_CACHE_M features eigh's rate falls like (m / EIGH_CACHE_M)^-EIGH_SLOWDOWN
@@ -67,8 +70,10 @@ THREAD_EXPONENT = 0.6   # 16 threads: 3.5x
 # stored columns, at ORTHO_FLOPS (measured per step on formed Grams of 2000-5000 features,
 # k 10-50, block 10: 9-52 ms).
 KRYLOV_PASSES = 14
+# ... for k up to 2.3 blocks; beyond, about KRYLOV_PASSES (1 + k / b) / 3.3 (block 10:
+# k 10: 10-11 products, k 20: 15, k 50: 24-26 on decaying spectra, 2000-20000 samples)
 KRYLOV_OVERHEAD = 6e-4   # fixed cost of a step (its small eigh, BLAS calls, Python), m = 13-50
-MEMORY_BYTES_PER_S = 6.0e9
+MEMORY_BYTES_PER_S = 9.0e9   # narrow products measured at 8-10 GB/s (1000-4000 features)
 ORTHO_FLOPS = 2.4e9
 # Below this Gram size LAPACK's eigh (under 50 ms) stays the exact solver on a formed Gram: it
 # resolves every gap, where Krylov stops at the residual float64 products attain.
@@ -129,10 +134,12 @@ def estimated_seconds(n, d, k):
     m, big = min(n, d), max(n, d)
     r = default_latent("als_tied", k, m)
     small = SMALL_SECONDS * r ** 3 + UPDATE_OVERHEAD
-    gram = 2.0 * big * m * m / SYRK_FLOPS
+    gram = 2.0 * big * m * m / SYRK_FLOPS \
+        + (big / GRAM_BLOCK_ROWS) * 16.0 * m * m / MEMORY_BYTES_PER_S
     one_pass = 4.0 * n * d * r / PASS_FLOPS + small
     update = 2.0 * m * m * r / GEMM_FLOPS + small
     b = krylov.default_block(k, m)
+    passes = krylov_passes(k, b)
     ortho = 10.0 * m * 0.75 * krylov.default_cap(k, b, m) * b / ORTHO_FLOPS + KRYLOV_OVERHEAD
     free_step = max(4.0 * n * d * b / PASS_FLOPS, 16.0 * n * d / MEMORY_BYTES_PER_S) + ortho
     gram_step = max(2.0 * m * m * b / GEMM_FLOPS, 8.0 * m * m / MEMORY_BYTES_PER_S) + ortho
@@ -145,9 +152,15 @@ def estimated_seconds(n, d, k):
         "eigh": gram + (4.0 / 3.0) * m ** 3 / EIGH_FLOPS
         * max(1.0, m / EIGH_CACHE_M) ** EIGH_SLOWDOWN + EIGH_OVERHEAD,
         "krylov_step": gram_step,
-        "krylov_free": KRYLOV_PASSES * free_step,
-        "krylov_gram": gram + KRYLOV_PASSES * gram_step,
+        "krylov_free": passes * free_step,
+        "krylov_gram": gram + passes * gram_step,
     }
+
+
+def krylov_passes(k, b):
+    """Products block Krylov of block ``b`` is modelled to take to its target for k
+    components (``KRYLOV_PASSES``, more where k is several blocks)."""
+    return KRYLOV_PASSES * max(1.0, (1.0 + k / b) / 3.3)
 
 
 def exact_solver(n, d, k, cost=None):
@@ -171,7 +184,8 @@ def exact_plan(n, d, k):
     if exact_solver(n, d, k, cost) == "eigh":
         return Plan("eigh")
     solve = cost["eigh"] - cost["gram"]
-    budget = max(2 * KRYLOV_PASSES, int(EXACT_WASTE * solve / cost["krylov_step"]))
+    passes = krylov_passes(k, krylov.default_block(k, min(n, d)))
+    budget = max(int(2 * passes), int(EXACT_WASTE * solve / cost["krylov_step"]))
     return Plan("krylov", False, budget, float("inf"))
 
 
@@ -228,8 +242,9 @@ def choose(n, d, k, explicit, formed=False):
         # matrix-free Krylov where its usual KRYLOV_PASSES cost less than the exact path:
         # WASTE of eigh in products (at least twice the usual), then a hand-over to eigh,
         # which the observed rate triggers earlier on a flat spectrum
-        free_budget = max(2 * KRYLOV_PASSES,
-                          int(WASTE * cost["eigh"] / (cost["krylov_free"] / KRYLOV_PASSES)))
+        passes = krylov_passes(k, krylov.default_block(k, min(n, d)))
+        free_budget = max(int(2 * passes), int(WASTE * cost["eigh"] / (cost["krylov_free"]
+                                                                       / passes)))
         if not formed and cost["krylov_free"] < exact_cost:
             options.append((cost["krylov_free"], Plan("krylov", True, free_budget, 1.0)))
         if not options or exact_cost < EIGH_MARGIN * min(c for c, _ in options):
