@@ -166,3 +166,6 @@ COMPONENTS_FILE = ("cannot read the components {path!r}: {err}; give the .npz, .
                    "file that fastlae pca -o wrote")
 TRANSFORM_SHAPE = "expected a 2-D array with {d} columns, got shape {shape}"
 OUTPUT_WRITE = "cannot write {path!r}: {err}"
+NPY_COMPONENTS_ONLY = ("{path!r} holds the components only (a .npy file holds one array): the "
+                       "mean and the explained variance are not saved, and fastlae transform "
+                       "needs the mean; write .npz or .csv to keep them")

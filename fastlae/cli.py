@@ -95,6 +95,8 @@ def cmd_pca(args):
     _compile_notice(args)
     r = pca(X, args.k, solver=args.solver, tol=args.tol, random_state=args.seed,
             precision=args.precision, progress=not args.quiet, verbose=args.verbose)
+    if args.output.lower().endswith(".npy"):
+        warnings.warn(E.NPY_COMPONENTS_ONLY.format(path=args.output), UserWarning)
     files = [(args.output, _io.result_writer(args.output, r, names))]
     if args.transform:   # the scores before anything is written; both files or neither
         scores = _io.project(X, r.mean, r.components)

@@ -221,6 +221,15 @@ def test_demo_on_wide_data_uses_the_sample_gram(capsys):
     assert "X @ X.T" in capsys.readouterr().out
 
 
+def test_a_npy_components_file_says_what_it_leaves_out(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", _data())
+    assert cli.main(["pca", str(tmp_path / "x.npy"), "-k", "2", "-o", str(tmp_path / "c.npy"),
+                     "--quiet"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "holds the components only" in err[0]
+    assert np.load(tmp_path / "c.npy").shape == (2, 6)
+
+
 def test_warnings_are_one_line(tmp_path, capsys):
     X = _data(n=50, d=4)
     X[:, 3] = X[:, 0]   # rank 3
