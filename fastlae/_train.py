@@ -13,7 +13,7 @@ from ._certify import Pairs, certify
 from ._gram import form_gram
 from ._kernels.monitor import GAVE_UP
 from ._operator import Operator
-from .solvers import REGISTRY, Plan, Trained, default_latent, exact_plan, krylov
+from .solvers import REGISTRY, Trained, default_latent, exact_plan, flat_plan, krylov
 
 
 def lam_floor(m, trace):
@@ -120,10 +120,12 @@ def train(op, request, plan, name, r, trace, budget, tol=None, handover_width=No
 
 def _hand_over(op, request, name, trained, lam, floor, width):
     """The exact path after ``name`` gave up on the formed Gram ``op``: block Krylov from the
-    span reached so far (unless Krylov itself gave up), then LAPACK's full answer where that
-    gives up too. Returns ``(name, trained, updates)``."""
+    span reached so far (after matrix-free Krylov gave up, only on Grams large enough for
+    :func:`~fastlae.solvers.flat_plan`), then LAPACK's full answer where that gives up too.
+    Returns ``(name, trained, updates)``."""
     k, tol, more = request.k, request.tol, 0
-    nxt = Plan("eigh") if name == "krylov" else exact_plan(op.data.n, op.data.d, k)
+    n, d = op.data.n, op.data.d
+    nxt = flat_plan(n, d, k) if name == "krylov" else exact_plan(n, d, k)
     if nxt.solver == "krylov":
         name = "krylov"
         trained = krylov.solve(op, k, default_latent(name, k, op.m), lam, floor, tol,

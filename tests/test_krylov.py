@@ -188,3 +188,20 @@ def test_formed_gram_flat_spectrum_hands_over_to_eigh():
     r = _quiet(lambda: fastlae.pca(lambda: [X[:1700], X[1700:]], 10))
     assert r.solver == "eigh" and r.n_iter <= plan.budget
     _check(r, X, 10)
+
+
+def test_matrix_free_krylov_that_gives_up_goes_on_on_the_formed_gram(monkeypatch):
+    """A flat spectrum makes matrix-free Krylov give up; on a Gram large enough
+    (:func:`fastlae.solvers.flat_plan`: 4000 features, not 2000) Krylov goes on from the span
+    it reached on the formed Gram, where products are cheap, instead of a full eigh."""
+    import fastlae.api as api
+    from fastlae.solvers import Plan, flat_plan
+
+    assert flat_plan(4000, 4000, 20).solver == "krylov"
+    assert flat_plan(3000, 2000, 10).solver == "eigh"
+    monkeypatch.setattr("fastlae._train.flat_plan",   # the 4000-feature plan at test size
+                        lambda n, d, k: Plan("krylov", False, 220, float("inf")))
+    X = np.random.default_rng(6).standard_normal((1500, 1200))
+    r = _quiet(lambda: api._pca(X, 10, plan=Plan("krylov", True, 28, 1.0)))
+    assert r.solver == "krylov" and not r.matrix_free and r.converged and r.n_iter > 12
+    _check(r, X, 10)

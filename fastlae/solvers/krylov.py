@@ -40,7 +40,7 @@ DEFAULT_MAX_ITER = 300
 STALL = 6
 # Stored columns: at least this many blocks beyond k before a restart, and at most
 # MEMORY_BYTES for the basis and its products together.
-CAP_BLOCKS = 6
+CAP_BLOCKS = 10
 MEMORY_BYTES = 1 << 30
 # A next-block column whose norm after orthogonalization is below this (relative to the
 # largest Ritz value) carries no new direction and is replaced by a random one.
