@@ -13,7 +13,8 @@ from ._certify import Pairs, certify
 from ._gram import form_gram
 from ._kernels.monitor import GAVE_UP
 from ._operator import Operator
-from .solvers import REGISTRY, Trained, default_latent, exact_plan, flat_plan, krylov
+from .solvers import (FLAT_CAP_BLOCKS, REGISTRY, Trained, default_latent, exact_plan,
+                      flat_plan, krylov)
 
 
 def lam_floor(m, trace):
@@ -127,10 +128,12 @@ def _hand_over(op, request, name, trained, lam, floor, width):
     n, d = op.data.n, op.data.d
     nxt = flat_plan(n, d, k) if name == "krylov" else exact_plan(n, d, k)
     if nxt.solver == "krylov":
+        flat = name == "krylov"   # matrix-free Krylov gave up: a flat spectrum
         name = "krylov"
         trained = krylov.solve(op, k, default_latent(name, k, op.m), lam, floor, tol,
                                request.wtol, nxt.budget, request.rng,
-                               init=(trained.W1, trained.basis), patience=nxt.patience)
+                               init=(trained.W1, trained.basis), patience=nxt.patience,
+                               cap_blocks=FLAT_CAP_BLOCKS if flat else None)
         more = trained.n_iter
         if trained.status != GAVE_UP:
             return name, trained, more

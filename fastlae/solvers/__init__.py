@@ -81,6 +81,9 @@ KRYLOV_MIN = 1000
 # Products block Krylov takes on a flat spectrum (where a matrix-free run gave up), measured
 # 86-155 on the iid Gaussian 4000 x 4000, k 20, blocks of 10 (107 with the default cap).
 FLAT_PASSES = 110
+# ... with k + FLAT_CAP_BLOCKS b stored columns (k + 6 b: 155 products; more columns cost
+# orthogonalization on the fast spectra the default serves: sparse 200000 x 40000 5-7% slower)
+FLAT_CAP_BLOCKS = 10
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25

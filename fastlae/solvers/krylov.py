@@ -40,7 +40,7 @@ DEFAULT_MAX_ITER = 300
 STALL = 6
 # Stored columns: at least this many blocks beyond k before a restart, and at most
 # MEMORY_BYTES for the basis and its products together.
-CAP_BLOCKS = 10
+CAP_BLOCKS = 6
 MEMORY_BYTES = 1 << 30
 # A next-block column whose norm after orthogonalization is below this (relative to the
 # largest Ritz value) carries no new direction and is replaced by a random one.
@@ -76,9 +76,10 @@ def default_block(k, m, read_bound=False):
     return int(min(m, b))
 
 
-def default_cap(k, b, m):
-    """Stored columns: ``k + CAP_BLOCKS b``, within ``MEMORY_BYTES`` and m."""
-    cap = k + CAP_BLOCKS * b
+def default_cap(k, b, m, blocks=None):
+    """Stored columns: ``k + blocks b`` (``CAP_BLOCKS`` when None), within ``MEMORY_BYTES``
+    and m."""
+    cap = k + (CAP_BLOCKS if blocks is None else blocks) * b
     cap = min(cap, max(k + 2 * b, MEMORY_BYTES // (16 * max(m, 1))))
     return int(min(m, cap))
 
@@ -299,14 +300,16 @@ def trained_from(result, lam):
                    rest=result.ritz[q:])
 
 
-def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0):
+def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0,
+          cap_blocks=None):
     """The solver interface of :mod:`fastlae.solvers` on an
     :class:`~fastlae._operator.Operator`: ``r`` is the block width, ``max_iter`` the most
     products, ``init`` an earlier ``(W1, W2)`` to start from (its decoder's columns). With
     ``patience > 0`` (``"auto"``) a run that used up ``max_iter`` reports ``GAVE_UP`` and
     :func:`fastlae.pca` hands over to eigh; with a finite ``patience`` (the matrix-free plan)
     it gives up earlier, from ``PATIENT_PASSES`` products on, as soon as its observed rate
-    predicts more than ``max_iter`` products; ``inf`` (a formed Gram) only at ``max_iter``."""
+    predicts more than ``max_iter`` products; ``inf`` (a formed Gram) only at ``max_iter``.
+    ``cap_blocks``: stored columns ``k + cap_blocks r`` (:func:`default_cap`)."""
     lam = lam_floor if lam is None else lam
     start = None if init is None else init[1]
     hist = op.history("krylov")
@@ -318,7 +321,8 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
             return passes >= PATIENT_PASSES \
                 and predicted_updates(hist, passes, worst, tol) > max_iter - passes
 
-    result = run(op.krylov_apply(tol), op.m, k, r, tol, max_iter, rng, start=start,
+    cap = None if cap_blocks is None else default_cap(k, r, op.m, cap_blocks)
+    result = run(op.krylov_apply(tol), op.m, k, r, tol, max_iter, rng, cap=cap, start=start,
                  check_stop=op.data.check_stop, report=report, give_up=give_up)
     trained = trained_from(result, lam)
     if patience > 0.0 and not result.converged:   # "auto": hand over to the formed Gram
