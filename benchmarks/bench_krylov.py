@@ -20,18 +20,8 @@ from . import common
 
 
 def sparse(n, d, density, flat, seed=0):
-    """CSR with about ``density`` uniform(0, 1) non-zeros at uniform positions (duplicates
-    summed), columns scaled by ``j^-0.5`` unless ``flat``."""
-    import scipy.sparse as sp
-
-    rng = np.random.default_rng(seed)
-    nnz = int(n * d * density)
-    S = sp.csr_matrix((rng.uniform(0.0, 1.0, nnz), (rng.integers(0, n, nnz),
-                                                  rng.integers(0, d, nnz))), shape=(n, d))
-    S.sum_duplicates()
-    if not flat:
-        S = (S @ sp.diags(np.arange(1, d + 1) ** -0.5)).tocsr()
-    return S
+    """:func:`fastlae.datasets.sparse`."""
+    return fastlae.datasets.sparse(n, d, density, flat=flat, random_state=seed)
 
 
 def covariance_operator(X, count=None):

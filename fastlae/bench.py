@@ -15,15 +15,20 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import time
 import warnings
 
 import numpy as np
 
-# Shapes (n_samples, n_features, k). QUICK finishes in under a minute on 2 cores.
+# Shapes (n_samples, n_features, k) of dense arrays in memory, then the other inputs:
+# ("sparse", n, d, k, density), a CSR matrix (fastlae.datasets.sparse), and ("file", n, d, k),
+# a .npy file of decaying data read by fastlae.pca from its path. QUICK finishes in about a
+# minute on 2 cores.
 SHAPES = [(200000, 256, 10), (100000, 1000, 20), (20000, 2000, 50), (4000, 4000, 20),
-          (1000, 100000, 10)]
-QUICK_SHAPES = [(50000, 200, 10), (3000, 1500, 10), (500, 20000, 10)]
+          (1000, 100000, 10), ("sparse", 200000, 5000, 10, 0.005), ("file", 1000, 100000, 10)]
+QUICK_SHAPES = [(50000, 200, 10), (3000, 1500, 10), (500, 20000, 10),
+                ("sparse", 50000, 2000, 10, 0.005), ("file", 500, 20000, 10)]
 PAUSE = 0.3
 
 
@@ -122,10 +127,16 @@ def accuracy(ref, components, explained_variance):
     return float(np.max(np.abs(ev - w)) / w[0]), sine(V, components)
 
 
-def methods(X, k, with_peers=True):
+def methods(X, k, with_peers=True, path=None):
     """name -> (callable of no argument returning ``(components, explained_variance)`` or
-    None, note). The bare Gram product returns None (it is a floor, not an answer)."""
+    ``(components, explained_variance, products)``, or None, note). The bare Gram product
+    returns None (it is a floor, not an answer). A sparse X gets fastlae, SciPy's ``eigsh``
+    on the implicitly centered covariance and scikit-learn's ARPACK; a ``path`` (X saved
+    there) gets fastlae on the file and on X in memory, and ARPACK on the loaded file."""
     from . import pca
+
+    if path is not None or _is_sparse(X):
+        return _other_methods(X, k, with_peers, path)
 
     tall = X.shape[0] >= X.shape[1]
     out = {
@@ -155,7 +166,67 @@ def methods(X, k, with_peers=True):
 
 
 def _fl(r):
-    return r.components, r.explained_variance
+    products = r.n_iter if r.solver == "krylov" or r.matrix_free else None
+    return r.components, r.explained_variance, products
+
+
+def _is_sparse(X):
+    return type(X).__module__.startswith("scipy.sparse")
+
+
+def _other_methods(X, k, with_peers, path):
+    from . import pca
+
+    if path is not None:
+        out = {"fastlae auto": (lambda: _fl(pca(path, k)), "fastlae.pca on the .npy path"),
+               "fastlae in memory": (lambda: _fl(pca(X, k)), "the same data as an array")}
+        data = lambda: np.load(path)   # noqa: E731  (ARPACK needs the array: loading counts)
+    else:
+        out = {"fastlae auto": (lambda: _fl(pca(X, k)), "CSR, centered implicitly"),
+               "scipy eigsh": (lambda: _eigsh(X, k), "centered covariance operator")}
+        data = lambda: X   # noqa: E731
+    notes = []
+    if with_peers:
+        try:
+            from sklearn.decomposition import PCA
+        except ImportError:
+            notes.append("scikit-learn is not installed: its solvers are skipped "
+                         "(pip install scikit-learn)")
+        else:
+            out["sklearn arpack"] = (
+                lambda: _sk(PCA(k, svd_solver="arpack", random_state=0).fit(data())),
+                "loads the file" if path is not None else "")
+    return out, notes
+
+
+def _eigsh(X, k):
+    """SciPy's ARPACK on the implicitly centered covariance of a sparse X, counting its
+    products with the covariance."""
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    n, d = X.shape
+    mean = np.asarray(X.mean(axis=0)).ravel()
+    count = [0]
+
+    def mv(v):
+        count[0] += 1
+        t = X @ np.ravel(v) - mean @ np.ravel(v)
+        return X.T @ t - mean * t.sum()
+
+    w, V = eigsh(LinearOperator((d, d), matvec=mv, dtype=np.float64), k=k)
+    order = np.argsort(w)[::-1]
+    return V[:, order].T, w[order] / max(n - 1, 1), count[0]
+
+
+def _sparse_reference(X, k):
+    """LAPACK's top-k eigenpairs of the centered Gram of a sparse X (formed densely: d x d)."""
+    from scipy.linalg import eigh
+
+    n, d = X.shape
+    mean = np.asarray(X.mean(axis=0)).ravel()
+    C = (X.T @ X).toarray() - n * np.outer(mean, mean)
+    w, V = eigh(C, subset_by_index=[d - k, d - 1])
+    return w[::-1] / max(n - 1, 1), np.ascontiguousarray(V[:, ::-1])
 
 
 def _sk(p):
@@ -173,8 +244,12 @@ def run(shapes, dtype=np.float64, reps=3, threads=None, with_peers=True, progres
 
     Parameters
     ----------
-    shapes : sequence of (n_samples, n_features, k)
+    shapes : sequence of (n_samples, n_features, k), ("sparse", n, d, k, density) or
+        ("file", n, d, k)
+        Dense arrays in memory, CSR matrices (:func:`fastlae.datasets.sparse`), ``.npy``
+        files of decaying data (see ``SHAPES``).
     dtype : {numpy.float32, numpy.float64}
+        Of the dense arrays and files.
     reps : int
         Repeats per method (medians are reported).
     threads : int or None
@@ -189,38 +264,68 @@ def run(shapes, dtype=np.float64, reps=3, threads=None, with_peers=True, progres
     from threadpoolctl import threadpool_limits
 
     from . import pca
-    from .datasets import decaying
+    from .datasets import decaying, sparse
 
     result = {"machine": machine(), "dtype": np.dtype(dtype).name, "reps": reps,
               "threads": threads, "shapes": []}
     total = len(shapes)
     with threadpool_limits(limits=threads) if threads else contextlib.nullcontext():
         pca(np.random.default_rng(0).random((300, 20)), 3)   # load the compiled kernels
-        for i, (n, d, k) in enumerate(shapes):
-            X = decaying(n, d, random_state=0, dtype=dtype)
-            ref = reference(X, k)
-            calls, notes = methods(X, k, with_peers)
-            fns = {name: f for name, (f, _) in calls.items()}
-
-            def step(done, count, name, i=i, n=n, d=d):
-                if progress is not None:
-                    progress(i * count + done, total * count, f"{n} x {d}: {name}")
-
-            for f in fns.values():   # warm: caches loaded, kernels compiled
-                f()
-            times, last = interleaved(fns, reps, pause=pause, progress=step)
-            ours = float(np.median(times["fastlae auto"]))
-            rows = []
-            for name, ts in times.items():
-                med = float(np.median(ts))
-                row = {"method": name, "seconds": med, "ratio": med / ours,
-                       "eig_error": None, "sine": None, "note": calls[name][1]}
-                if last[name] is not None and not name.startswith("bare"):
-                    row["eig_error"], row["sine"] = accuracy(ref, *last[name])
-                rows.append(row)
-            result["shapes"].append({"n_samples": n, "n_features": d, "k": k, "rows": rows,
-                                     "notes": notes})
+        for i, shape in enumerate(shapes):
+            kind, n, d, k, density = _case(shape)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "X.npy") if kind == "file" else None
+                if kind == "sparse":
+                    X = sparse(n, d, density, random_state=0)
+                    ref = _sparse_reference(X, k)
+                else:
+                    X = decaying(n, d, random_state=0, dtype=dtype)
+                    ref = reference(X, k)
+                if path is not None:
+                    np.save(path, X)
+                calls, notes = methods(X, k, with_peers, path)
+                rows = _measure(calls, ref, reps, pause, progress, i, total,
+                                f"{kind + ' ' if kind != 'dense' else ''}{n} x {d}")
+            entry = {"n_samples": n, "n_features": d, "k": k, "rows": rows, "notes": notes}
+            if kind != "dense":
+                entry["kind"] = kind
+            if density is not None:
+                entry["density"] = density
+            result["shapes"].append(entry)
     return result
+
+
+def _case(shape):
+    """``(kind, n, d, k, density)`` of an entry of ``SHAPES``."""
+    if isinstance(shape[0], str):
+        kind, n, d, k = shape[:4]
+        return kind, int(n), int(d), int(k), (float(shape[4]) if kind == "sparse" else None)
+    n, d, k = shape
+    return "dense", int(n), int(d), int(k), None
+
+
+def _measure(calls, ref, reps, pause, progress, i, total, label):
+    """The rows of one shape: medians, ratios to fastlae's default, accuracy, products."""
+    fns = {name: f for name, (f, _) in calls.items()}
+
+    def step(done, count, name):
+        if progress is not None:
+            progress(i * count + done, total * count, f"{label}: {name}")
+
+    for f in fns.values():   # warm: caches loaded, kernels compiled
+        f()
+    times, last = interleaved(fns, reps, pause=pause, progress=step)
+    ours = float(np.median(times["fastlae auto"]))
+    rows = []
+    for name, ts in times.items():
+        med = float(np.median(ts))
+        row = {"method": name, "seconds": med, "ratio": med / ours, "eig_error": None,
+               "sine": None, "products": None, "note": calls[name][1]}
+        if last[name] is not None and not name.startswith("bare"):
+            row["eig_error"], row["sine"] = accuracy(ref, *last[name][:2])
+            row["products"] = last[name][2] if len(last[name]) > 2 else None
+        rows.append(row)
+    return rows
 
 
 def format_tables(result):
@@ -232,14 +337,15 @@ def format_tables(result):
              + f"; {result['dtype']}, medians of {result['reps']}"
              + (f", {result['threads']} threads" if result["threads"] else "")]
     for shape in result["shapes"]:
-        lines += ["", f"## {shape['n_samples']} x {shape['n_features']}, k = {shape['k']}", "",
-                  "| method | seconds | / fastlae auto | eigenvalue error | sine | note |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", f"## {_label(shape)}, k = {shape['k']}", "",
+                  "| method | seconds | / fastlae auto | eigenvalue error | sine | products | "
+                  "note |", "|---|---|---|---|---|---|---|"]
         for row in shape["rows"]:
             eig = "-" if row["eig_error"] is None else f"{row['eig_error']:.1e}"
             sin = "-" if row["sine"] is None else f"{row['sine']:.1e}"
+            products = "-" if row.get("products") is None else str(row["products"])
             lines.append(f"| {row['method']} | {row['seconds']:.3f} | {row['ratio']:.2f} | "
-                         f"{eig} | {sin} | {row['note']} |")
+                         f"{eig} | {sin} | {products} | {row['note']} |")
         lines += [f"({note})" for note in shape["notes"]]
     return "\n".join(lines)
 
@@ -262,11 +368,20 @@ def format_summary(result):
         peers = [r for name, r in rows.items() if name.startswith("sklearn")]
         best = min(peers, key=lambda r: r["seconds"]) if peers else None
         label = "" if best is None else best["method"].replace("sklearn ", "") + " "
-        lines.append(f"| {shape['n_samples']} x {shape['n_features']}, {shape['k']} | "
+        lines.append(f"| {_label(shape)}, {shape['k']} | "
                      f"{auto['seconds']:.3f} (sin {auto['sine']:.0e}) | "
                      f"{cell(rows.get('fastlae eigh'))} | {cell(rows.get('bare Gram product'))} "
                      f"| {label}{cell(best)} |")
     return "\n".join(lines)
+
+
+def _label(shape):
+    """``n x d``, with the kind of input where it is not a dense array."""
+    kind = shape.get("kind")
+    text = f"{shape['n_samples']} x {shape['n_features']}"
+    if kind == "sparse":
+        return f"sparse {text} ({100 * shape['density']:.2g}%)"
+    return f"{kind} {text}" if kind else text
 
 
 def write_json(result, path):
@@ -286,7 +401,7 @@ def plot(result, path):
     except ImportError:
         raise ImportError(E.NO_MATPLOTLIB) from None
     shapes = result["shapes"]
-    names = [row["method"] for row in shapes[0]["rows"]]
+    names = list(dict.fromkeys(row["method"] for s in shapes for row in s["rows"]))
     fig, ax = plt.subplots(figsize=(max(6, 2.2 * len(shapes)), 4))
     width = 0.8 / len(names)
     for j, name in enumerate(names):
@@ -294,7 +409,7 @@ def plot(result, path):
                   for s in shapes]
         ax.bar(np.arange(len(shapes)) + j * width, ratios, width, label=name)
     ax.set_xticks(np.arange(len(shapes)) + 0.4 - width / 2)
-    ax.set_xticklabels([f"{s['n_samples']} x {s['n_features']}\nk = {s['k']}" for s in shapes])
+    ax.set_xticklabels([f"{_label(s)}\nk = {s['k']}" for s in shapes], fontsize=7)
     ax.set_yscale("log")
     ax.axhline(1.0, color="k", lw=0.8)
     ax.set_ylabel("seconds / fastlae auto")

@@ -28,6 +28,23 @@ def decaying(n_samples, n_features, *, decay=1.0, noise=0.01, mean=0.5, random_s
     return X.astype(dtype, copy=False)
 
 
+def sparse(n_samples, n_features, density, *, flat=False, random_state=0):
+    """A ``scipy.sparse`` CSR matrix with about ``density`` of its entries non-zero:
+    uniform(0, 1) values at uniform positions (duplicates summed), the columns scaled by
+    ``j^-0.5`` (a slowly decaying spectrum) unless ``flat``. float64."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(random_state)
+    nnz = int(n_samples * n_features * density)
+    S = sp.csr_matrix((rng.uniform(0.0, 1.0, nnz), (rng.integers(0, n_samples, nnz),
+                                                  rng.integers(0, n_features, nnz))),
+                      shape=(n_samples, n_features))
+    S.sum_duplicates()
+    if not flat:
+        S = (S @ sp.diags(np.arange(1, n_features + 1) ** -0.5)).tocsr()
+    return S
+
+
 def with_spectrum(n_samples, n_features, singular_values, *, noise=0.0, mean=0.0,
                   random_state=0, dtype=np.float64):
     """``X = U diag(s) V^T + noise * N(0, 1) + mean`` with Haar-random orthonormal U, V.

@@ -11,7 +11,7 @@ import pytest
 from fastlae import cli
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-COLUMNS = {"method", "seconds", "ratio", "eig_error", "sine", "note"}
+COLUMNS = {"method", "seconds", "ratio", "eig_error", "sine", "products", "note"}
 
 
 def test_bench_quick_json(tmp_path, capsys):
@@ -37,6 +37,27 @@ def test_bench_quick_json(tmp_path, capsys):
         assert auto["ratio"] == 1.0 and auto["sine"] < 1e-8
     assert printed.count("| method | seconds | / fastlae auto |") == 2
     assert "covariance_eigh is skipped on wide data" in printed
+
+
+def test_bench_sparse_and_file_cases():
+    """A sparse matrix against SciPy's eigsh (its products counted) and ARPACK, and a .npy
+    file against the same call in memory and ARPACK on the loaded file."""
+    pytest.importorskip("sklearn")
+    from fastlae import bench
+
+    result = bench.run([("sparse", 3000, 300, 3, 0.02), ("file", 40, 600, 3)], reps=1,
+                       pause=0.0)
+    sparse, file = result["shapes"]
+    assert sparse["kind"] == "sparse" and sparse["density"] == 0.02
+    names = {row["method"]: row for row in sparse["rows"]}
+    assert set(names) == {"fastlae auto", "scipy eigsh", "sklearn arpack"}
+    assert names["scipy eigsh"]["products"] > 3 and names["fastlae auto"]["sine"] < 1e-8
+    assert all(row["eig_error"] < 1e-8 for row in sparse["rows"])
+    names = {row["method"]: row for row in file["rows"]}
+    assert set(names) == {"fastlae auto", "fastlae in memory", "sklearn arpack"}
+    assert all(row["sine"] < 1e-8 for row in file["rows"])
+    text = bench.format_summary(result)
+    assert "sparse 3000 x 300 (2%), 3" in text and "file 40 x 600, 3" in text
 
 
 def test_bench_without_scikit_learn_skips_its_solvers(monkeypatch):
