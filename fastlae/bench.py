@@ -148,21 +148,27 @@ def methods(X, k, with_peers=True, path=None):
         "Gram + scipy eigh": (lambda: _gram_eigh(X, k), "centered Gram, eigh(subset_by_index)"),
     }
     notes = []
-    if with_peers:
-        try:
-            from sklearn.decomposition import PCA
-        except ImportError:
-            notes.append("scikit-learn is not installed: its solvers are skipped "
-                         "(pip install scikit-learn)")
-        else:
-            solvers = (["covariance_eigh"] if tall else []) + ["arpack", "randomized"]
-            for s in solvers:
-                out[f"sklearn {s}"] = (
-                    lambda s=s: _sk(PCA(k, svd_solver=s, random_state=0).fit(X)), "")
-            if not tall:
-                notes.append("sklearn covariance_eigh is skipped on wide data (it forms the "
-                             "d x d covariance)")
+    PCA = _sklearn_pca(notes) if with_peers else None
+    if PCA is not None:
+        solvers = (["covariance_eigh"] if tall else []) + ["arpack", "randomized"]
+        for s in solvers:
+            out[f"sklearn {s}"] = (
+                lambda s=s: _sk(PCA(k, svd_solver=s, random_state=0).fit(X)), "")
+        if not tall:
+            notes.append("sklearn covariance_eigh is skipped on wide data (it forms the "
+                         "d x d covariance)")
     return out, notes
+
+
+def _sklearn_pca(notes):
+    """scikit-learn's ``PCA``, or None (and a note) where it is not installed."""
+    try:
+        from sklearn.decomposition import PCA
+    except ImportError:
+        notes.append("scikit-learn is not installed: its solvers are skipped "
+                     "(pip install scikit-learn)")
+        return None
+    return PCA
 
 
 def _fl(r):
@@ -186,16 +192,11 @@ def _other_methods(X, k, with_peers, path):
                "scipy eigsh": (lambda: _eigsh(X, k), "centered covariance operator")}
         data = lambda: X   # noqa: E731
     notes = []
-    if with_peers:
-        try:
-            from sklearn.decomposition import PCA
-        except ImportError:
-            notes.append("scikit-learn is not installed: its solvers are skipped "
-                         "(pip install scikit-learn)")
-        else:
-            out["sklearn arpack"] = (
-                lambda: _sk(PCA(k, svd_solver="arpack", random_state=0).fit(data())),
-                "loads the file" if path is not None else "")
+    PCA = _sklearn_pca(notes) if with_peers else None
+    if PCA is not None:
+        out["sklearn arpack"] = (
+            lambda: _sk(PCA(k, svd_solver="arpack", random_state=0).fit(data())),
+            "loads the file" if path is not None else "")
     return out, notes
 
 
