@@ -411,14 +411,10 @@ def solve(data, request, plan):
         return Declined()
     if threads > 1 and data.in_caller(_blas.limit_to_one):
         data.held_threads = threads
-    t0 = time.perf_counter()
     try:
-        out = _solve(data, request, plan, t0)
+        return _solve(data, request, plan, time.perf_counter())
     finally:
         release(data)
-    if out is None:
-        return Declined(0, time.perf_counter() - t0)
-    return out
 
 
 def release(data):
@@ -433,16 +429,16 @@ def _solve(data, request, plan, t0):
     seen = probe(data, k, np.random.default_rng(0))
     if not resolvable(seen, k) or not (request.precision == "mixed" or falls(seen, k)
                                        or data.gram == "samples"):
-        return None
+        return Declined(0, time.perf_counter() - t0)
     formed = form_gram(data, single=True)
     if formed is None:
-        return None
+        return Declined(0, time.perf_counter() - t0)
     C, trace = formed
     op = Operator(data, C)
     op.use_uncentered(tol)   # the sample Gram's mapping to features
     V.check_finite(data.A, data.mean)
     if trace == 0.0:
-        return None
+        return Declined(0, time.perf_counter() - t0)
     t_gram = time.perf_counter() - t0
     # the float32 Gram resolves the answer to about 1e-7: train to that, then refine; the
     # refinement needs a span wider than k (eigh: as wide as the autoencoder's)

@@ -151,10 +151,6 @@ class Products:
         return ROUNDING_FACTOR * uncentered_rounding(data.m, data.n, data.mean * data.inv,
                                                      data.trace)
 
-    def raw_times(self, V):
-        """``Xs.T @ (Xs @ V)`` for V of shape (d, b)."""
-        return self.times_transposed(self.times_rows(np.ascontiguousarray(V, dtype=np.float64)))
-
     def times_rows(self, V):
         """``Xs @ V`` (C-contiguous V of shape (d, b)), threads over row spans."""
         a = self.csr

@@ -137,7 +137,8 @@ def test_sparse_gram_kernel_matches_scipy(layout):
     G = (S.T @ S).toarray()
     np.testing.assert_allclose(P.gram(), G, rtol=0, atol=1e-13 * np.abs(G).max())
     V = np.random.default_rng(0).standard_normal((400, 7))
-    np.testing.assert_allclose(P.raw_times(V), S.T @ (S @ V), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(P.times_transposed(P.times_rows(V)), S.T @ (S @ V), rtol=1e-12,
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize("name", SPECTRA)

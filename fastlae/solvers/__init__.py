@@ -133,9 +133,10 @@ def estimated_seconds(n, d, k):
 
     Returns a dict: ``"free"`` (als_tied matrix-free, ``UPDATES`` passes), ``"als_tied"`` and
     ``"eigh"`` (both including the Gram), ``"krylov_free"`` and ``"krylov_gram"`` (block
-    Krylov, ``KRYLOV_PASSES`` products, matrix-free or including the Gram), and the pieces
+    Krylov, ``"krylov_passes"`` products, matrix-free or including the Gram), and the pieces
     ``"gram"``, ``"pass"`` (one matrix-free update), ``"update"`` (one update on the formed
-    Gram) and ``"krylov_step"`` (one Krylov step on the formed Gram).
+    Gram), ``"krylov_step"`` (one Krylov step on the formed Gram) and ``"krylov_passes"``
+    (:func:`krylov_passes` of the call).
     """
     m, big = min(n, d), max(n, d)
     r = default_latent("als_tied", k, m)
@@ -158,6 +159,7 @@ def estimated_seconds(n, d, k):
         "eigh": gram + (4.0 / 3.0) * m ** 3 / EIGH_FLOPS
         * max(1.0, m / EIGH_CACHE_M) ** EIGH_SLOWDOWN + EIGH_OVERHEAD,
         "krylov_step": gram_step,
+        "krylov_passes": passes,
         "krylov_free": passes * free_step,
         "krylov_gram": gram + passes * gram_step,
     }
@@ -190,8 +192,7 @@ def exact_plan(n, d, k):
     if exact_solver(n, d, k, cost) == "eigh":
         return Plan("eigh")
     solve = cost["eigh"] - cost["gram"]
-    passes = krylov_passes(k, krylov.default_block(k, min(n, d)))
-    budget = max(int(2 * passes), int(EXACT_WASTE * solve / cost["krylov_step"]))
+    budget = max(int(2 * cost["krylov_passes"]), int(EXACT_WASTE * solve / cost["krylov_step"]))
     return Plan("krylov", False, budget, float("inf"))
 
 
@@ -260,7 +261,7 @@ def choose(n, d, k, explicit, formed=False):
         # matrix-free Krylov where its usual KRYLOV_PASSES cost less than the exact path:
         # WASTE of eigh in products (at least twice the usual), then a hand-over to eigh,
         # which the observed rate triggers earlier on a flat spectrum
-        passes = krylov_passes(k, krylov.default_block(k, min(n, d)))
+        passes = cost["krylov_passes"]
         free_budget = max(int(2 * passes), int(WASTE * cost["eigh"] / (cost["krylov_free"]
                                                                        / passes)))
         if not formed and cost["krylov_free"] < exact_cost:
