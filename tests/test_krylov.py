@@ -114,9 +114,14 @@ def test_sparse_formed_and_by_products(name, monkeypatch):
     _check(r, X)
 
 
+@pytest.mark.parametrize("method", ["tiles", "narrow tiles", "rows"])
 @pytest.mark.parametrize("layout", ["random", "empty rows and columns", "unsorted", "dense rows"])
-def test_sparse_gram_kernel_matches_scipy(layout):
+def test_sparse_gram_kernel_matches_scipy(layout, method, monkeypatch):
     from fastlae._sparse import Products
+
+    if method == "narrow tiles":   # 7 bands of 64 columns (the last one narrower)
+        monkeypatch.setattr("fastlae._sparse.TILE_WIDTH", 64)
+    monkeypatch.setattr("fastlae._sparse.TILE_VISITS", 0.0 if method == "rows" else np.inf)
 
     S = sp.random(3000, 400, density=0.02, format="csr", random_state=8)
     if layout == "empty rows and columns":
@@ -136,6 +141,9 @@ def test_sparse_gram_kernel_matches_scipy(layout):
     P = Products(S, 1.0, np.zeros(1, dtype=np.int64))
     G = (S.T @ S).toarray()
     np.testing.assert_allclose(P.gram(), G, rtol=0, atol=1e-13 * np.abs(G).max())
+    u = np.random.default_rng(1).standard_normal(400)
+    np.testing.assert_allclose(P.gram(0.5, u), 0.5 * G - np.outer(u, u), rtol=0,
+                               atol=1e-13 * np.abs(G).max())
     V = np.random.default_rng(0).standard_normal((400, 7))
     np.testing.assert_allclose(P.times_transposed(P.times_rows(V)), S.T @ (S @ V), rtol=1e-12,
                                atol=1e-12)

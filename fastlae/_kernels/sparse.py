@@ -2,9 +2,10 @@
 
 Every kernel works on a span of rows (or columns) of its output, holds no GIL and is called
 by one Python thread per core (:func:`fastlae._sparse.threaded`), so a pass runs on all cores
-without Numba's parallel runtime. The inputs are the index arrays of one matrix in CSR (rows, sorted
-column indices, float64 values) and, for the Gram, its CSC index with the CSR position of
-every entry.
+without Numba's parallel runtime. The inputs are the index arrays of one matrix in CSR (rows,
+sorted column indices, float64 values) and, for the Gram, either the same entries split into
+bands of columns (:func:`split_bands`, read by :func:`gram_tile`) or its CSC index with the CSR
+position of every entry (:func:`column_positions`, read by :func:`gram_rows`).
 """
 import numba as nb
 import numpy as np
@@ -61,18 +62,97 @@ def gram_rows(c_ptr, c_rows, c_pos, r_ptr, r_cols, r_vals, j0, j1, stop, G):
 
 
 @nb.njit(**JIT)
-def mirror_rows(G, j0, j1):
-    """Copy the upper triangle into the lower one for rows ``j0:j1`` of the lower part (in
-    tiles, so both sides stay in cache)."""
+def band_counts(ptr, cols, width, r0, r1, counts):
+    """``counts[k]``: the entries of rows ``r0:r1`` in the band k of columns (``[k width,
+    (k + 1) width)``)."""
+    counts[:] = 0
+    for p in range(ptr[r0], ptr[r1]):
+        counts[cols[p] // width] += 1
+
+
+@nb.njit(**JIT)
+def split_bands(ptr, cols, vals, width, r0, r1, nxt, bptr, bcols, bvals):
+    """Rows ``r0:r1`` of a CSR matrix split into bands of ``width`` columns, each band a CSR
+    matrix: band k's entries of row i are ``bcols[bptr[k, i]:bptr[k, i + 1]]`` (columns
+    within the band, in the row's order) and ``bvals``; ``nxt[k]`` is where the rows' entries
+    of band k go (from :func:`band_counts`: the bands lie one after another). ``bptr`` has
+    shape (bands, n + 1); its last column is the caller's."""
+    bands = bptr.shape[0]
+    for i in range(r0, r1):
+        for k in range(bands):
+            bptr[k, i] = nxt[k]
+        for p in range(ptr[i], ptr[i + 1]):
+            k = cols[p] // width
+            q = nxt[k]
+            bcols[q] = cols[p] - k * width
+            bvals[q] = vals[p]
+            nxt[k] = q + 1
+
+
+@nb.njit(**JIT)
+def gram_tile(bptr, bcols, bvals, width, a, b, stop, G):
+    """Add the tile ``(a, b)`` (``a <= b``) of ``X.T @ X`` into ``G`` (d x d, zero there
+    before): ``G[a w + s, b w + t] += X[i, a w + s] X[i, b w + t]`` over the rows of bands a
+    and b (:func:`split_bands`, ``w = width``); on a diagonal tile only ``s <= t`` (the upper
+    triangle). Both bands are read in order and the tile (``width^2`` floats) stays in cache:
+    the work is the multiply-adds plus one visit per row, where the column-wise
+    :func:`gram_rows` reads each row of X from memory once per entry.
+    """
+    n, d = bptr.shape[1] - 1, G.shape[1]
+    flat = G.reshape(-1)
+    base = a * width * d + b * width
+    pa, pb = bptr[a], bptr[b]
+    diagonal = a == b
+    for i in range(n):
+        if i % 4096 == 0 and stop[0] != 0:
+            return
+        b1 = pb[i + 1]
+        for p in range(pa[i], pa[i + 1]):
+            v = bvals[p]
+            row = base + bcols[p] * d
+            for q in range(p if diagonal else pb[i], b1):
+                flat[row + bcols[q]] += v * bvals[q]
+
+
+@nb.njit(**JIT)
+def symmetrize_rows(G, s, u, j0, j1):
+    """Rows ``j0:j1`` of ``G <- s G - u u^T`` from its upper triangle, written to both
+    triangles: each entry ``(c, i)``, ``c <= i``, is finished once, by row i (in tiles, so
+    both sides stay in cache). Threads over disjoint row ranges write disjoint entries."""
     tile = 64
     d = G.shape[0]
-    for a in range(j0, j1, tile):
-        a1 = min(j1, a + tile)
-        for b in range(0, a1, tile):
-            b1 = min(d, b + tile)
-            for i in range(a, a1):
-                for c in range(b, min(b1, i)):
-                    G[i, c] = G[c, i]
+    for t0 in range(j0, j1, tile):
+        t1 = min(j1, t0 + tile)
+        for c0 in range(0, t1, tile):
+            c1 = min(d, c0 + tile)
+            for i in range(t0, t1):
+                ui = u[i]
+                for c in range(c0, min(c1, i + 1)):
+                    v = s * G[c, i] - u[c] * ui
+                    G[c, i] = v
+                    G[i, c] = v
+
+
+@nb.njit(**JIT)
+def column_sums(ptr, idx, vals, total):
+    """Each column's sum into ``total`` (d); returns the largest magnitude of the values."""
+    total[:] = 0.0
+    biggest = 0.0
+    for p in range(ptr[ptr.shape[0] - 1]):
+        x = vals[p]
+        total[idx[p]] += x
+        biggest = max(biggest, abs(x))
+    return biggest
+
+
+@nb.njit(**JIT)
+def centered_squares(ptr, idx, vals, ms, inv, out):
+    """``out[j] = sum over stored entries of column j of (x inv - ms[j])^2``."""
+    out[:] = 0.0
+    for p in range(ptr[ptr.shape[0] - 1]):
+        j = idx[p]
+        dev = vals[p] * inv - ms[j]
+        out[j] += dev * dev
 
 
 @nb.njit(**JIT)
