@@ -98,10 +98,12 @@ class Operator:
         """``apply(Q)``: the solvers' Gram times ``Q`` (m x j), for a solver driven from
         Python. Matrix-free, by uncentered passes where :meth:`use_uncentered` found them exact
         enough for ``tol`` (their rounding is then at most ``UNCENTERED * tol``), centered ones
-        otherwise; on the formed Gram, one GEMM."""
+        otherwise; on the formed Gram, one GEMM, as ``(Q^T C)^T`` (C is symmetric): BLAS then
+        streams C instead of packing it (5000 x 5000 times 10 columns, 2 cores: 27-34 ms
+        against 38-56 ms for ``C Q``)."""
         if not self.matrix_free:
             C = self.C
-            return lambda Q: product(C, Q, False, False)
+            return lambda Q: np.ascontiguousarray(product(Q, C, True, False).T)
         op = self.kernel_op(centered=self.uncentered_error is None)
         return lambda Q: apply_gram(op, np.ascontiguousarray(Q))
 
