@@ -14,6 +14,11 @@ from ._kernels.operator import FormedGram, GramOperator, apply_gram, map_span, m
 from ._kernels.passes import center_block
 from ._kernels.blas import product
 
+# A formed Gram times at most this many columns is computed as (Q^T C)^T: OpenBLAS then
+# streams C instead of packing it. Measured, 2 cores, C Q / (Q^T C)^T at 10 columns: m 2000
+# 1.08, 4000 1.24, 5000 1.37, 8000 1.58; at 20 columns: m 4000 0.84, 5000 1.03.
+NARROW_COLUMNS = 10
+
 # Elements (float64) per block of a matrix-free pass: with a centered copy of each block, and
 # over uncentered views of A's rows (see scripts/bench_gram_block.py and docs/design.md).
 OPERATOR_BLOCK_ELEMENTS = 1 << 20
@@ -98,12 +103,12 @@ class Operator:
         """``apply(Q)``: the solvers' Gram times ``Q`` (m x j), for a solver driven from
         Python. Matrix-free, by uncentered passes where :meth:`use_uncentered` found them exact
         enough for ``tol`` (their rounding is then at most ``UNCENTERED * tol``), centered ones
-        otherwise; on the formed Gram, one GEMM, as ``(Q^T C)^T`` (C is symmetric): BLAS then
-        streams C instead of packing it (5000 x 5000 times 10 columns, 2 cores: 27-34 ms
-        against 38-56 ms for ``C Q``)."""
+        otherwise; on the formed Gram, one GEMM, for at most ``NARROW_COLUMNS`` columns as
+        ``(Q^T C)^T`` (C is symmetric)."""
         if not self.matrix_free:
             C = self.C
-            return lambda Q: np.ascontiguousarray(product(Q, C, True, False).T)
+            return lambda Q: np.ascontiguousarray(product(Q, C, True, False).T) \
+                if Q.shape[1] <= NARROW_COLUMNS else product(C, Q, False, False)
         op = self.kernel_op(centered=self.uncentered_error is None)
         return lambda Q: apply_gram(op, np.ascontiguousarray(Q))
 
