@@ -246,8 +246,9 @@ class Products:
         parts = {}
 
         def transposed(t, r0, r1):
-            part = parts.setdefault(t, np.zeros((a.shape[1], T.shape[1])))
-            rows_transposed_times(a.indptr, a.indices, a.data, T, r0, r1, self.stop, part)
+            if t not in parts:
+                parts[t] = np.zeros((a.shape[1], T.shape[1]))
+            rows_transposed_times(a.indptr, a.indices, a.data, T, r0, r1, self.stop, parts[t])
 
         threaded(transposed, a.shape[0], self.stop)
         out = None
