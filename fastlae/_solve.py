@@ -10,6 +10,7 @@ result. :func:`solve` picks the path, as scikit-learn's ``_fit`` picks ``_fit_fu
 * otherwise double precision (:func:`_double`): the Gram formed (or formed already by the
   pass that read the data) or applied from X matrix-free, as the plan says.
 """
+import contextlib
 import time
 from dataclasses import dataclass, replace
 
@@ -21,6 +22,7 @@ from ._certify import Pairs, ritz_with_rest
 from ._gram import form_gram
 from ._operator import Operator
 from ._result import assemble
+from ._threads import one_blas_thread
 from ._train import Solved, Trained, budget_of, lam_floor, latent_width, train
 from .solvers import REGISTRY, choose, krylov
 
@@ -130,16 +132,22 @@ def _zero(data, request, plan, op, budget, t_gram):
 
 def _by_passes(data, request):
     """Data too wide for a formed Gram: block Krylov (:mod:`fastlae.solvers.krylov`) with one
-    pass over the data per product, certified by the stored products."""
+    pass over the data per product, certified by the stored products. Its block is the
+    products' ``BLOCK`` where they set one (sparse), and BLAS stays at one thread meanwhile
+    where their passes run their own threads (``OWN_THREADS``)."""
     k, tol = request.k, request.tol
     floor = lam_floor(data.m, data.trace)
     lam = request.lam_scaled(data.scale)
     b = request.n_latent if request.n_latent is not None else \
-        krylov.default_block(k, data.m, read_bound=data.read_bound)
+        min(krylov.default_block(k, data.m, read_bound=data.read_bound),
+            getattr(data.products, "BLOCK", data.m))
     budget = request.max_iter if request.max_iter is not None else krylov.DEFAULT_MAX_ITER
     hist = data.activity.history("krylov by passes")
-    result = krylov.run(lambda Q: data.times(Q, tol), data.m, k, b, tol, budget, request.rng,
-                        check_stop=data.check_stop, report=krylov.recorder(hist))
+    own = getattr(data.products, "OWN_THREADS", False)
+    with one_blas_thread(data) if own else contextlib.nullcontext():
+        result = krylov.run(lambda Q: data.times(Q, tol), data.m, k, b, tol, budget,
+                            request.rng, check_stop=data.check_stop,
+                            report=krylov.recorder(hist))
     trained = krylov.trained_from(result, floor if lam is None else lam)
     q = len(result.theta)   # the top Ritz pairs (see krylov.trained_from)
     pairs = ritz_with_rest(result.vecs[:, :q], result.G_vecs[:, :q], k, trained.rest)

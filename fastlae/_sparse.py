@@ -103,17 +103,19 @@ TILES_PER_WORKER = 2
 TILE_VISITS = 0.25
 
 
-def threaded(kernel, span, stop, size=None):
+def threaded(kernel, span, stop, size=None, threads=0):
     """Run ``kernel(t, s0, s1)`` over ``range(span)`` in spans dealt round-robin to threads
-    ``t = 0, 1, ...``, one per BLAS thread (the kernels hold no GIL); a set ``stop`` flag
+    ``t = 0, 1, ...``, one per BLAS thread (``threads`` where BLAS is held at one, see
+    :func:`fastlae._threads.one_blas_thread`; the kernels hold no GIL); a set ``stop`` flag
     cancels between spans (:class:`fastlae._threads.Cancelled`), and the first error of any
     thread is raised here. Spans of ``size`` (default: at least ``SPAN_ROWS``, about
     ``SPANS_PER_WORKER`` per thread)."""
+    threads = threads or blas_threads()
     if size is None:
-        workers = max(1, min(blas_threads(), span // SPAN_ROWS))
+        workers = max(1, min(threads, span // SPAN_ROWS))
         size = max(SPAN_ROWS, -(-span // (workers * SPANS_PER_WORKER)))
     else:
-        workers = max(1, min(blas_threads(), -(-span // size)))
+        workers = max(1, min(threads, -(-span // size)))
 
     def check():
         if stop[0]:
@@ -134,7 +136,15 @@ def tile_bands(n, d, madds, workers):
 
 class Products:
     """Threaded products with a CSR matrix ``Xs`` (scaled values times ``pre``), its transpose
-    and its Gram; the ``products`` of :class:`fastlae._data.Data`."""
+    and its Gram; the ``products`` of :class:`fastlae._data.Data`. Its passes run their own
+    threads (``OWN_THREADS``: a run of many holds BLAS at one thread meanwhile)."""
+
+    OWN_THREADS = True
+    # Columns per product of the matrix-free path (over GRAM_FEATURES_MAX features): each
+    # non-zero reads a row of V, which leaves the cache beyond 4 columns. Measured (2 cores,
+    # 200000 x 40000 at 0.05%, k 10): a product 54 ms at 4 columns, 76-92 at 8, 135-187 at
+    # 10; the call 2.4-2.6 s at 4 (23 products) against 5.4-6.6 s at 10 (15 products).
+    BLOCK = 4
 
     def __init__(self, Xs, pre, stop):
         self.csr = Xs if Xs.has_sorted_indices else Xs.sorted_indices()
@@ -215,10 +225,10 @@ class Products:
         square of it."""
         ms = data.mean * data.inv
         V = np.ascontiguousarray(V, dtype=np.float64)
-        T = self.times_rows(V)
+        T = self.times_rows(V, data.held_threads)
         T *= self.pre
         T -= ms @ V
-        out = self.times_transposed(T)
+        out = self.times_transposed(T, data.held_threads)
         out *= self.pre
         out -= np.outer(ms, T.sum(axis=0))
         return out
@@ -230,15 +240,16 @@ class Products:
         return ROUNDING_FACTOR * uncentered_rounding(data.m, data.n, data.mean * data.inv,
                                                      data.trace)
 
-    def times_rows(self, V):
-        """``Xs @ V`` (C-contiguous V of shape (d, b)), threads over row spans."""
+    def times_rows(self, V, threads=0):
+        """``Xs @ V`` (C-contiguous V of shape (d, b)), threads over row spans (``threads``:
+        see :func:`threaded`)."""
         a = self.csr
         T = np.empty((a.shape[0], V.shape[1]))
         threaded(lambda t, r0, r1: rows_times(a.indptr, a.indices, a.data, V, r0, r1, self.stop,
-                                           T), a.shape[0], self.stop)
+                                           T), a.shape[0], self.stop, threads=threads)
         return T
 
-    def times_transposed(self, T):
+    def times_transposed(self, T, threads=0):
         """``Xs.T @ T`` (T of shape (n, b)): each thread adds its row spans into its own
         partial, summed in a fixed order (results do not depend on timing)."""
         a = self.csr
@@ -250,7 +261,7 @@ class Products:
                 parts[t] = np.zeros((a.shape[1], T.shape[1]))
             rows_transposed_times(a.indptr, a.indices, a.data, T, r0, r1, self.stop, parts[t])
 
-        threaded(transposed, a.shape[0], self.stop)
+        threaded(transposed, a.shape[0], self.stop, threads=threads)
         out = None
         for key in sorted(parts):
             out = parts[key] if out is None else out + parts[key]
