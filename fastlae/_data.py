@@ -128,6 +128,7 @@ class Data:
     read_bound = True
     C = None
     products = None
+    fallback = None
 
     def __init__(self, n, d, stop=None, in_caller=None, activity=None, dtype=None,
                  out_dtype=None):
@@ -243,7 +244,7 @@ class ArrayData(Data):
 
 
 class GramData(Data):
-    """Data whose feature Gram is formed already.
+    """Data whose Gram is formed already: the feature Gram, or the sample Gram of wide data.
 
     Parameters
     ----------
@@ -251,19 +252,31 @@ class GramData(Data):
     mean : ndarray of shape (d,)
     scale : float
         The power of two ``C`` is scaled by.
-    C : ndarray of shape (d, d), float64
-        ``Xc.T @ Xc / scale**2``, symmetric.
+    C : ndarray of shape (m, m), float64, or None
+        ``Xc.T @ Xc / scale**2`` (``Xc @ Xc.T / scale**2`` for ``gram="samples"``),
+        symmetric; None where the caller sets it (and ``trace``) once the data are built.
     products : object or None
-        See :class:`Data`.
+        See :class:`Data`; with ``gram="samples"`` it also maps sample vectors to features
+        (``products.to_features(data, U)``, one pass).
+    gram : {"features", "samples"}
     **kw
         ``stop``, ``in_caller``, ``activity``, ``dtype``, ``out_dtype`` of :class:`Data`.
+
+    Attributes
+    ----------
+    fallback : callable or None
+        Returns the :class:`PassData` of the same data, for :func:`fastlae._solve.run` to
+        solve by passes where the answer from the formed Gram is not certified against the
+        data (a sample Gram whose implicit centering cancelled digits).
     """
 
-    def __init__(self, n, d, mean, scale, C, products=None, **kw):
+    def __init__(self, n, d, mean, scale, C, products=None, gram="features", **kw):
         super().__init__(n, d, **kw)
+        self.gram = gram
+        self.m = n if gram == "samples" else d
         self.mean, self.scale, self.inv = mean, scale, 1.0 / scale
         self.C, self.products = C, products
-        self.trace = float(np.trace(C))
+        self.trace = None if C is None else float(np.trace(C))
 
 
 class PassData(Data):
@@ -280,13 +293,29 @@ class PassData(Data):
     read_bound : bool
         Whether a pass costs its reading whatever its width (files, dask: wide Krylov blocks
         are free), or in proportion to its columns (in memory).
+    gram : {"features", "samples"}
+        The Gram the solver iterates on: with ``"samples"`` (sparse data with fewer samples than
+        features) its vectors have n entries, and ``products`` also multiplies by the sample
+        Gram and maps to features (``times_samples``, ``to_features``).
     **kw
         As :class:`GramData`.
     """
 
     by_passes = True
 
-    def __init__(self, n, d, mean, scale, trace, products, read_bound=True, **kw):
+    def __init__(self, n, d, mean, scale, trace, products, read_bound=True, gram="features",
+                 **kw):
         super().__init__(n, d, **kw)
+        self.gram = gram
+        self.m = n if gram == "samples" else d
         self.mean, self.scale, self.inv = mean, scale, 1.0 / scale
         self.trace, self.products, self.read_bound = trace, products, read_bound
+
+    def times(self, V, tol):
+        """The solvers' Gram times ``V`` by one pass: the feature Gram, or with
+        ``gram="samples"`` the sample Gram ``Xc Xc.T`` (``products.times_samples``)."""
+        if self.gram == "features":
+            return super().times(V, tol)
+        out = self.products.times_samples(self, V)
+        self.check_stop()
+        return out

@@ -176,6 +176,8 @@ class Operator:
         data = self.data
         n, d = data.n, data.d
         U = np.ascontiguousarray(U, dtype=np.float64)
+        if getattr(data, "A", None) is None:   # a formed sample Gram of data kept elsewhere
+            return data.products.to_features(data, U)
         if self.uncentered_map:
             out = map_uncentered(data.A, data.mean, data.feat_axis, data.inv,
                                  block_length(data.A.shape[1], MAP_CHUNK_ELEMENTS), data.stop, U)
@@ -202,6 +204,8 @@ class Operator:
         data = self.data
         if data.gram == "features":
             return self.apply(V)
+        if getattr(data, "A", None) is None:
+            return data.products.times(data, np.ascontiguousarray(V), None, "pass")
         op = GramOperator(data.A, data.mean, data.feat_axis, data.inv, data.feat_axis,
                           *self._buf(data.feat_axis), data.stop)
         return apply_gram(op, np.ascontiguousarray(V))

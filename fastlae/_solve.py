@@ -18,13 +18,14 @@ import numpy as np
 
 from . import _mixed
 from . import _validation as V
-from ._certify import Pairs, ritz_with_rest
+from ._certify import Pairs, feature_pair_from_samples, rayleigh_ritz, ritz_with_rest
 from ._gram import form_gram
 from ._operator import Operator
 from ._result import assemble
 from ._threads import one_blas_thread
 from ._train import Solved, Trained, budget_of, lam_floor, latent_width, train
 from .solvers import REGISTRY, choose, krylov
+from .solvers._common import orthonormal
 
 
 @dataclass
@@ -47,6 +48,9 @@ def run(opened, request, plan, activity, stop, in_caller):
                           n_latent=V.check_n_latent(request.n_latent, request.k, top))
     t0 = time.perf_counter()
     solved = solve(data, request, plan)
+    if data.fallback is not None and not solved.pairs.res.max() <= request.tol:
+        data = data.fallback()   # the formed Gram's answer is not the data's: by passes
+        solved = _by_passes(data, request)
     opened.check_unchanged()
     result, warned = assemble(data, solved, request, time.perf_counter() - t0)
     return Outcome(result, warned, data)
@@ -108,7 +112,8 @@ def _against_data(data, request, run, pairs):
         return pairs
     formed_ok = pairs.res.max() <= tol
     pairs.res, pairs.certificate = again, "data"
-    if again.max() <= tol or not formed_ok or run.trained.basis.shape[1] <= request.k:
+    if again.max() <= tol or not formed_ok or run.trained.basis.shape[1] <= request.k \
+            or data.gram == "samples":   # refine corrects a formed feature Gram
         return pairs
     refined = _mixed.refine(data, data.C, run.trained.basis, request.k, tol,
                             apply=lambda B: data.times(B, tol))
@@ -116,6 +121,23 @@ def _against_data(data, request, run, pairs):
         return pairs
     return Pairs(refined.theta, refined.vecs, refined.res + data.products.rounding(data, tol),
                  refined.ritz, refined.certificate)
+
+
+def _sample_pairs(data, result, k, q, rest, tol):
+    """The feature :class:`Pairs` of a Krylov run on the sample Gram by passes: its Ritz
+    vectors and their stored products mapped by one pass
+    (:func:`fastlae._certify.feature_pair_from_samples`), or, where the mapped basis is not
+    orthonormal, the mapped span's Rayleigh-Ritz step with one more pass."""
+
+    class Mapping:   # what feature_pair_from_samples reads of an operator
+        to_features = staticmethod(lambda U: data.products.to_features(data, U))
+
+    found = feature_pair_from_samples(Mapping, result.vecs[:, :q], k, result.G_vecs[:, :q],
+                                      rest)
+    if found is not None:
+        return found
+    basis = orthonormal(data.products.to_features(data, result.vecs[:, :q]))
+    return rayleigh_ritz(basis, data.products.times(data, basis, tol, "pass"), k)
 
 
 def _zero(data, request, plan, op, budget, t_gram):
@@ -150,7 +172,10 @@ def _by_passes(data, request):
                             report=krylov.recorder(hist))
     trained = krylov.trained_from(result, floor if lam is None else lam)
     q = len(result.theta)   # the top Ritz pairs (see krylov.trained_from)
-    pairs = ritz_with_rest(result.vecs[:, :q], result.G_vecs[:, :q], k, trained.rest)
+    if data.gram == "samples":   # to features by one more pass, with their Gram products
+        pairs = _sample_pairs(data, result, k, q, trained.rest, tol)
+    else:
+        pairs = ritz_with_rest(result.vecs[:, :q], result.G_vecs[:, :q], k, trained.rest)
     pairs.res = pairs.res + data.products.rounding(data, tol)
     pairs.certificate = "data"
     return Solved("krylov", krylov, True, trained, pairs, trained.n_iter, budget, data.trace,

@@ -82,7 +82,8 @@ def _scaled(X):
         j = int(np.argmax(kappa))
         raise ValueError(E.SPARSE_MEAN.format(j=j, mean=mean[j],
                                               std=np.sqrt(centered[j] / n) * scale,
-                                              digits=int(np.log10(kappa[j]))))
+                                              digits=f"{np.log10(kappa[j]):.0f}"
+                                              if np.isfinite(kappa[j]) else "all its"))
     if not SAFE_MIN <= biggest <= SAFE_MAX and biggest > 0.0:
         return Xs * (1.0 / scale), mean, scale, 1.0, centered
     return Xs, mean, scale, 1.0 / scale, centered
@@ -101,6 +102,14 @@ SPAN_ROWS = 64
 TILE_WIDTH = 512
 TILES_PER_WORKER = 2
 TILE_VISITS = 0.25
+# The m x m Gram (m = min(n_samples, n_features): the sample Gram of wide data) is formed up
+# to GRAM_FEATURES_MAX where m <= GRAM_ALWAYS or m^2 <= GRAM_PER_NONZERO * nnz; otherwise its
+# products are sparse passes. Its entries, written once and read by every product, cost about
+# as much as 16 passes over the non-zeros (measured, 2 cores, k 10: 2000 x 100000 at 1%, m^2
+# = 2 nnz, 1.2 s formed against 4.9 s by passes; 10000 x 50000 at 0.2%, m^2 = 100 nnz, 3.6-4.5
+# s formed against 2.1-2.2 s by passes).
+GRAM_ALWAYS = 2048
+GRAM_PER_NONZERO = 16
 
 
 def threaded(kernel, span, stop, size=None, threads=0):
@@ -150,8 +159,9 @@ class Products:
         self.csr = Xs if Xs.has_sorted_indices else Xs.sorted_indices()
         self.pre, self.stop = pre, stop
 
-    def gram(self, s=1.0, u=None):
-        """``s X.T @ X - u u^T`` (dense, symmetric; ``u`` of shape (d,), zero when None): the
+    def gram(self, s=1.0, u=None, w=None):
+        """``s X.T @ X - u w^T - w u^T`` (dense, symmetric; ``u`` and ``w`` of shape (d,),
+        zero when None; ``w`` defaults to ``u / 2``, which subtracts ``u u^T``): the
         upper triangle by tiles (:func:`~fastlae._kernels.sparse.gram_tile`, on a copy of the
         entries split into bands of columns) or by rows of the Gram
         (:func:`~fastlae._kernels.sparse.gram_rows`, with a column index of two integers per
@@ -160,6 +170,7 @@ class Products:
         a = self.csr
         n, d = a.shape
         u = np.zeros(d) if u is None else np.ascontiguousarray(u, dtype=np.float64)
+        w = 0.5 * u if w is None else np.ascontiguousarray(w, dtype=np.float64)
         counts = np.diff(a.indptr)
         madds = float(np.sum(counts * (counts + 1.0)) / 2.0)
         bands = tile_bands(n, d, madds, blas_threads())
@@ -183,7 +194,7 @@ class Products:
             G = np.empty((d, d))
             threaded(lambda t, j0, j1: gram_rows(c_ptr, c_rows, c_pos, a.indptr, a.indices,
                                               a.data, j0, j1, self.stop, G), d, self.stop)
-        threaded(lambda t, j0, j1: symmetrize_rows(G, s, u, j0, j1), d, self.stop)
+        threaded(lambda t, j0, j1: symmetrize_rows(G, s, u, w, j0, j1), d, self.stop)
         return G
 
     def _bands(self, width, bands):
@@ -233,6 +244,36 @@ class Products:
         out -= np.outer(ms, T.sum(axis=0))
         return out
 
+    def sample_gram(self, data):
+        """The centered sample Gram ``Xc Xc^T`` (scaled; n x n) by the kernels of
+        :meth:`gram` on X's transpose (a CSR copy of the non-zeros during the call):
+        ``pre^2 X X^T - a 1^T - 1 a^T + (m.m) 1 1^T`` with ``a = pre X m`` (m the scaled
+        means), written as ``- u 1^T - 1 u^T``, ``u = a - (m.m) / 2``."""
+        ms = data.mean * data.inv
+        a = self.times_rows(np.ascontiguousarray(ms[:, None]))[:, 0] * self.pre
+        u = a - 0.5 * float(ms @ ms)
+        T = Products(self.csr.T.tocsr(), 1.0, self.stop)
+        return T.gram(self.pre ** 2, u, np.ones(self.csr.shape[0]))
+
+    def times_samples(self, data, U):
+        """``Xc (Xc.T U)`` (scaled; U of shape (n, b)): the sample Gram's product, by the same
+        two sparse products in the other order, centered between them."""
+        ms = data.mean * data.inv
+        W = self.to_features(data, U)
+        out = self.times_rows(W, data.held_threads)
+        out *= self.pre
+        out -= ms @ W
+        return out
+
+    def to_features(self, data, U):
+        """``Xc^T U`` (scaled; U of shape (n, r)): the map of sample-space vectors to features,
+        one sparse product, centered after it."""
+        U = np.ascontiguousarray(U, dtype=np.float64)
+        out = self.times_transposed(U, data.held_threads)
+        out *= self.pre
+        out -= np.outer(data.mean * data.inv, U.sum(axis=0))
+        return out
+
     def rounding(self, data, tol=None):
         """The relative error of :meth:`times` against the exact centered product (in units
         of the largest eigenvalue): the implicit centering's
@@ -280,9 +321,23 @@ def open_sparse(X, out_dtype, stop, activity):
     Xs, mean, scale, pre, centered = _scaled(X)
     products = Products(Xs, pre, stop)
     kw = dict(stop=stop, activity=activity, dtype=X.dtype, out_dtype=out_dtype)
-    if d > stream.GRAM_FEATURES_MAX:
-        data = PassData(n, d, mean, scale, float(np.sum(centered)), products, read_bound=False,
-                        **kw)
+    trace = float(np.sum(centered))
+
+    def by_passes():
+        return PassData(n, d, mean, scale, trace, products, read_bound=False,
+                        gram="samples" if n < d else "features", **kw)
+
+    m = min(n, d)
+    formed = m <= stream.GRAM_FEATURES_MAX and (m <= GRAM_ALWAYS or m * m <= GRAM_PER_NONZERO
+                                                * X.nnz)
+    if formed and n < d:   # wide: the n x n sample Gram
+        activity.start("sparse sample Gram")
+        data = GramData(n, d, mean, scale, None, products, gram="samples", **kw)
+        data.C = products.sample_gram(data)
+        data.trace = float(np.trace(data.C))
+        data.fallback = by_passes
+    elif not formed:
+        data = by_passes()
     else:
         activity.start("sparse Gram")
         G = products.gram(pre ** 2, np.sqrt(n) * (mean * (1.0 / scale)))

@@ -89,6 +89,9 @@ def sparse(reps):
     compare("sparse 300000 x 3000 0.5% flat", sparse_data(300000, 3000, 0.005, True), 10, reps)
     compare("sparse 200000 x 40000 0.05% decaying", sparse_data(200000, 40000, 0.0005, False),
             10, reps)
+    compare("sparse 2000 x 100000 1% decaying", sparse_data(2000, 100000, 0.01, False), 10, reps)
+    compare("sparse 10000 x 50000 0.2% decaying", sparse_data(10000, 50000, 0.002, False), 10,
+            reps)
 
 
 def tall(reps):

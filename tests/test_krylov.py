@@ -114,6 +114,59 @@ def test_sparse_formed_and_by_products(name, monkeypatch):
     _check(r, X)
 
 
+@pytest.mark.parametrize("name", SPECTRA)
+def test_wide_sparse_by_the_sample_gram(name, monkeypatch):
+    from fastlae._sparse import Products
+
+    X = np.asarray(datasets.zoo(name, 120, 1500, K, random_state=12), dtype=np.float64)
+    X[np.abs(X) < np.quantile(np.abs(X), 0.6)] = 0.0   # 60% of the entries zero
+    X[:, ::7] += 3.0 * (X[:, ::7] != 0)   # columns with a mean well away from zero
+    S = sp.csr_matrix(X)
+    calls = {"rows": 0, "transposed": 0}
+    for method, key in (("times_rows", "rows"), ("times_transposed", "transposed")):
+        def counted(self, T, threads=0, _orig=getattr(Products, method), _key=key):
+            calls[_key] += 1
+            return _orig(self, T, threads)
+        monkeypatch.setattr(Products, method, counted)
+    r = _quiet(lambda: fastlae.pca(S, K))
+    assert r.gram == "samples" and not r.matrix_free and r.certificate == "data"
+    _check(r, X)
+    # besides the Gram (a product with the transpose): the means' product X m, the map of the
+    # answer to features, and the certificate's pass (two products)
+    assert calls["rows"] + calls["transposed"] <= 4
+
+
+@pytest.mark.parametrize("name", SPECTRA)
+def test_wide_sparse_by_passes_on_the_sample_side(name, monkeypatch):
+    monkeypatch.setattr("fastlae._sparse.GRAM_ALWAYS", 0)   # no Gram formed: by passes
+    monkeypatch.setattr("fastlae._sparse.GRAM_PER_NONZERO", 0)
+    X = np.asarray(datasets.zoo(name, 150, 1200, K, random_state=14), dtype=np.float64)
+    X[np.abs(X) < np.quantile(np.abs(X), 0.5)] = 0.0
+    X[:, ::5] += 2.0 * (X[:, ::5] != 0)
+    r = _quiet(lambda: fastlae.pca(sp.csr_matrix(X), K))
+    assert r.gram == "samples" and r.matrix_free and r.solver == "krylov"
+    assert r.certificate == "data"
+    _check(r, X)
+
+
+def test_wide_sparse_falls_back_to_passes_when_the_gram_is_off(monkeypatch):
+    from fastlae._sparse import Products
+
+    X = np.asarray(datasets.zoo("decaying", 100, 900, K, random_state=13), dtype=np.float64)
+    X[np.abs(X) < np.quantile(np.abs(X), 0.5)] = 0.0
+    exact = Products.sample_gram
+
+    def off(self, data):   # a sample Gram wrong in its 7th digit
+        G = exact(self, data)
+        return G + 1e-7 * np.abs(G).max() * np.eye(G.shape[0])[::-1]
+
+    monkeypatch.setattr(Products, "sample_gram", off)
+    r = _quiet(lambda: fastlae.pca(sp.csr_matrix(X), K))
+    assert r.solver == "krylov" and r.matrix_free and r.certificate == "data"
+    assert r.gram == "samples"
+    _check(r, X)
+
+
 @pytest.mark.parametrize("method", ["tiles", "narrow tiles", "rows"])
 @pytest.mark.parametrize("layout", ["random", "empty rows and columns", "unsorted", "dense rows"])
 def test_sparse_gram_kernel_matches_scipy(layout, method, monkeypatch):

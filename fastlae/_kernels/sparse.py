@@ -115,10 +115,11 @@ def gram_tile(bptr, bcols, bvals, width, a, b, stop, G):
 
 
 @nb.njit(**JIT)
-def symmetrize_rows(G, s, u, j0, j1):
-    """Rows ``j0:j1`` of ``G <- s G - u u^T`` from its upper triangle, written to both
-    triangles: each entry ``(c, i)``, ``c <= i``, is finished once, by row i (in tiles, so
-    both sides stay in cache). Threads over disjoint row ranges write disjoint entries."""
+def symmetrize_rows(G, s, u, w, j0, j1):
+    """Rows ``j0:j1`` of ``G <- s G - u w^T - w u^T`` from its upper triangle, written to
+    both triangles: each entry ``(c, i)``, ``c <= i``, is finished once, by row i (in tiles,
+    so both sides stay in cache). Threads over disjoint row ranges write disjoint entries.
+    ``w = u / 2`` subtracts ``u u^T`` exactly as one product would."""
     tile = 64
     d = G.shape[0]
     for t0 in range(j0, j1, tile):
@@ -126,9 +127,9 @@ def symmetrize_rows(G, s, u, j0, j1):
         for c0 in range(0, t1, tile):
             c1 = min(d, c0 + tile)
             for i in range(t0, t1):
-                ui = u[i]
+                ui, wi = u[i], w[i]
                 for c in range(c0, min(c1, i + 1)):
-                    v = s * G[c, i] - u[c] * ui
+                    v = s * G[c, i] - (u[c] * wi + w[c] * ui)
                     G[c, i] = v
                     G[i, c] = v
 
