@@ -113,6 +113,14 @@ class SparseWide(_Timed):
         return sparse(200000, 40000, 0.0005, flat=False)
 
 
+class SparseFewSamples(_Timed):
+    """Fewer samples than features: fastlae's sparse sample Gram."""
+    params = [["fastlae", "arpack", "eigsh"]]
+
+    def setup_cache(self):
+        return sparse(2000, 100000, 0.01, flat=False)
+
+
 class WideFile(_Timed):
     params = [["fastlae/file", "fastlae/memory", "arpack"]]
 
