@@ -6,6 +6,11 @@ sums are merged pairwise in a tree on the cluster (the exact merge of :mod:`fast
 and only the merged n_features x n_features Gram comes back. The certificate is a second
 distributed pass, ``sum over chunks of Bc.T (Bc V)``. Memory per worker: its chunks (as dask
 schedules them) plus one float64 copy of the chunk being summed and two n_features^2 Grams.
+Wide arrays (more than ``GRAM_FEATURES_MAX`` features, at most that many samples) are
+rechunked to whole columns instead: each column chunk, centered by its own means, adds its
+``Bc Bc^T`` to the n x n sample Gram (one distributed pass, merged in a tree, each partial
+scaled by its own power of two), the solve runs here, and the answer is mapped to features by
+one more pass (:class:`ColumnProducts`).
 dask is an optional extra (``pip install dask[distributed]``); the computation runs on
 whatever scheduler is active (a ``dask.distributed.Client``, else dask's default).
 """
@@ -14,6 +19,8 @@ import time
 import numpy as np
 
 from . import _errors as E
+from ._data import GramData, pow2_at_least
+from scipy.linalg.blas import dsyrk as syrk
 from ._stream import Fingerprint, GramSum, check_block, of_sums
 
 
@@ -32,10 +39,70 @@ def check_dask(X):
         raise ValueError(E.X_EMPTY.format(shape=X.shape))
     if X.dtype.kind not in "biuf":
         raise TypeError(E.X_DTYPE.format(dtype=X.dtype))
-    if len(X.chunks[1]) > 1:
+    if by_columns(X.shape):
+        width = max(1, COLUMN_CHUNK_BYTES // (8 * X.shape[0]))
+        if len(X.chunks[0]) > 1 or max(X.chunks[1]) > width:
+            X = X.rechunk({0: -1, 1: width})
+    elif len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     out_dtype = np.dtype(np.float64) if X.dtype.kind in "biu" else np.dtype(X.dtype)
     return X, out_dtype
+
+
+# Bytes of a column chunk of a wide array (its sample Gram part is n x n on top).
+COLUMN_CHUNK_BYTES = 64 << 20
+
+
+def by_columns(shape):
+    """Whether a dask array of this shape is summed by column chunks into its sample Gram:
+    more features than a feature Gram takes, and at most that many samples."""
+    import fastlae._stream as stream   # read at call time: tests lower the limit
+
+    n, d = shape
+    return d > stream.GRAM_FEATURES_MAX and n <= stream.GRAM_FEATURES_MAX
+
+
+def _column_part(block, index, n, dtype, start):
+    """A column chunk's centered sample Gram ``Bc Bc^T / s^2`` (s: a power of two at or above
+    its largest ``|x|``), s, its means (with its first column's index) and the
+    :class:`Fingerprint` of its columns."""
+    B = check_block(block, index, None, dtype)
+    if B.shape[0] != n:   # whole columns (check_dask rechunked them so)
+        raise ValueError(E.DASK_CHUNK_ROWS.format(index=index, got=B.shape[0], n=n))
+    top = float(np.max(np.abs(B), initial=0.0))
+    s = pow2_at_least(top) if top > 0.0 else 1.0
+    Bs = np.multiply(B, 1.0 / s, dtype=np.float64)
+    mean = Bs.mean(axis=0)
+    Bs -= mean
+    G = syrk(1.0, np.asfortranarray(Bs.T), trans=1)   # upper triangle of Bs Bs^T (SYRK)
+    G += np.triu(G, 1).T
+    seen = Fingerprint(n, True, start).add(B.T)   # its columns as the rows of X^T
+    return G.T, s, [(start, mean * s)], seen   # G.T: the same symmetric matrix, C-ordered
+
+
+def _merge_columns(a, b):
+    """Two partial sample Grams at their common (larger) scale: exact, powers of two."""
+    s = max(a[1], b[1])
+    G = a[0] * (a[1] / s) ** 2
+    G += b[0] * (b[1] / s) ** 2
+    return G, s, a[2] + b[2], a[3].merge(b[3])
+
+
+def _map_part(block, mean, inv, U, start, n):
+    """A column chunk's rows of ``Xc^T U`` (scaled) and its fingerprint."""
+    Bc = np.subtract(block, mean, dtype=np.float64)
+    Bc *= inv
+    return Bc.T @ U, Fingerprint(n, False, start).add(np.asarray(block).T)
+
+
+def _rows_part(block, mean, inv, V):
+    Bc = np.subtract(block, mean, dtype=np.float64)
+    Bc *= inv
+    return Bc @ V
+
+
+def _pair(a, b):
+    return a[0] + b[0], None
 
 
 def _chunk_sum(block, index, d, dtype, full, start):
@@ -108,6 +175,72 @@ class Products:
         return 0.0
 
 
+class ColumnProducts:
+    """The ``products`` of a wide dask array summed by column chunks: ``to_features`` (one
+    distributed pass, each chunk its own rows of ``Xc^T U``) and the feature Gram's product
+    (two: ``T = Xc V``, summed over chunks, then ``Xc^T T``; for a caller that asks)."""
+
+    # The sample Gram is summed from exactly centered chunks: it certifies the answer (as for
+    # arrays and files read in place), with no further pass
+    EXACT_GRAM = True
+
+    def __init__(self, blocks, starts, first):
+        self.blocks, self.starts, self.first, self.passes = blocks, starts, first, 1
+
+    def _slices(self, data):
+        ends = list(self.starts[1:]) + [data.d]
+        return [slice(int(a), int(b)) for a, b in zip(self.starts, ends)]
+
+    def to_features(self, data, U):
+        import dask
+
+        U = np.ascontiguousarray(U, dtype=np.float64)
+        parts = [dask.delayed(_map_part)(b, data.mean[sl], data.inv, U, int(sl.start), data.n)
+                 for b, sl in zip(self.blocks, self._slices(data))]
+        done = dask.compute(*parts)
+        # merged in the first pass's tree order: the same rounding, so unchanged data agree
+        # exactly (tiny data have no rounding allowance, their squares underflow)
+        seen = [part[1] for part in done]
+        while len(seen) > 1:
+            seen = [seen[i].merge(seen[i + 1]) for i in range(0, len(seen) - 1, 2)] \
+                + ([seen[-1]] if len(seen) % 2 else [])
+        seen = seen[0]
+        self.passes += 1
+        seen.check(self.first, self.passes, "dask array")
+        return np.vstack([part[0] for part in done])
+
+    def times(self, data, V, tol=None, what=None):
+        import dask
+
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        parts = [dask.delayed(_rows_part)(b, data.mean[sl], data.inv, V[sl])
+                 for b, sl in zip(self.blocks, self._slices(data))]
+        T = _tree([dask.delayed(lambda x: (x, None))(p) for p in parts], _pair).compute()[0]
+        self.passes += 1
+        return self.to_features(data, T)
+
+    def rounding(self, data, tol):
+        """Each chunk is centered before its products: float64's rounding only."""
+        return 0.0
+
+
+def _open_columns(X, out_dtype, stop, activity):
+    """The sample Gram of a wide dask array chunked by whole columns (:func:`by_columns`)."""
+    import dask
+
+    n, d = X.shape
+    blocks = list(X.to_delayed()[0, :])
+    starts = np.concatenate([[0], np.cumsum(X.chunks[1])[:-1]]).astype(int)
+    parts = [dask.delayed(_column_part)(b, i, n, X.dtype, int(starts[i]))
+             for i, b in enumerate(blocks)]
+    G, s, means, seen = _tree(parts, _merge_columns).compute()
+    if not np.all(np.isfinite(G)):
+        raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
+    mean = np.concatenate([m for _, m in sorted(means, key=lambda p: p[0])])
+    return GramData(n, d, mean, s, G, ColumnProducts(blocks, starts, seen), gram="samples",
+                    stop=stop, activity=activity, dtype=X.dtype, out_dtype=out_dtype)
+
+
 def open_dask(X, out_dtype, stop, activity):
     """The data of a checked dask array (:func:`check_dask`): its Gram summed on the cluster
     (:class:`~fastlae._data.GramData`), or with more than ``GRAM_FEATURES_MAX`` features the
@@ -118,6 +251,10 @@ def open_dask(X, out_dtype, stop, activity):
 
     t0 = time.perf_counter()
     activity.start("dask Gram")
+    if by_columns(X.shape):
+        data = _open_columns(X, out_dtype, stop, activity)
+        data.seconds = time.perf_counter() - t0
+        return data
     blocks, starts, acc, seen = _summed(X, X.shape[1] <= stream.GRAM_FEATURES_MAX)
     data = of_sums(acc, Products(blocks, starts, seen), stop=stop, activity=activity, dtype=X.dtype,
                    out_dtype=out_dtype)

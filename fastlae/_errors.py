@@ -139,6 +139,8 @@ SPARSE_MEAN = ("column {j} of the sparse X has a mean ({mean:.6g}) so large agai
                "(standard deviation {std:.3g}) that centering it implicitly would cancel about "
                "{digits} digits: shift that column first, or pass X.toarray() (the dense path "
                "centers around a shift)")
+DASK_CHUNK_ROWS = ("chunk {index} of the dask array has {got} rows where the array has {n}: its "
+                   "graph must give the shapes its chunks declare")
 DASK_UNKNOWN = ("the dask array has unknown chunk sizes (shape {shape}); call "
                 "X.compute_chunk_sizes() first")
 STREAM_WIDE = ("the stream has {d} features, too many for a formed {d} x {d} Gram (fastlae forms "

@@ -391,10 +391,14 @@ def test_unchanged_rows_in_other_blocks_are_accepted(rng):
     assert r.certificate == "data" and r.converged and len(calls) == 2
 
 
-def test_a_non_deterministic_dask_graph_is_refused():
+@pytest.mark.parametrize("shape", [(600, 30), (40, 600)])
+def test_a_non_deterministic_dask_graph_is_refused(shape, monkeypatch):
+    """By row chunks, and wide (by column chunks into the sample Gram, 600 features over the
+    lowered feature Gram limit)."""
     da = pytest.importorskip("dask.array")
-    X = np.random.default_rng(0).standard_normal((600, 30))
-    noisy = da.from_array(X, chunks=(200, 30)).map_blocks(
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 100)
+    X = np.random.default_rng(0).standard_normal(shape)
+    noisy = da.from_array(X, chunks=(200, 200)).map_blocks(
         lambda b: b + 1e-3 * np.random.standard_normal(b.shape), dtype=float)
     with pytest.raises(ValueError, match="changed while fastlae read"):
         fastlae.pca(noisy, 3)

@@ -229,6 +229,32 @@ def test_dask_by_passes(monkeypatch):
     _check(r, X)
 
 
+@pytest.mark.parametrize("name", ["decaying", "gaussian", "cluster_at_k", "rank_below_k"])
+def test_wide_dask_by_the_sample_gram(name, monkeypatch):
+    da = pytest.importorskip("dask.array")
+    from fastlae._dask import ColumnProducts
+
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 300)
+    X = datasets.zoo(name, 150, 1000, K, random_state=15) + 5.0
+    passes = []
+    to_features = ColumnProducts.to_features
+
+    def counted(self, data, U):
+        out = to_features(self, data, U)
+        passes.append(self.passes)
+        return out
+
+    monkeypatch.setattr(ColumnProducts, "to_features", counted)
+    r = _quiet(lambda: fastlae.pca(da.from_array(X, chunks=(50, 400)), K))
+    assert r.gram == "samples" and not r.matrix_free and r.certificate == "gram"
+    _check(r, X)
+    np.testing.assert_allclose(r.mean, X.mean(axis=0), rtol=1e-14)
+    # the Gram, then the map of the answer to features; where the mapped basis is not
+    # orthonormal (data of rank below k), the feature Gram's product on its span (two more)
+    assert passes[0] == 2 and (passes == [2] or name == "rank_below_k")
+    assert len(passes) <= 2 and passes[-1] <= 4
+
+
 def test_wide_file_is_read_in_place(tmp_path):
     X = datasets.decaying(150, 900, random_state=11)
     path = tmp_path / "wide.npy"
