@@ -105,7 +105,12 @@ class Data:
         ``products.times(data, V, tol, what)`` is ``Xc.T (Xc V)`` (scaled) by one pass over the
         data, ``products.rounding(data, tol)`` a bound on its error beyond float64's (relative
         to the largest eigenvalue; the certificate adds it); None where the data cannot be read
-        again.
+        again. Optional: ``OWN_THREADS`` (its passes run fastlae's own threads: a run of many
+        holds BLAS at one thread), ``BLOCK`` (columns per product of a run by passes),
+        ``EXACT_GRAM`` (the formed Gram certifies the answer, no pass over the data), and for a
+        sample Gram ``to_features(data, U)`` (and by passes ``times_samples(data, U)``).
+    fallback : callable or None
+        See :class:`GramData`.
     dtype, out_dtype : numpy.dtype
         The dtype of the values read, and of the results.
     stop : ndarray of shape (1,), int64
