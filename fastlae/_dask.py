@@ -17,10 +17,10 @@ whatever scheduler is active (a ``dask.distributed.Client``, else dask's default
 import time
 
 import numpy as np
+from scipy.linalg.blas import dsyrk as syrk
 
 from . import _errors as E
 from ._data import GramData, pow2_at_least
-from scipy.linalg.blas import dsyrk as syrk
 from ._stream import Fingerprint, GramSum, check_block, of_sums
 
 

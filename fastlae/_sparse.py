@@ -19,9 +19,9 @@ from . import _errors as E
 from ._blas import blas_threads
 from ._threads import Cancelled, run_spans
 from ._data import SAFE_MAX, SAFE_MIN, GramData, PassData, pow2_at_least, uncentered_rounding
-from ._kernels.sparse import (centered_squares, column_positions, column_sums, gram_rows,
-                              gram_tile, rows_times, split_bands, rows_transposed_times, band_counts,
-                              symmetrize_rows)
+from ._kernels.sparse import (band_counts, centered_squares, column_positions, column_sums,
+                              gram_rows, gram_tile, rows_times, rows_transposed_times,
+                              split_bands, symmetrize_rows)
 
 # The largest n mean^2 / (centered sum of squares) of a column that implicit centering takes:
 # it loses about log10 of it in digits (1e6: the Gram keeps 10 of 16).
@@ -97,17 +97,18 @@ SPAN_ROWS = 64
 # TILES_PER_WORKER of them per thread, where a tile's visits to the rows of X cost little
 # against its multiply-adds: n_samples * tiles <= TILE_VISITS * multiply-adds. Otherwise (rows
 # with few entries per band of columns) by rows of the Gram (gram_rows). Measured, 2 cores,
-# tiles / rows: 200000 x 5000 at 0.5% 0.58, 300000 x 3000 at 0.5% 0.35, 60000 x 2000 at 4%
-# 0.38 (visits 0.003-0.18 per multiply-add); 100000 x 16000 at 0.2% 3.2 (0.97 per one).
+# Products.gram tiles / rows: 200000 x 5000 at 0.5% 0.48, 300000 x 3000 at 0.5% 0.40, 60000 x
+# 2000 at 4% 0.43 (visits 0.003-0.18 per multiply-add); one thread, 100000 x 16000 at 0.2%:
+# 3.2 (0.97 visits per multiply-add).
 TILE_WIDTH = 512
 TILES_PER_WORKER = 2
 TILE_VISITS = 0.25
 # The m x m Gram (m = min(n_samples, n_features): the sample Gram of wide data) is formed up
 # to GRAM_FEATURES_MAX where m <= GRAM_ALWAYS or m^2 <= GRAM_PER_NONZERO * nnz; otherwise its
 # products are sparse passes. Its entries, written once and read by every product, cost about
-# as much as 16 passes over the non-zeros (measured, 2 cores, k 10: 2000 x 100000 at 1%, m^2
-# = 2 nnz, 1.2 s formed against 4.9 s by passes; 10000 x 50000 at 0.2%, m^2 = 100 nnz, 3.6-4.5
-# s formed against 2.1-2.2 s by passes).
+# as much as 16 passes over the non-zeros (measured, 2 cores, k 10, sample side: 2000 x 100000
+# at 1%, m^2 = 2 nnz, 1.2 s formed against 2.6-3.3 s by passes; 10000 x 50000 at 0.2%, m^2 =
+# 100 nnz, 3.6-4.5 s formed against 1.3-1.4 s by passes).
 GRAM_ALWAYS = 2048
 GRAM_PER_NONZERO = 16
 
