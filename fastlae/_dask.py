@@ -14,6 +14,7 @@ one more pass (:class:`ColumnProducts`).
 dask is an optional extra (``pip install dask[distributed]``); the computation runs on
 whatever scheduler is active (a ``dask.distributed.Client``, else dask's default).
 """
+import operator
 import time
 
 import numpy as np
@@ -88,21 +89,22 @@ def _merge_columns(a, b):
     return G, s, a[2] + b[2], a[3].merge(b[3])
 
 
-def _map_part(block, mean, inv, U, start, n):
-    """A column chunk's rows of ``Xc^T U`` (scaled) and its fingerprint."""
+def _centered(block, mean, inv):
+    """A chunk centered by ``mean`` and scaled by ``inv``, in float64."""
     Bc = np.subtract(block, mean, dtype=np.float64)
     Bc *= inv
-    return Bc.T @ U, Fingerprint(n, False, start).add(np.asarray(block).T)
+    return Bc
+
+
+def _map_part(block, mean, inv, U, start, n):
+    """A column chunk's rows of ``Xc^T U`` (scaled) and its fingerprint."""
+    return _centered(block, mean, inv).T @ U, \
+        Fingerprint(n, False, start).add(np.asarray(block).T)
 
 
 def _rows_part(block, mean, inv, V):
-    Bc = np.subtract(block, mean, dtype=np.float64)
-    Bc *= inv
-    return Bc @ V
-
-
-def _pair(a, b):
-    return a[0] + b[0], None
+    """A column chunk's share of ``Xc V`` (scaled)."""
+    return _centered(block, mean, inv) @ V
 
 
 def _chunk_sum(block, index, d, dtype, full, start):
@@ -119,19 +121,23 @@ def _merge(a, b):
 
 
 def _cert_part(block, mean, inv, vecs, start):
-    Bc = np.subtract(block, mean, dtype=np.float64)
-    Bc *= inv
+    Bc = _centered(block, mean, inv)
     return Bc.T @ (Bc @ vecs), Fingerprint(len(mean), False, start).add(np.asarray(block))
 
 
+def _pairwise(parts, combine):
+    """``parts`` combined pairwise in a tree (neighbours first, an odd one carried up)."""
+    while len(parts) > 1:
+        parts = [combine(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)] \
+            + ([parts[-1]] if len(parts) % 2 else [])
+    return parts[0]
+
+
 def _tree(parts, combine):
+    """:func:`_pairwise` on the cluster: each combination a delayed task."""
     import dask
 
-    while len(parts) > 1:
-        pairs = [dask.delayed(combine)(parts[i], parts[i + 1])
-                 for i in range(0, len(parts) - 1, 2)]
-        parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
-    return parts[0]
+    return _pairwise(parts, dask.delayed(combine))
 
 
 def _add(a, b):
@@ -200,11 +206,7 @@ class ColumnProducts:
         done = dask.compute(*parts)
         # merged in the first pass's tree order: the same rounding, so unchanged data agree
         # exactly (tiny data have no rounding allowance, their squares underflow)
-        seen = [part[1] for part in done]
-        while len(seen) > 1:
-            seen = [seen[i].merge(seen[i + 1]) for i in range(0, len(seen) - 1, 2)] \
-                + ([seen[-1]] if len(seen) % 2 else [])
-        seen = seen[0]
+        seen = _pairwise([part[1] for part in done], Fingerprint.merge)
         self.passes += 1
         seen.check(self.first, self.passes, "dask array")
         return np.vstack([part[0] for part in done])
@@ -215,7 +217,7 @@ class ColumnProducts:
         V = np.ascontiguousarray(V, dtype=np.float64)
         parts = [dask.delayed(_rows_part)(b, data.mean[sl], data.inv, V[sl])
                  for b, sl in zip(self.blocks, self._slices(data))]
-        T = _tree([dask.delayed(lambda x: (x, None))(p) for p in parts], _pair).compute()[0]
+        T = _tree(parts, operator.add).compute()
         self.passes += 1
         return self.to_features(data, T)
 

@@ -123,21 +123,18 @@ def _against_data(data, request, run, pairs):
                  refined.ritz, refined.certificate)
 
 
-def _sample_pairs(data, result, k, q, rest, tol):
+def _sample_pairs(data, result, k, q, rest):
     """The feature :class:`Pairs` of a Krylov run on the sample Gram by passes: its Ritz
     vectors and their stored products mapped by one pass
     (:func:`fastlae._certify.feature_pair_from_samples`), or, where the mapped basis is not
-    orthonormal, the mapped span's Rayleigh-Ritz step with one more pass."""
-
-    class Mapping:   # what feature_pair_from_samples reads of an operator
-        to_features = staticmethod(lambda U: data.products.to_features(data, U))
-
-    found = feature_pair_from_samples(Mapping, result.vecs[:, :q], k, result.G_vecs[:, :q],
-                                      rest)
+    orthonormal, the mapped span's Rayleigh-Ritz step with one more pass (both through the
+    :class:`~fastlae._operator.Operator`, which hands them to the data's products)."""
+    op = Operator(data)
+    found = feature_pair_from_samples(op, result.vecs[:, :q], k, result.G_vecs[:, :q], rest)
     if found is not None:
         return found
-    basis = orthonormal(data.products.to_features(data, result.vecs[:, :q]))
-    return rayleigh_ritz(basis, data.products.times(data, basis, tol, "pass"), k)
+    basis = orthonormal(op.to_features(result.vecs[:, :q]))
+    return rayleigh_ritz(basis, op.apply_features(basis), k)
 
 
 def _zero(data, request, plan, op, budget, t_gram):
@@ -173,7 +170,7 @@ def _by_passes(data, request):
     trained = krylov.trained_from(result, floor if lam is None else lam)
     q = len(result.theta)   # the top Ritz pairs (see krylov.trained_from)
     if data.gram == "samples":   # to features by one more pass, with their Gram products
-        pairs = _sample_pairs(data, result, k, q, trained.rest, tol)
+        pairs = _sample_pairs(data, result, k, q, trained.rest)
     else:
         pairs = ritz_with_rest(result.vecs[:, :q], result.G_vecs[:, :q], k, trained.rest)
     pairs.res = pairs.res + data.products.rounding(data, tol)

@@ -235,15 +235,15 @@ class Products:
         ``|X| |Xc V|``, not ``|X|^2``: within :func:`fastlae._data.uncentered_rounding` of
         the centered product (:meth:`rounding`), where ``X^T X V - n m m^T V`` would lose the
         square of it."""
-        ms = data.mean * data.inv
+        return self.to_features(data, self.centered_rows(data, V))
+
+    def centered_rows(self, data, V):
+        """``Xc V`` (scaled; V of shape (d, b)): one sparse product, centered after it."""
         V = np.ascontiguousarray(V, dtype=np.float64)
         T = self.times_rows(V, data.held_threads)
         T *= self.pre
-        T -= ms @ V
-        out = self.times_transposed(T, data.held_threads)
-        out *= self.pre
-        out -= np.outer(ms, T.sum(axis=0))
-        return out
+        T -= (data.mean * data.inv) @ V
+        return T
 
     def sample_gram(self, data):
         """The centered sample Gram ``Xc Xc^T`` (scaled; n x n) by the kernels of
@@ -259,12 +259,7 @@ class Products:
     def times_samples(self, data, U):
         """``Xc (Xc.T U)`` (scaled; U of shape (n, b)): the sample Gram's product, by the same
         two sparse products in the other order, centered between them."""
-        ms = data.mean * data.inv
-        W = self.to_features(data, U)
-        out = self.times_rows(W, data.held_threads)
-        out *= self.pre
-        out -= ms @ W
-        return out
+        return self.centered_rows(data, self.to_features(data, U))
 
     def to_features(self, data, U):
         """``Xc^T U`` (scaled; U of shape (n, r)): the map of sample-space vectors to features,
