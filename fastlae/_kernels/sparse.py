@@ -159,35 +159,75 @@ def centered_squares(ptr, idx, vals, ms, inv, out):
 @nb.njit(**JIT)
 def rows_times(ptr, idx, vals, V, r0, r1, stop, out):
     """``out[r0:r1] = X[r0:r1] @ V`` from CSR; ``V`` (d x b) and ``out`` C-contiguous, so
-    each non-zero reads one contiguous row of b values of ``V`` (which stays in cache)."""
+    each non-zero reads one contiguous row of b values of ``V`` (which stays in cache). Each
+    row is summed four columns at a time in registers (the last 1-3 columns together), over
+    indices taken as unsigned: a loop over b columns in memory carried every sum through a
+    store and a load, 1.5-2.7x slower at b = 1-4 (measured, one thread)."""
     b = V.shape[1]
-    acc = np.empty(b)
+    flat = V.reshape(-1)
+    ub = nb.uint64(b)
+    whole = b - b % 4
     for i in range(r0, r1):
         if stop[0] != 0:
             return
-        for c in range(b):
-            acc[c] = 0.0
-        for p in range(ptr[i], ptr[i + 1]):
-            v = vals[p]
-            row = V[idx[p]]
-            for c in range(b):
-                acc[c] += v * row[c]
-        for c in range(b):
-            out[i, c] = acc[c]
+        p0, p1 = ptr[i], ptr[i + 1]
+        for c0 in range(0, whole, 4):
+            uc = nb.uint64(c0)
+            a0 = a1 = a2 = a3 = 0.0
+            for p in range(p0, p1):
+                v = vals[p]
+                at = nb.uint64(idx[p]) * ub + uc
+                a0 += v * flat[at]
+                a1 += v * flat[at + nb.uint64(1)]
+                a2 += v * flat[at + nb.uint64(2)]
+                a3 += v * flat[at + nb.uint64(3)]
+            out[i, c0], out[i, c0 + 1], out[i, c0 + 2], out[i, c0 + 3] = a0, a1, a2, a3
+        if whole < b:
+            left = b - whole
+            uc = nb.uint64(whole)
+            a0 = a1 = a2 = 0.0
+            for p in range(p0, p1):
+                v = vals[p]
+                at = nb.uint64(idx[p]) * ub + uc
+                a0 += v * flat[at]
+                if left > 1:
+                    a1 += v * flat[at + nb.uint64(1)]
+                    if left > 2:
+                        a2 += v * flat[at + nb.uint64(2)]
+            out[i, whole] = a0
+            if left > 1:
+                out[i, whole + 1] = a1
+                if left > 2:
+                    out[i, whole + 2] = a2
 
 
 @nb.njit(**JIT)
 def rows_transposed_times(ptr, idx, vals, T, r0, r1, stop, out):
-    """``out += X[r0:r1].T @ T[r0:r1]`` from CSR: the rows of X and T are read in order and
-    each non-zero adds a row of b values into ``out`` (d x b, small enough for cache); a
-    gather from CSC would read T at random instead (10 times slower, measured)."""
+    """``out += X[r0:r1].T @ T[r0:r1]`` from CSR (``out`` C-contiguous): the rows of X and T
+    are read in order and each non-zero adds a row of b values into ``out`` (d x b, small
+    enough for cache), four columns at a time with T's values held in registers (1.3-1.8x
+    faster than a loop over b at b = 1-4, measured); a gather from CSC would read T at random
+    instead (10 times slower, measured)."""
     b = T.shape[1]
+    flat = out.reshape(-1)
+    ub = nb.uint64(b)
+    whole = b - b % 4
     for i in range(r0, r1):
         if stop[0] != 0:
             return
-        row = T[i]
-        for p in range(ptr[i], ptr[i + 1]):
-            v = vals[p]
-            dst = out[idx[p]]
-            for c in range(b):
-                dst[c] += v * row[c]
+        p0, p1 = ptr[i], ptr[i + 1]
+        for c0 in range(0, whole, 4):
+            uc = nb.uint64(c0)
+            t0, t1, t2, t3 = T[i, c0], T[i, c0 + 1], T[i, c0 + 2], T[i, c0 + 3]
+            for p in range(p0, p1):
+                v = vals[p]
+                at = nb.uint64(idx[p]) * ub + uc
+                flat[at] += v * t0
+                flat[at + nb.uint64(1)] += v * t1
+                flat[at + nb.uint64(2)] += v * t2
+                flat[at + nb.uint64(3)] += v * t3
+        for c in range(whole, b):
+            uc = nb.uint64(c)
+            t0 = T[i, c]
+            for p in range(p0, p1):
+                flat[nb.uint64(idx[p]) * ub + uc] += vals[p] * t0
