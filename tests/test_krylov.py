@@ -65,6 +65,8 @@ def test_block_rules():
     assert krylov.default_block(10, 100000, read_bound=True) == 20
     assert krylov.default_block(10, 7) == 7
     assert krylov.default_cap(10, 10, 10 ** 9) >= 30   # memory bound, never below k + 2b
+    assert krylov.default_cap(5, 4, 4000) == krylov.CAP_MIN   # narrow blocks, small k
+    assert krylov.default_cap(5, 4, 30) == 30
 
 
 @pytest.mark.parametrize("name", SPECTRA)

@@ -75,6 +75,16 @@ def _apply_data(op, V):
                          op.stop, V, 0, span)
 
 
+def apply_span(op, V, s0, s1):
+    """The part of :func:`apply_gram` (a :class:`GramOperator`) that the rows ``s0:s1`` of A
+    contribute (columns where ``op.gram_axis`` is 0): threads that split a product call it on
+    their own spans, each with its own ``op.buf``."""
+    if op.buf.shape[0] == 0:
+        return span_uncentered(op.A, op.mean, op.inv, op.block, op.stop, V, s0, s1)
+    return span_centered(op.A, op.mean, op.feat_axis, op.inv, op.gram_axis, op.block, op.buf,
+                         op.stop, V, s0, s1)
+
+
 @overload(apply_gram, jit_options=JIT)
 def _apply_gram_typed(op, V):
     if isinstance(op, types.BaseNamedTuple) and op.instance_class is FormedGram:

@@ -38,9 +38,14 @@ DEFAULT_MAX_ITER = 300
 # (a gap at k at rounding level, a cluster straddling k) stops once the largest residual has
 # not halved in this many steps.
 STALL = 6
-# Stored columns: at least this many blocks beyond k before a restart, and at most
-# MEMORY_BYTES for the basis and its products together.
+# Stored columns: at least this many blocks beyond k before a restart, and at least
+# CAP_MIN columns (narrow blocks and small k: on flat spectra and a flat tail straddling k,
+# a thick restart that keeps few columns discards the cluster's directions found so far;
+# 400 x 300 zoo, k 5, block 4, six start blocks: flat_tail 66-127 products at k + 6 b = 29
+# columns, 47-64 at 48; iid Gaussian 53-58, 41-44), and at most MEMORY_BYTES for the basis
+# and its products together.
 CAP_BLOCKS = 6
+CAP_MIN = 48
 MEMORY_BYTES = 1 << 30
 # A next-block column whose norm after orthogonalization is below this (relative to the
 # largest Ritz value) carries no new direction and is replaced by a random one.
@@ -77,9 +82,9 @@ def default_block(k, m, read_bound=False):
 
 
 def default_cap(k, b, m, blocks=None):
-    """Stored columns: ``k + blocks b`` (``CAP_BLOCKS`` when None), within ``MEMORY_BYTES``
-    and m."""
-    cap = k + (CAP_BLOCKS if blocks is None else blocks) * b
+    """Stored columns: ``k + blocks b`` (``CAP_BLOCKS`` when None) and at least ``CAP_MIN``,
+    within ``MEMORY_BYTES`` and m."""
+    cap = max(k + (CAP_BLOCKS if blocks is None else blocks) * b, CAP_MIN)
     cap = min(cap, max(k + 2 * b, MEMORY_BYTES // (16 * max(m, 1))))
     return int(min(m, cap))
 
@@ -354,8 +359,9 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
                 and predicted_updates(hist, passes, worst, target(w, k, tol)) > left
 
     cap = None if cap_blocks is None else default_cap(k, r, op.m, cap_blocks)
-    result = run(op.krylov_apply(tol), op.m, k, r, tol, max_iter, rng, cap=cap, start=start,
-                 check_stop=op.data.check_stop, report=report, give_up=give_up)
+    with op.krylov_products(tol) as apply:
+        result = run(apply, op.m, k, r, tol, max_iter, rng, cap=cap, start=start,
+                     check_stop=op.data.check_stop, report=report, give_up=give_up)
     trained = trained_from(result, lam)
     if patience > 0.0 and not result.converged:   # "auto": hand over to the formed Gram
         trained.status = GAVE_UP
