@@ -111,6 +111,10 @@ class Data:
         sample Gram ``to_features(data, U)`` (and by passes ``times_samples(data, U)``).
     fallback : callable or None
         See :class:`GramData`.
+    formed : callable or None
+        A :class:`PassData` whose Gram can be formed in memory: returns the
+        :class:`GramData` of the same data (forming it), for :func:`fastlae._solve.run`
+        where the solver needs a formed Gram or where the run by passes gives up.
     dtype, out_dtype : numpy.dtype
         The dtype of the values read, and of the results.
     stop : ndarray of shape (1,), int64
@@ -134,6 +138,7 @@ class Data:
     C = None
     products = None
     fallback = None
+    formed = None
 
     def __init__(self, n, d, stop=None, in_caller=None, activity=None, dtype=None,
                  out_dtype=None):

@@ -22,9 +22,11 @@ from ._certify import Pairs, feature_pair_from_samples, rayleigh_ritz, ritz_with
 from ._gram import form_gram
 from ._operator import Operator
 from ._result import assemble
+from ._kernels.monitor import predicted_updates
 from ._threads import one_blas_thread
 from ._train import Solved, Trained, budget_of, lam_floor, latent_width, train
-from .solvers import REGISTRY, choose, krylov
+from .solvers import REGISTRY, WASTE, choose, estimated_seconds, flat_plan, krylov, \
+    krylov_passes
 from .solvers._common import orthonormal
 
 
@@ -47,7 +49,12 @@ def run(opened, request, plan, activity, stop, in_caller):
         request = replace(request, k=V.check_k(request.k, top),
                           n_latent=V.check_n_latent(request.n_latent, request.k, top))
     t0 = time.perf_counter()
+    if data.formed is not None and request.solver not in ("auto", "krylov"):
+        data = data.formed()   # the solver needs the Gram
     solved = solve(data, request, plan)
+    if isinstance(solved, _mixed.Declined):   # by passes gave up: a flat spectrum
+        data = data.formed()
+        solved = solve(data, request, flat_plan(data.n, data.d, request.k), tried=solved)
     if data.fallback is not None and not solved.pairs.res.max() <= request.tol:
         data = data.fallback()   # the formed Gram's answer is not the data's: by passes
         solved = _by_passes(data, request)
@@ -56,13 +63,16 @@ def run(opened, request, plan, activity, stop, in_caller):
     return Outcome(result, warned, data)
 
 
-def solve(data, request, plan=None):
-    """The :class:`~fastlae._train.Solved` of ``request`` on ``data``."""
+def solve(data, request, plan=None, tried=None):
+    """The :class:`~fastlae._train.Solved` of ``request`` on ``data``; by passes with a Gram
+    that can be formed (``data.formed``), the :class:`~fastlae._mixed.Declined` of a run that
+    gave up. ``tried``: what an earlier attempt spent (no mixed precision then)."""
     if data.by_passes:
         return _by_passes(data, request)
     if plan is None:
         plan = choose(data.n, data.d, request.k, request.solver, formed=data.C is not None)
-    tried = _mixed.solve(data, request, plan)
+    if tried is None:
+        tried = _mixed.solve(data, request, plan)
     if isinstance(tried, Solved):
         return tried
     return _double(data, request, plan, tried)
@@ -123,6 +133,17 @@ def _against_data(data, request, run, pairs):
                  refined.ritz, refined.certificate)
 
 
+def _pass_budget(data, k, b, per_pass):
+    """Products a run by passes may take before it forms the Gram instead (``data.formed``):
+    those that cost ``WASTE`` of the formed path, at ``per_pass`` seconds each (measured by the
+    run), and at least twice the usual :func:`~fastlae.solvers.krylov_passes`. The formed
+    path is modelled by its ``eigh`` on the m x m Gram, which a flat spectrum ends with (0.5-11
+    s at 2000-5000 features); forming a sparse Gram costs a fraction of that (0.1-0.3 s
+    measured, 2 cores, scripts/bench_krylov.py)."""
+    cost = estimated_seconds(data.m, data.m, k)
+    return max(2.0 * krylov_passes(k, b), WASTE * (cost["eigh"] - cost["gram"]) / per_pass)
+
+
 def _sample_pairs(data, result, k, q, rest):
     """The feature :class:`Pairs` of a Krylov run on the sample Gram by passes: its Ritz
     vectors and their stored products mapped by one pass
@@ -150,10 +171,13 @@ def _zero(data, request, plan, op, budget, t_gram):
 
 
 def _by_passes(data, request):
-    """Data too wide for a formed Gram: block Krylov (:mod:`fastlae.solvers.krylov`) with one
-    pass over the data per product, certified by the stored products. Its block is the
-    products' ``BLOCK`` where they set one (sparse), and BLAS stays at one thread meanwhile
-    where their passes run their own threads (``OWN_THREADS``)."""
+    """Data too wide for a formed Gram, or whose products cost less than forming it: block
+    Krylov (:mod:`fastlae.solvers.krylov`) with one pass over the data per product, certified
+    by the stored products. Its block is the products' ``BLOCK`` where they set one (sparse),
+    and BLAS stays at one thread meanwhile where their passes run their own threads
+    (``OWN_THREADS``). With ``data.formed`` and ``"auto"``, the run gives up (returns
+    :class:`~fastlae._mixed.Declined`) once its observed rate predicts more products than
+    :func:`_pass_budget` allows."""
     k, tol = request.k, request.tol
     floor = lam_floor(data.m, data.trace)
     lam = request.lam_scaled(data.scale)
@@ -163,10 +187,23 @@ def _by_passes(data, request):
     budget = request.max_iter if request.max_iter is not None else krylov.DEFAULT_MAX_ITER
     hist = data.activity.history("krylov by passes")
     own = getattr(data.products, "OWN_THREADS", False)
+    quit, t0 = [], time.perf_counter()
+
+    def give_up(passes, worst, w):
+        if passes < krylov.PATIENT_PASSES:
+            return False
+        allowed = _pass_budget(data, k, b, (time.perf_counter() - t0) / passes)
+        if predicted_updates(hist, passes, worst, tol) > min(allowed, budget) - passes:
+            quit.append(passes)
+        return bool(quit)
+
+    patient = data.formed is not None and request.solver == "auto"
     with one_blas_thread(data) if own else contextlib.nullcontext():
         result = krylov.run(lambda Q: data.times(Q, tol), data.m, k, b, tol, budget,
                             request.rng, check_stop=data.check_stop,
-                            report=krylov.recorder(hist))
+                            report=krylov.recorder(hist), give_up=give_up if patient else None)
+    if quit:
+        return _mixed.Declined(result.passes)
     trained = krylov.trained_from(result, floor if lam is None else lam)
     q = len(result.theta)   # the top Ritz pairs (see krylov.trained_from)
     if data.gram == "samples":   # to features by one more pass, with their Gram products

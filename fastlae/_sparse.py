@@ -103,12 +103,15 @@ SPAN_ROWS = 64
 TILE_WIDTH = 512
 TILES_PER_WORKER = 2
 TILE_VISITS = 0.25
-# The m x m Gram (m = min(n_samples, n_features): the sample Gram of wide data) is formed up
-# to GRAM_FEATURES_MAX where m <= GRAM_ALWAYS or m^2 <= GRAM_PER_NONZERO * nnz; otherwise its
-# products are sparse passes. Its entries, written once and read by every product, cost about
-# as much as 16 passes over the non-zeros (measured, 2 cores, k 10, sample side: 2000 x 100000
-# at 1%, m^2 = 2 nnz, 1.2 s formed against 2.6-3.3 s by passes; 10000 x 50000 at 0.2%, m^2 =
-# 100 nnz, 3.6-4.5 s formed against 1.3-1.4 s by passes).
+# The m x m Gram (m = min(n_samples, n_features): the sample Gram of wide data) is formed at
+# once where m <= GRAM_ALWAYS (its eigh costs little). Up to GRAM_FEATURES_MAX, where m^2 <=
+# GRAM_PER_NONZERO * nnz, the run starts by sparse passes and forms the Gram only where it
+# gives up (a flat spectrum; see fastlae._solve._pass_budget): on decaying spectra about 21
+# products of 4 columns cost less than the Gram and its own products (measured, 2 cores, k
+# 10: 200000 x 5000 at 0.5%, 0.46-0.51 s against 0.73 s formed; 300000 x 3000 flat: 1.6-1.7 s,
+# 12 products then eigh, against 1.45-1.6 s formed). Beyond, by passes only: the Gram's
+# entries, written once and read by every product, cost about as much as 16 passes over the
+# non-zeros (10000 x 50000 at 0.2%, m^2 = 100 nnz: 1.9 s formed against 0.32 s by passes).
 GRAM_ALWAYS = 2048
 GRAM_PER_NONZERO = 16
 
@@ -323,10 +326,14 @@ class Products:
 
 
 def open_sparse(X, out_dtype, stop, activity):
-    """The data of a checked sparse X (:func:`check_sparse`): its formed Gram
-    (:class:`~fastlae._data.GramData`), or with more than ``GRAM_FEATURES_MAX`` features the
-    :class:`~fastlae._data.PassData` that applies it by sparse products, memory O(n_features r)
-    beyond X."""
+    """The data of a checked sparse X (:func:`check_sparse`).
+
+    With m = min(n_samples, n_features): the formed m x m Gram
+    (:class:`~fastlae._data.GramData`; the sample Gram where n < d) where m <=
+    ``GRAM_ALWAYS``; by sparse products (:class:`~fastlae._data.PassData`, memory O(m r) beyond
+    X) where m > ``GRAM_FEATURES_MAX`` or m^2 > ``GRAM_PER_NONZERO`` nnz; in between, by
+    products with ``formed`` set, which forms the Gram where the solver needs it or where the
+    run by passes gives up (a flat spectrum, see :func:`fastlae._solve.run`)."""
     import fastlae._stream as stream   # read at call time: tests lower the limit
 
     t0 = time.perf_counter()
@@ -335,25 +342,35 @@ def open_sparse(X, out_dtype, stop, activity):
     products = Products(Xs, pre, stop, columns=n < d)
     kw = dict(stop=stop, activity=activity, dtype=X.dtype, out_dtype=out_dtype)
     trace = float(np.sum(centered))
+    opened = time.perf_counter() - t0
 
     def by_passes():
-        return PassData(n, d, mean, scale, trace, products, read_bound=False,
+        data = PassData(n, d, mean, scale, trace, products, read_bound=False,
                         gram="samples" if n < d else "features", **kw)
+        data.seconds = opened
+        return data
+
+    def formed():
+        t1 = time.perf_counter()
+        if n < d:   # wide: the n x n sample Gram
+            activity.start("sparse sample Gram")
+            data = GramData(n, d, mean, scale, None, products, gram="samples", **kw)
+            data.C = products.sample_gram(data)
+            data.trace = float(np.trace(data.C))
+            data.fallback = by_passes
+        else:
+            activity.start("sparse Gram")
+            G = products.gram(pre ** 2, np.sqrt(n) * (mean * (1.0 / scale)))
+            data = GramData(n, d, mean, scale, G, products, **kw)
+        data.seconds = opened + time.perf_counter() - t1
+        return data
 
     m = min(n, d)
-    formed = m <= stream.GRAM_FEATURES_MAX and (m <= GRAM_ALWAYS or m * m <= GRAM_PER_NONZERO
-                                                * X.nnz)
-    if formed and n < d:   # wide: the n x n sample Gram
-        activity.start("sparse sample Gram")
-        data = GramData(n, d, mean, scale, None, products, gram="samples", **kw)
-        data.C = products.sample_gram(data)
-        data.trace = float(np.trace(data.C))
-        data.fallback = by_passes
-    elif not formed:
-        data = by_passes()
-    else:
-        activity.start("sparse Gram")
-        G = products.gram(pre ** 2, np.sqrt(n) * (mean * (1.0 / scale)))
-        data = GramData(n, d, mean, scale, G, products, **kw)
-    data.seconds = time.perf_counter() - t0
+    if m > stream.GRAM_FEATURES_MAX:
+        return by_passes()
+    if m <= GRAM_ALWAYS:
+        return formed()
+    data = by_passes()
+    if m * m <= GRAM_PER_NONZERO * X.nnz:
+        data.formed = formed
     return data

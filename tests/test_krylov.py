@@ -117,6 +117,27 @@ def test_sparse_formed_and_by_products(name, monkeypatch):
 
 
 @pytest.mark.parametrize("name", SPECTRA)
+def test_sparse_by_passes_forms_the_gram_where_it_gives_up(name, monkeypatch):
+    """Above GRAM_ALWAYS features (lowered here) sparse data whose Gram may be formed run by
+    passes first; a flat spectrum makes the run give up after PATIENT_PASSES products and the
+    Gram is formed then (eigh at this size). A solver that needs the Gram forms it at once."""
+    monkeypatch.setattr("fastlae._sparse.GRAM_ALWAYS", 100)
+    X = np.asarray(datasets.zoo(name, 3000, 300, K, random_state=7), dtype=np.float64)
+    X[np.abs(X) < np.quantile(np.abs(X), 0.5)] = 0.0
+    S = sp.csr_matrix(X)
+    r = _quiet(lambda: fastlae.pca(S, K))
+    _check(r, X)
+    if name in ("gaussian", "flat_tail"):
+        assert r.solver == "eigh" and not r.matrix_free
+        assert krylov.PATIENT_PASSES <= r.n_iter <= 2 * krylov.PATIENT_PASSES
+    else:
+        assert r.solver == "krylov" and r.matrix_free and r.n_iter <= 25
+    r = _quiet(lambda: fastlae.pca(S, K, solver="eigh"))
+    assert r.solver == "eigh" and not r.matrix_free
+    _check(r, X)
+
+
+@pytest.mark.parametrize("name", SPECTRA)
 def test_wide_sparse_by_the_sample_gram(name, monkeypatch):
     from fastlae._sparse import Products
 
