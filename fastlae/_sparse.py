@@ -160,13 +160,14 @@ class Products:
     BLOCK = 4
 
     def __init__(self, Xs, pre, stop, columns=False):
-        self.csr = Xs if Xs.has_sorted_indices else Xs.sorted_indices()
+        self.csr = Xs   # sorted by gram() where it is not: the products take any order
         self.pre, self.stop = pre, stop
         # X's columns as the rows of a CSR copy of X.T (12 bytes per non-zero), kept for wide
         # data: its products then run over the longer side, and the short side's vectors
         # stay in cache (measured, one thread, 2000 x 100000 at 1%: 2.4-3.0x faster at 4-20
         # columns; 10000 x 50000 at 0.2%: 1.2-2.5x; tall 200000 x 40000: 1.1-2.6x slower)
         self.csc = self.csr.T.tocsr() if columns else None
+        self._unit = None   # ones of length n, for the centering's corrections
 
     def gram(self, s=1.0, u=None, w=None):
         """``s X.T @ X - u w^T - w u^T`` (dense, symmetric; ``u`` and ``w`` of shape (d,),
@@ -175,7 +176,10 @@ class Products:
         entries split into bands of columns) or by rows of the Gram
         (:func:`~fastlae._kernels.sparse.gram_rows`, with a column index of two integers per
         non-zero), as :func:`tile_bands` chooses; then scaled, corrected and mirrored in one
-        pass. The index lives only during the call."""
+        pass. The index lives only during the call. X's column indices are sorted first
+        (once, in a copy, where they are not)."""
+        if not self.csr.has_sorted_indices:
+            self.csr = self.csr.sorted_indices()
         a = self.csr
         n, d = a.shape
         u = np.zeros(d) if u is None else np.ascontiguousarray(u, dtype=np.float64)
@@ -246,12 +250,11 @@ class Products:
         return self.to_features(data, self.centered_rows(data, V))
 
     def centered_rows(self, data, V):
-        """``Xc V`` (scaled; V of shape (d, b)): one sparse product, centered after it."""
+        """``Xc V`` (scaled; V of shape (d, b)): one sparse product, centered in the same
+        pass (``- 1 (m^T V)``, m the scaled means)."""
         V = np.ascontiguousarray(V, dtype=np.float64)
-        T = self.times_rows(V, data.held_threads)
-        T *= self.pre
-        T -= (data.mean * data.inv) @ V
-        return T
+        return self.times_rows(V, data.held_threads, self.pre, self._ones(),
+                               (data.mean * data.inv) @ V)
 
     def sample_gram(self, data):
         """The centered sample Gram ``Xc Xc^T`` (scaled; n x n) by the kernels of
@@ -259,7 +262,7 @@ class Products:
         ``pre^2 X X^T - a 1^T - 1 a^T + (m.m) 1 1^T`` with ``a = pre X m`` (m the scaled
         means), written as ``- u 1^T - 1 u^T``, ``u = a - (m.m) / 2``."""
         ms = data.mean * data.inv
-        a = self.times_rows(np.ascontiguousarray(ms[:, None]))[:, 0] * self.pre
+        a = self.times_rows(np.ascontiguousarray(ms[:, None]), pre=self.pre)[:, 0]
         u = a - 0.5 * float(ms @ ms)
         csc = self.csr.T.tocsr() if self.csc is None else self.csc
         return Products(csc, 1.0, self.stop).gram(self.pre ** 2, u, np.ones(self.csr.shape[0]))
@@ -273,10 +276,9 @@ class Products:
         """``Xc^T U`` (scaled; U of shape (n, r)): the map of sample-space vectors to features,
         one sparse product, centered after it."""
         U = np.ascontiguousarray(U, dtype=np.float64)
-        out = self.times_transposed(U, data.held_threads)
-        out *= self.pre
-        out -= np.outer(data.mean * data.inv, U.sum(axis=0))
-        return out
+        sums = self._ones() @ U   # a BLAS product: U.sum(axis=0) takes 15x as long at b = 4
+        return self.times_transposed(U, data.held_threads, self.pre, data.mean * data.inv,
+                                     sums)
 
     def rounding(self, data, tol=None):
         """The relative error of :meth:`times` against the exact centered product (in units
@@ -285,32 +287,43 @@ class Products:
         return ROUNDING_FACTOR * uncentered_rounding(data.m, data.n, data.mean * data.inv,
                                                      data.trace)
 
-    def times_rows(self, V, threads=0):
-        """``Xs @ V`` (C-contiguous V of shape (d, b)): over X's rows, or over its columns
-        where ``csc`` holds them (``threads``: see :func:`threaded`)."""
+    def times_rows(self, V, threads=0, pre=1.0, u=None, s=None):
+        """``pre Xs @ V - u s^T`` (C-contiguous V of shape (d, b); u of shape (n,), s of
+        shape (b,), no correction when None): over X's rows, or over its columns where
+        ``csc`` holds them (``threads``: see :func:`threaded`)."""
         if self.csc is not None:
-            return self._scatter(self.csc, V, threads)
-        return self._gather(self.csr, V, threads)
+            return self._scatter(self.csc, V, threads, pre, u, s)
+        return self._gather(self.csr, V, threads, pre, u, s)
 
-    def times_transposed(self, T, threads=0):
-        """``Xs.T @ T`` (T of shape (n, b)): over X's rows, or over its columns where ``csc``
-        holds them."""
+    def times_transposed(self, T, threads=0, pre=1.0, u=None, s=None):
+        """``pre Xs.T @ T - u s^T`` (T of shape (n, b); u of shape (d,), s of shape (b,)):
+        over X's rows, or over its columns where ``csc`` holds them."""
         T = np.ascontiguousarray(T)
         if self.csc is not None:
-            return self._gather(self.csc, T, threads)
-        return self._scatter(self.csr, T, threads)
+            return self._gather(self.csc, T, threads, pre, u, s)
+        return self._scatter(self.csr, T, threads, pre, u, s)
 
-    def _gather(self, a, V, threads):
-        """``a @ V`` for a CSR ``a``: threads over spans of its rows, each row's sums
-        written once."""
-        out = np.empty((a.shape[0], V.shape[1]))
-        threaded(lambda t, r0, r1: rows_times(a.indptr, a.indices, a.data, V, r0, r1, self.stop,
-                                           out), a.shape[0], self.stop, threads=threads)
+    def _ones(self):
+        if self._unit is None:
+            self._unit = np.ones(self.csr.shape[0])
+        return self._unit
+
+    def _gather(self, a, V, threads, pre, u, s):
+        """``pre a @ V - u s^T`` for a CSR ``a``: threads over spans of its rows, each row's
+        sums and its correction written once."""
+        rows, b = a.shape[0], V.shape[1]
+        u = np.zeros(rows) if u is None else np.ascontiguousarray(u, dtype=np.float64)
+        s = np.zeros(b) if s is None else np.ascontiguousarray(s, dtype=np.float64)
+        out = np.empty((rows, b))
+        threaded(lambda t, r0, r1: rows_times(a.indptr, a.indices, a.data, V, pre, u, s, r0,
+                                           r1, self.stop, out), rows, self.stop,
+                 threads=threads)
         return out
 
-    def _scatter(self, a, T, threads):
-        """``a.T @ T`` for a CSR ``a``: each thread adds its row spans into its own partial,
-        summed in a fixed order (results do not depend on timing)."""
+    def _scatter(self, a, T, threads, pre, u, s):
+        """``pre a.T @ T - u s^T`` for a CSR ``a``: each thread adds its row spans into its
+        own partial, summed in a fixed order (results do not depend on timing), then scaled
+        and corrected (the short side: a.T has few rows)."""
         parts = {}
 
         def transposed(t, r0, r1):
@@ -322,6 +335,10 @@ class Products:
         out = None
         for key in sorted(parts):
             out = parts[key] if out is None else out + parts[key]
+        if pre != 1.0:
+            out *= pre
+        if u is not None:
+            out -= np.outer(u, s)
         return out
 
 

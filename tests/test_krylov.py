@@ -147,9 +147,9 @@ def test_wide_sparse_by_the_sample_gram(name, monkeypatch):
     S = sp.csr_matrix(X)
     calls = {"rows": 0, "transposed": 0}
     for method, key in (("times_rows", "rows"), ("times_transposed", "transposed")):
-        def counted(self, T, threads=0, _orig=getattr(Products, method), _key=key):
+        def counted(self, T, *args, _orig=getattr(Products, method), _key=key, **kw):
             calls[_key] += 1
-            return _orig(self, T, threads)
+            return _orig(self, T, *args, **kw)
         monkeypatch.setattr(Products, method, counted)
     r = _quiet(lambda: fastlae.pca(S, K))
     assert r.gram == "samples" and not r.matrix_free and r.certificate == "data"

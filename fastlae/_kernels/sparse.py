@@ -3,9 +3,10 @@
 Every kernel works on a span of rows (or columns) of its output, holds no GIL and is called
 by one Python thread per core (:func:`fastlae._sparse.threaded`), so a pass runs on all cores
 without Numba's parallel runtime. The inputs are the index arrays of one matrix in CSR (rows,
-sorted column indices, float64 values) and, for the Gram, either the same entries split into
-bands of columns (:func:`split_bands`, read by :func:`gram_tile`) or its CSC index with the CSR
-position of every entry (:func:`column_positions`, read by :func:`gram_rows`).
+column indices, sorted for the Gram's kernels, float64 values) and, for the Gram, either the
+same entries split into bands of columns (:func:`split_bands`, read by :func:`gram_tile`) or
+its CSC index with the CSR position of every entry (:func:`column_positions`, read by
+:func:`gram_rows`).
 """
 import numba as nb
 import numpy as np
@@ -157,12 +158,14 @@ def centered_squares(ptr, idx, vals, ms, inv, out):
 
 
 @nb.njit(**JIT)
-def rows_times(ptr, idx, vals, V, r0, r1, stop, out):
-    """``out[r0:r1] = X[r0:r1] @ V`` from CSR; ``V`` (d x b) and ``out`` C-contiguous, so
-    each non-zero reads one contiguous row of b values of ``V`` (which stays in cache). Each
-    row is summed four columns at a time in registers (the last 1-3 columns together), over
-    indices taken as unsigned: a loop over b columns in memory carried every sum through a
-    store and a load, 1.5-2.7x slower at b = 1-4 (measured, one thread)."""
+def rows_times(ptr, idx, vals, V, pre, u, s, r0, r1, stop, out):
+    """``out[r0:r1] = pre X[r0:r1] @ V - u[r0:r1] s^T`` from CSR (a rank-one correction, such
+    as the centering, in the same pass; u of shape (rows,), s of shape (b,)); ``V`` (d x b)
+    and ``out`` C-contiguous, so each non-zero reads one contiguous row of b values of ``V``
+    (which stays in cache). Each row is summed four columns at a time in registers (the last
+    1-3 columns together), over indices taken as unsigned: a loop over b columns in memory
+    carried every sum through a store and a load, 1.5-2.7x slower at b = 1-4 (measured, one
+    thread)."""
     b = V.shape[1]
     flat = V.reshape(-1)
     ub = nb.uint64(b)
@@ -181,7 +184,11 @@ def rows_times(ptr, idx, vals, V, r0, r1, stop, out):
                 a1 += v * flat[at + nb.uint64(1)]
                 a2 += v * flat[at + nb.uint64(2)]
                 a3 += v * flat[at + nb.uint64(3)]
-            out[i, c0], out[i, c0 + 1], out[i, c0 + 2], out[i, c0 + 3] = a0, a1, a2, a3
+            ui = u[i]
+            out[i, c0] = pre * a0 - ui * s[c0]
+            out[i, c0 + 1] = pre * a1 - ui * s[c0 + 1]
+            out[i, c0 + 2] = pre * a2 - ui * s[c0 + 2]
+            out[i, c0 + 3] = pre * a3 - ui * s[c0 + 3]
         if whole < b:
             left = b - whole
             uc = nb.uint64(whole)
@@ -194,11 +201,12 @@ def rows_times(ptr, idx, vals, V, r0, r1, stop, out):
                     a1 += v * flat[at + nb.uint64(1)]
                     if left > 2:
                         a2 += v * flat[at + nb.uint64(2)]
-            out[i, whole] = a0
+            ui = u[i]
+            out[i, whole] = pre * a0 - ui * s[whole]
             if left > 1:
-                out[i, whole + 1] = a1
+                out[i, whole + 1] = pre * a1 - ui * s[whole + 1]
                 if left > 2:
-                    out[i, whole + 2] = a2
+                    out[i, whole + 2] = pre * a2 - ui * s[whole + 2]
 
 
 @nb.njit(**JIT)
