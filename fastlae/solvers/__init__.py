@@ -29,8 +29,7 @@ UPDATES = 14          # als_tied updates to its target on fast-decaying spectra 
                       # 13-15 measured at 1000-2000 features)
 SYRK_FLOPS = 1.6e11   # forming the Gram: 2 n m^2 flops, and per block of GRAM_BLOCK_ROWS
 GRAM_BLOCK_ROWS = 512   # samples its worker reads and writes its m x m partial (16 m^2 bytes)
-PASS_FLOPS = 4.3e10   # one matrix-free update: 4 n d r flops (two narrow GEMMs over X; a
-                      # matrix-free Krylov product reads X once, its blocks in cache for both)
+PASS_FLOPS = 4.3e10   # one matrix-free update: 4 n d r flops (two narrow GEMMs over X)
 GEMM_FLOPS = 2.2e10   # one update on the formed Gram: 2 m^2 r flops (reads all of C; measured
                       # 1.7-6.6 ms per update at m = 1000-2000, r = 20, with its small work)
 EIGH_FLOPS = 2.5e10   # LAPACK eigh with a subset: (4/3) m^3 flops of tridiagonalization
@@ -149,7 +148,7 @@ def estimated_seconds(n, d, k):
     b = krylov.default_block(k, m)
     passes = krylov_passes(k, b)
     ortho = 10.0 * m * 0.75 * krylov.default_cap(k, b, m) * b / ORTHO_FLOPS + KRYLOV_OVERHEAD
-    free_step = max(4.0 * n * d * b / PASS_FLOPS, 8.0 * n * d / MEMORY_BYTES_PER_S) + ortho
+    free_step = max(4.0 * n * d * b / PASS_FLOPS, 16.0 * n * d / MEMORY_BYTES_PER_S) + ortho
     gram_step = max(2.0 * m * m * b / GEMM_FLOPS, 8.0 * m * m / MEMORY_BYTES_PER_S) + ortho
     return {
         "gram": gram,
