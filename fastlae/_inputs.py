@@ -59,7 +59,7 @@ class Input:
         if self.kind == "array":
             return ArrayData(self.X, self.feat_axis, stop, in_caller, activity, self.out_dtype)
         if self.kind == "sparse":
-            return _sparse.open_sparse(self.X, self.out_dtype, stop, activity)
+            return _sparse.open_sparse(self.X, self.out_dtype, stop, in_caller, activity)
         if self.kind == "dask":
             return _dask.open_dask(self.X, self.out_dtype, stop, activity)
         if self.kind == "rows":

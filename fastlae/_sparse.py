@@ -342,7 +342,7 @@ class Products:
         return out
 
 
-def open_sparse(X, out_dtype, stop, activity):
+def open_sparse(X, out_dtype, stop, in_caller, activity):
     """The data of a checked sparse X (:func:`check_sparse`).
 
     With m = min(n_samples, n_features): the formed m x m Gram
@@ -357,7 +357,8 @@ def open_sparse(X, out_dtype, stop, activity):
     n, d = X.shape
     Xs, mean, scale, pre, centered = _scaled(X)
     products = Products(Xs, pre, stop, columns=n < d)
-    kw = dict(stop=stop, activity=activity, dtype=X.dtype, out_dtype=out_dtype)
+    kw = dict(stop=stop, in_caller=in_caller, activity=activity, dtype=X.dtype,
+              out_dtype=out_dtype)
     trace = float(np.sum(centered))
     opened = time.perf_counter() - t0
 

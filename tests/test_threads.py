@@ -138,3 +138,30 @@ def test_ctrl_c_during_the_threaded_gram_restores_blas(small_blocks, rng, monkey
     assert seen == {1}                      # BLAS ran single-threaded during the pass
     assert blas_counts() == before
     assert not [t for t in threading.enumerate() if t.name.startswith("fastlae-")]
+
+
+@pytest.mark.skipif(not blas.controllable() or blas.blas_threads() < 2,
+                    reason="no BLAS threads to hold here")
+def test_sparse_passes_hold_blas_from_the_callers_thread(monkeypatch):
+    """A sparse run by passes holds BLAS at one thread through the caller's thread, like every
+    other path: a limit set from the worker is ignored once another thread set one (a dense
+    call before it), and OpenBLAS's spinning threads then took the sparse kernels' cores."""
+    import scipy.sparse as sp
+
+    calls = []
+    limit = blas.limit_to_one
+
+    def spy():
+        held = limit()
+        calls.append((threading.current_thread() is threading.main_thread(), held))
+        return held
+
+    monkeypatch.setattr(blas, "limit_to_one", spy)
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)   # 80 features: by passes
+    rng = np.random.default_rng(3)
+    fastlae.pca(rng.standard_normal((3000, 200)), 5)   # a dense call first
+    X = rng.standard_normal((3000, 80))
+    X[np.abs(X) < 1.0] = 0.0
+    calls.clear()
+    r = fastlae.pca(sp.csr_matrix(X), 5)
+    assert r.matrix_free and calls and all(main and held for main, held in calls)
