@@ -153,10 +153,11 @@ class Products:
     threads (``OWN_THREADS``: a run of many holds BLAS at one thread meanwhile)."""
 
     OWN_THREADS = True
-    # Columns per product of the matrix-free path (over GRAM_FEATURES_MAX features): each
-    # non-zero reads a row of V, which leaves the cache beyond 4 columns. Measured (2 cores,
-    # 200000 x 40000 at 0.05%, k 10): a product 54 ms at 4 columns, 76-92 at 8, 135-187 at
-    # 10; the call 2.4-2.6 s at 4 (23 products) against 5.4-6.6 s at 10 (15 products).
+    # Columns per product of the runs by passes: each non-zero reads a row of V, which leaves
+    # the cache beyond 4 columns, and the kernels sum 4 columns at a time in registers.
+    # Measured (2 cores, k 10, the call with blocks of 2/3/4/6/8): 200000 x 40000 at 0.05%,
+    # 0.81/1.01/0.84/1.19/1.28 s; 200000 x 5000 at 0.5%, 0.51/0.48/0.39/0.52/0.46 s; a product
+    # over 200000 x 40000 14 ms at 4 columns, 35 at 8, 42 at 10.
     BLOCK = 4
 
     def __init__(self, Xs, pre, stop, columns=False):
