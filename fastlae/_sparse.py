@@ -20,8 +20,8 @@ from ._blas import blas_threads
 from ._threads import Cancelled, run_spans
 from ._data import SAFE_MAX, SAFE_MIN, GramData, PassData, pow2_at_least, uncentered_rounding
 from ._kernels.sparse import (band_counts, centered_squares, column_positions, column_sums,
-                              gram_rows, gram_tile, rows_times, rows_transposed_times,
-                              split_bands, symmetrize_rows)
+                              gram_rows, gram_tile, rows_gram_times, rows_times,
+                              rows_transposed_times, split_bands, symmetrize_rows)
 
 # The largest n mean^2 / (centered sum of squares) of a column that implicit centering takes:
 # it loses about log10 of it in digits (1e6: the Gram keeps 10 of 16).
@@ -114,6 +114,11 @@ TILE_VISITS = 0.25
 # non-zeros (10000 x 50000 at 0.2%, m^2 = 100 nnz: 1.9 s formed against 0.32 s by passes).
 GRAM_ALWAYS = 2048
 GRAM_PER_NONZERO = 16
+# Both products of Xc.T (Xc V) run in one pass over the non-zeros (rows_gram_times) where V
+# takes at most ONE_PASS_BYTES: the rows of V read and of the result written then share the
+# cache (measured, 2 cores, 200000 rows, 4 columns, one pass / two: V of 156-500 KB,
+# 0.81-0.85; 781 KB and 1.25 MB, 1.1-1.35).
+ONE_PASS_BYTES = 1 << 19
 
 
 def threaded(kernel, span, stop, size=None, threads=0):
@@ -243,12 +248,19 @@ class Products:
         return bptr, bcols, bvals
 
     def times(self, data, V, tol=None, what=None):
-        """``Xc.T (Xc V)`` (scaled) by two threaded sparse products, centered between them:
-        ``T = Xs V - 1 (m^T V)``, then ``Xs^T T - m (1^T T)``. Each product rounds relative to
-        ``|X| |Xc V|``, not ``|X|^2``: within :func:`fastlae._data.uncentered_rounding` of
-        the centered product (:meth:`rounding`), where ``X^T X V - n m m^T V`` would lose the
-        square of it."""
-        return self.to_features(data, self.centered_rows(data, V))
+        """``Xc.T (Xc V)`` (scaled) by two sparse products, centered between them:
+        ``T = Xs V - 1 (m^T V)``, then ``Xs^T T - m (1^T T)``; over X's rows both in one
+        threaded pass (:func:`~fastlae._kernels.sparse.rows_gram_times`). Each product rounds
+        relative to ``|X| |Xc V|``, not ``|X|^2``: within
+        :func:`fastlae._data.uncentered_rounding` of the centered product (:meth:`rounding`),
+        where ``X^T X V - n m m^T V`` would lose the square of it."""
+        if self.csc is not None or not self._fits(V):
+            return self.to_features(data, self.centered_rows(data, V))
+        V = np.ascontiguousarray(V, dtype=np.float64)
+        ms = data.mean * data.inv
+        out, sums = self._both(self.csr, V, self._ones(), ms @ V, data.held_threads)
+        out -= np.outer(ms, sums)
+        return out
 
     def centered_rows(self, data, V):
         """``Xc V`` (scaled; V of shape (d, b)): one sparse product, centered in the same
@@ -270,8 +282,15 @@ class Products:
 
     def times_samples(self, data, U):
         """``Xc (Xc.T U)`` (scaled; U of shape (n, b)): the sample Gram's product, by the same
-        two sparse products in the other order, centered between them."""
-        return self.centered_rows(data, self.to_features(data, U))
+        two sparse products in the other order, centered between them; over X's columns
+        (``csc``) both in one threaded pass."""
+        if self.csc is None or not self._fits(U):
+            return self.centered_rows(data, self.to_features(data, U))
+        U = np.ascontiguousarray(U, dtype=np.float64)
+        ms = data.mean * data.inv
+        out, sums = self._both(self.csc, U, ms, self._ones() @ U, data.held_threads)
+        out -= sums
+        return out
 
     def to_features(self, data, U):
         """``Xc^T U`` (scaled; U of shape (n, r)): the map of sample-space vectors to features,
@@ -320,6 +339,32 @@ class Products:
                                            r1, self.stop, out), rows, self.stop,
                  threads=threads)
         return out
+
+    @staticmethod
+    def _fits(V):
+        """Whether both products run in one pass: the block read and the block written
+        (each of V's size) stay in cache together."""
+        return V.shape[0] * V.shape[1] * 8 <= ONE_PASS_BYTES
+
+    def _both(self, a, V, u, c, threads):
+        """``(pre a.T (pre a V - u c^T), u^T (pre a V - u c^T))`` for a CSR ``a``, by
+        :func:`~fastlae._kernels.sparse.rows_gram_times`: threads over spans of its rows,
+        each adding into its own partials, summed in a fixed order."""
+        parts = {}
+
+        def both(t, r0, r1):
+            if t not in parts:
+                parts[t] = (np.zeros((a.shape[1], V.shape[1])), np.zeros(V.shape[1]))
+            rows_gram_times(a.indptr, a.indices, a.data, V, self.pre, u, c, r0, r1, self.stop,
+                            *parts[t])
+
+        threaded(both, a.shape[0], self.stop, threads=threads)
+        out, sums = None, None
+        for key in sorted(parts):
+            part, psum = parts[key]
+            out, sums = (part, psum) if out is None else (out + part, sums + psum)
+        out *= self.pre
+        return out, sums
 
     def _scatter(self, a, T, threads, pre, u, s):
         """``pre a.T @ T - u s^T`` for a CSR ``a``: each thread adds its row spans into its

@@ -225,6 +225,32 @@ def test_sparse_gram_kernel_matches_scipy(layout, method, monkeypatch):
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("passes", ["one pass", "two passes"])
+@pytest.mark.parametrize("shape", [(2000, 300), (120, 900)])
+def test_sparse_centered_products_match_dense(shape, passes, monkeypatch):
+    """The products by passes, ``Xc.T (Xc V)`` and on wide data ``Xc (Xc.T U)``, in one pass
+    over the non-zeros and in two (the rule's choice when V leaves the cache), against the
+    dense centered matrix, at widths around the kernels' groups of four columns."""
+    from fastlae._data import PassData
+    from fastlae._sparse import Products, _scaled
+
+    if passes == "two passes":
+        monkeypatch.setattr("fastlae._sparse.ONE_PASS_BYTES", 0)
+    n, d = shape
+    S = sp.random(n, d, density=0.05, format="csr", random_state=4)
+    S.data += 3.0   # means well away from zero
+    Xs, mean, scale, pre, centered = _scaled(S)
+    P = Products(Xs, pre, np.zeros(1, dtype=np.int64), columns=n < d)
+    data = PassData(n, d, mean, scale, float(centered.sum()), P, read_bound=False)
+    Xc = (S.toarray() - mean) / scale
+    rng = np.random.default_rng(5)
+    for b in (1, 3, 4, 6, 9):
+        V, U = rng.standard_normal((d, b)), rng.standard_normal((n, b))
+        for got, want in ((P.times(data, V), Xc.T @ (Xc @ V)),
+                          (P.times_samples(data, U), Xc @ (Xc.T @ U))):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-13 * np.abs(want).max())
+
+
 @pytest.mark.parametrize("name", SPECTRA)
 def test_callable_by_passes_counts_its_passes(name, monkeypatch):
     monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)

@@ -239,3 +239,61 @@ def rows_transposed_times(ptr, idx, vals, T, r0, r1, stop, out):
             t0 = T[i, c]
             for p in range(p0, p1):
                 flat[nb.uint64(idx[p]) * ub + uc] += vals[p] * t0
+
+
+@nb.njit(**JIT)
+def rows_gram_times(ptr, idx, vals, V, pre, u, c, r0, r1, stop, out, wsum):
+    """Both products of ``X.T (X V)`` in one pass over rows ``r0:r1`` of a CSR X: each row's
+    ``t = pre x_i V - u[i] c`` (b values, summed four columns at a time in registers) is
+    added at once as ``out += x_i^T t`` (out: d x b, C-contiguous) and ``wsum += u[i] t``,
+    while the row's entries are still in cache: the non-zeros are read once per product
+    instead of twice. ``V`` (d x b) C-contiguous, ``u`` of shape (rows,), ``c`` of shape
+    (b,)."""
+    b = V.shape[1]
+    flat = V.reshape(-1)
+    dst = out.reshape(-1)
+    ub = nb.uint64(b)
+    whole = b - b % 4
+    t = np.empty(b)
+    for i in range(r0, r1):
+        if stop[0] != 0:
+            return
+        p0, p1 = ptr[i], ptr[i + 1]
+        ui = u[i]
+        for c0 in range(0, whole, 4):
+            uc = nb.uint64(c0)
+            a0 = a1 = a2 = a3 = 0.0
+            for p in range(p0, p1):
+                v = vals[p]
+                at = nb.uint64(idx[p]) * ub + uc
+                a0 += v * flat[at]
+                a1 += v * flat[at + nb.uint64(1)]
+                a2 += v * flat[at + nb.uint64(2)]
+                a3 += v * flat[at + nb.uint64(3)]
+            t[c0] = pre * a0 - ui * c[c0]
+            t[c0 + 1] = pre * a1 - ui * c[c0 + 1]
+            t[c0 + 2] = pre * a2 - ui * c[c0 + 2]
+            t[c0 + 3] = pre * a3 - ui * c[c0 + 3]
+        for col in range(whole, b):
+            uc = nb.uint64(col)
+            a0 = 0.0
+            for p in range(p0, p1):
+                a0 += vals[p] * flat[nb.uint64(idx[p]) * ub + uc]
+            t[col] = pre * a0 - ui * c[col]
+        for col in range(b):
+            wsum[col] += ui * t[col]
+        for c0 in range(0, whole, 4):
+            uc = nb.uint64(c0)
+            t0, t1, t2, t3 = t[c0], t[c0 + 1], t[c0 + 2], t[c0 + 3]
+            for p in range(p0, p1):
+                v = vals[p]
+                at = nb.uint64(idx[p]) * ub + uc
+                dst[at] += v * t0
+                dst[at + nb.uint64(1)] += v * t1
+                dst[at + nb.uint64(2)] += v * t2
+                dst[at + nb.uint64(3)] += v * t3
+        for col in range(whole, b):
+            uc = nb.uint64(col)
+            t0 = t[col]
+            for p in range(p0, p1):
+                dst[nb.uint64(idx[p]) * ub + uc] += vals[p] * t0
