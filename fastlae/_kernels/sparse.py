@@ -157,143 +157,107 @@ def centered_squares(ptr, idx, vals, ms, inv, out):
         out[j] += dev * dev
 
 
+@nb.njit(inline="always", **JIT)
+def _row_times(ptr, idx, vals, flat, b, i, pre, ui, c, t):
+    """``t = pre x_i V - ui c`` for row i of a CSR X (``flat``: V of shape (d, b), raveled
+    C-contiguous): four columns at a time summed in registers, over indices taken as
+    unsigned; inlined into its callers (a call per row cost up to 1.8x on rows of few
+    entries). A loop over b columns in memory carried every sum through a store and a load,
+    1.5-2.7x slower at b = 1-4 (measured, one thread)."""
+    ub = nb.uint64(b)
+    p0, p1 = ptr[i], ptr[i + 1]
+    whole = b - b % 4
+    for c0 in range(0, whole, 4):
+        uc = nb.uint64(c0)
+        a0 = a1 = a2 = a3 = 0.0
+        for p in range(p0, p1):
+            v = vals[p]
+            at = nb.uint64(idx[p]) * ub + uc
+            a0 += v * flat[at]
+            a1 += v * flat[at + nb.uint64(1)]
+            a2 += v * flat[at + nb.uint64(2)]
+            a3 += v * flat[at + nb.uint64(3)]
+        t[c0] = pre * a0 - ui * c[c0]
+        t[c0 + 1] = pre * a1 - ui * c[c0 + 1]
+        t[c0 + 2] = pre * a2 - ui * c[c0 + 2]
+        t[c0 + 3] = pre * a3 - ui * c[c0 + 3]
+    for col in range(whole, b):
+        uc = nb.uint64(col)
+        a0 = 0.0
+        for p in range(p0, p1):
+            a0 += vals[p] * flat[nb.uint64(idx[p]) * ub + uc]
+        t[col] = pre * a0 - ui * c[col]
+
+
+@nb.njit(inline="always", **JIT)
+def _row_add(ptr, idx, vals, t, b, i, dst):
+    """``out += x_i^T t`` for row i of a CSR X (``dst``: out of shape (d, b), raveled
+    C-contiguous): four columns at a time with t's values in registers (1.3-1.8x faster than
+    a loop over b at b = 1-4, measured)."""
+    ub = nb.uint64(b)
+    p0, p1 = ptr[i], ptr[i + 1]
+    whole = b - b % 4
+    for c0 in range(0, whole, 4):
+        uc = nb.uint64(c0)
+        t0, t1, t2, t3 = t[c0], t[c0 + 1], t[c0 + 2], t[c0 + 3]
+        for p in range(p0, p1):
+            v = vals[p]
+            at = nb.uint64(idx[p]) * ub + uc
+            dst[at] += v * t0
+            dst[at + nb.uint64(1)] += v * t1
+            dst[at + nb.uint64(2)] += v * t2
+            dst[at + nb.uint64(3)] += v * t3
+    for col in range(whole, b):
+        uc = nb.uint64(col)
+        t0 = t[col]
+        for p in range(p0, p1):
+            dst[nb.uint64(idx[p]) * ub + uc] += vals[p] * t0
+
+
 @nb.njit(**JIT)
 def rows_times(ptr, idx, vals, V, pre, u, s, r0, r1, stop, out):
     """``out[r0:r1] = pre X[r0:r1] @ V - u[r0:r1] s^T`` from CSR (a rank-one correction, such
     as the centering, in the same pass; u of shape (rows,), s of shape (b,)); ``V`` (d x b)
     and ``out`` C-contiguous, so each non-zero reads one contiguous row of b values of ``V``
-    (which stays in cache). Each row is summed four columns at a time in registers (the last
-    1-3 columns together), over indices taken as unsigned: a loop over b columns in memory
-    carried every sum through a store and a load, 1.5-2.7x slower at b = 1-4 (measured, one
-    thread)."""
+    (which stays in cache)."""
     b = V.shape[1]
     flat = V.reshape(-1)
-    ub = nb.uint64(b)
-    whole = b - b % 4
     for i in range(r0, r1):
         if stop[0] != 0:
             return
-        p0, p1 = ptr[i], ptr[i + 1]
-        for c0 in range(0, whole, 4):
-            uc = nb.uint64(c0)
-            a0 = a1 = a2 = a3 = 0.0
-            for p in range(p0, p1):
-                v = vals[p]
-                at = nb.uint64(idx[p]) * ub + uc
-                a0 += v * flat[at]
-                a1 += v * flat[at + nb.uint64(1)]
-                a2 += v * flat[at + nb.uint64(2)]
-                a3 += v * flat[at + nb.uint64(3)]
-            ui = u[i]
-            out[i, c0] = pre * a0 - ui * s[c0]
-            out[i, c0 + 1] = pre * a1 - ui * s[c0 + 1]
-            out[i, c0 + 2] = pre * a2 - ui * s[c0 + 2]
-            out[i, c0 + 3] = pre * a3 - ui * s[c0 + 3]
-        if whole < b:
-            left = b - whole
-            uc = nb.uint64(whole)
-            a0 = a1 = a2 = 0.0
-            for p in range(p0, p1):
-                v = vals[p]
-                at = nb.uint64(idx[p]) * ub + uc
-                a0 += v * flat[at]
-                if left > 1:
-                    a1 += v * flat[at + nb.uint64(1)]
-                    if left > 2:
-                        a2 += v * flat[at + nb.uint64(2)]
-            ui = u[i]
-            out[i, whole] = pre * a0 - ui * s[whole]
-            if left > 1:
-                out[i, whole + 1] = pre * a1 - ui * s[whole + 1]
-                if left > 2:
-                    out[i, whole + 2] = pre * a2 - ui * s[whole + 2]
+        _row_times(ptr, idx, vals, flat, b, i, pre, u[i], s, out[i])
 
 
 @nb.njit(**JIT)
 def rows_transposed_times(ptr, idx, vals, T, r0, r1, stop, out):
     """``out += X[r0:r1].T @ T[r0:r1]`` from CSR (``out`` C-contiguous): the rows of X and T
     are read in order and each non-zero adds a row of b values into ``out`` (d x b, small
-    enough for cache), four columns at a time with T's values held in registers (1.3-1.8x
-    faster than a loop over b at b = 1-4, measured); a gather from CSC would read T at random
-    instead (10 times slower, measured)."""
+    enough for cache); a gather from CSC would read T at random instead (10 times slower,
+    measured)."""
     b = T.shape[1]
-    flat = out.reshape(-1)
-    ub = nb.uint64(b)
-    whole = b - b % 4
+    dst = out.reshape(-1)
     for i in range(r0, r1):
         if stop[0] != 0:
             return
-        p0, p1 = ptr[i], ptr[i + 1]
-        for c0 in range(0, whole, 4):
-            uc = nb.uint64(c0)
-            t0, t1, t2, t3 = T[i, c0], T[i, c0 + 1], T[i, c0 + 2], T[i, c0 + 3]
-            for p in range(p0, p1):
-                v = vals[p]
-                at = nb.uint64(idx[p]) * ub + uc
-                flat[at] += v * t0
-                flat[at + nb.uint64(1)] += v * t1
-                flat[at + nb.uint64(2)] += v * t2
-                flat[at + nb.uint64(3)] += v * t3
-        for c in range(whole, b):
-            uc = nb.uint64(c)
-            t0 = T[i, c]
-            for p in range(p0, p1):
-                flat[nb.uint64(idx[p]) * ub + uc] += vals[p] * t0
+        _row_add(ptr, idx, vals, T[i], b, i, dst)
 
 
 @nb.njit(**JIT)
 def rows_gram_times(ptr, idx, vals, V, pre, u, c, r0, r1, stop, out, wsum):
     """Both products of ``X.T (X V)`` in one pass over rows ``r0:r1`` of a CSR X: each row's
-    ``t = pre x_i V - u[i] c`` (b values, summed four columns at a time in registers) is
-    added at once as ``out += x_i^T t`` (out: d x b, C-contiguous) and ``wsum += u[i] t``,
-    while the row's entries are still in cache: the non-zeros are read once per product
-    instead of twice. ``V`` (d x b) C-contiguous, ``u`` of shape (rows,), ``c`` of shape
-    (b,)."""
+    ``t = pre x_i V - u[i] c`` is added at once as ``out += x_i^T t`` (out: d x b,
+    C-contiguous) and ``wsum += u[i] t``, while the row's entries are still in cache: the
+    non-zeros are read once per product instead of twice. ``V`` (d x b) C-contiguous, ``u``
+    of shape (rows,), ``c`` of shape (b,)."""
     b = V.shape[1]
     flat = V.reshape(-1)
     dst = out.reshape(-1)
-    ub = nb.uint64(b)
-    whole = b - b % 4
     t = np.empty(b)
     for i in range(r0, r1):
         if stop[0] != 0:
             return
-        p0, p1 = ptr[i], ptr[i + 1]
         ui = u[i]
-        for c0 in range(0, whole, 4):
-            uc = nb.uint64(c0)
-            a0 = a1 = a2 = a3 = 0.0
-            for p in range(p0, p1):
-                v = vals[p]
-                at = nb.uint64(idx[p]) * ub + uc
-                a0 += v * flat[at]
-                a1 += v * flat[at + nb.uint64(1)]
-                a2 += v * flat[at + nb.uint64(2)]
-                a3 += v * flat[at + nb.uint64(3)]
-            t[c0] = pre * a0 - ui * c[c0]
-            t[c0 + 1] = pre * a1 - ui * c[c0 + 1]
-            t[c0 + 2] = pre * a2 - ui * c[c0 + 2]
-            t[c0 + 3] = pre * a3 - ui * c[c0 + 3]
-        for col in range(whole, b):
-            uc = nb.uint64(col)
-            a0 = 0.0
-            for p in range(p0, p1):
-                a0 += vals[p] * flat[nb.uint64(idx[p]) * ub + uc]
-            t[col] = pre * a0 - ui * c[col]
+        _row_times(ptr, idx, vals, flat, b, i, pre, ui, c, t)
         for col in range(b):
             wsum[col] += ui * t[col]
-        for c0 in range(0, whole, 4):
-            uc = nb.uint64(c0)
-            t0, t1, t2, t3 = t[c0], t[c0 + 1], t[c0 + 2], t[c0 + 3]
-            for p in range(p0, p1):
-                v = vals[p]
-                at = nb.uint64(idx[p]) * ub + uc
-                dst[at] += v * t0
-                dst[at + nb.uint64(1)] += v * t1
-                dst[at + nb.uint64(2)] += v * t2
-                dst[at + nb.uint64(3)] += v * t3
-        for col in range(whole, b):
-            uc = nb.uint64(col)
-            t0 = t[col]
-            for p in range(p0, p1):
-                dst[nb.uint64(idx[p]) * ub + uc] += vals[p] * t0
+        _row_add(ptr, idx, vals, t, b, i, dst)
