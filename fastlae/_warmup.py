@@ -48,7 +48,34 @@ def warmup():
                         api._pca(Xo, 3, plan=Plan("als_tied", free, 60, 1e9))
         # wide data whose mean forbids the uncentered mapping to features
         pca(decaying(60, 400, mean=1e9), 3)
+        _sparse_paths()
         from .training import train
 
         train(decaying(40, 6), 2, 0.5, epochs=2)
     return time.perf_counter() - t0
+
+
+def _sparse_paths():
+    """The kernels of sparse input: the feature and the sample Gram (by tiles and by rows),
+    and the products of runs by passes over X's rows and over its columns (which only data
+    beyond ``GRAM_ALWAYS`` features or samples reach, so they are called here directly)."""
+    import scipy.sparse as sp
+
+    from . import pca
+    from ._data import PassData
+    from ._sparse import Products, _scaled
+
+    for dtype in (np.float64, np.float32):
+        for density in (0.2, 0.01):   # tiles, and rows too sparse for them
+            S = sp.random(400, 60, density=density, format="csr", dtype=dtype, random_state=0)
+            pca(S, 3)
+            pca(sp.csr_matrix(S.T), 3)
+    rng = np.random.default_rng(0)
+    for n, d in ((400, 60), (60, 400)):
+        Xs, mean, scale, pre, centered = _scaled(
+            sp.random(n, d, density=0.2, format="csr", random_state=0))
+        data = PassData(n, d, mean, scale, float(centered.sum()), None, read_bound=False)
+        data.products = products = Products(Xs, pre, data.stop, columns=n < d)
+        for b in (4, 10):
+            products.times(data, rng.standard_normal((d, b)))
+            products.times_samples(data, rng.standard_normal((n, b)))
