@@ -378,8 +378,9 @@ def feature_pairs(op, refined, k):
 
 @dataclass
 class Declined:
-    """Mixed precision did not apply (the caller forms the float64 Gram), after spending
-    ``n_iter`` updates and ``seconds``."""
+    """An attempt that did not finish, after spending ``n_iter`` updates and ``seconds``:
+    mixed precision that did not apply, or a sparse run by passes that gave up
+    (:func:`fastlae._solve.run`); the caller goes on with the float64 Gram."""
 
     n_iter: int = 0
     seconds: float = 0.0
