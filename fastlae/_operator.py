@@ -10,7 +10,6 @@ import contextlib
 
 import numpy as np
 
-from ._blas import blas_threads
 from ._data import UNCENTERED, block_length
 from ._threads import one_blas_thread, pass_workers, run_blocks, run_spans
 from ._kernels.operator import (FormedGram, GramOperator, apply_gram, apply_span, map_span,
@@ -125,11 +124,11 @@ class Operator:
         op = self.kernel_op(centered=self.uncentered_error is None)
         data = self.data
         span = data.A.shape[1 - data.gram_axis]
-        if min(blas_threads(), span // (2 * op.block)) < 2:
+        if pass_workers(data, span, op.block) < 2:
             yield lambda Q: apply_gram(op, np.ascontiguousarray(Q))
             return
-        with one_blas_thread(data):
-            workers = max(1, min(data.held_threads, span // (2 * op.block)))
+        with one_blas_thread(data):   # where it cannot hold, one worker on threaded BLAS
+            workers = pass_workers(data, span, op.block) if data.held_threads else 1
             ops = [op] + [op._replace(buf=np.empty_like(op.buf)) for _ in range(workers - 1)]
             size = -(-span // workers)
 

@@ -187,22 +187,22 @@ def _by_passes(data, request):
     budget = request.max_iter if request.max_iter is not None else krylov.DEFAULT_MAX_ITER
     hist = data.activity.history("krylov by passes")
     own = getattr(data.products, "OWN_THREADS", False)
-    quit, t0 = [], time.perf_counter()
+    gave_up, t0 = [], time.perf_counter()
 
     def give_up(passes, worst, w):
         if passes < krylov.PATIENT_PASSES:
             return False
         allowed = _pass_budget(data, k, b, (time.perf_counter() - t0) / passes)
         if predicted_updates(hist, passes, worst, tol) > min(allowed, budget) - passes:
-            quit.append(passes)
-        return bool(quit)
+            gave_up.append(passes)
+        return bool(gave_up)
 
     patient = data.formed is not None and request.solver == "auto"
     with one_blas_thread(data) if own else contextlib.nullcontext():
         result = krylov.run(lambda Q: data.times(Q, tol), data.m, k, b, tol, budget,
                             request.rng, check_stop=data.check_stop,
                             report=krylov.recorder(hist), give_up=give_up if patient else None)
-    if quit:
+    if gave_up:
         return _mixed.Declined(result.passes)
     trained = krylov.trained_from(result, floor if lam is None else lam)
     q = len(result.theta)   # the top Ritz pairs (see krylov.trained_from)

@@ -271,14 +271,13 @@ class Products:
 
     def sample_gram(self, data):
         """The centered sample Gram ``Xc Xc^T`` (scaled; n x n) by the kernels of
-        :meth:`gram` on X's transpose (``csc``, or a CSR copy of X.T during the call):
+        :meth:`gram` on X's transpose (``csc``: wide data hold it):
         ``pre^2 X X^T - a 1^T - 1 a^T + (m.m) 1 1^T`` with ``a = pre X m`` (m the scaled
         means), written as ``- u 1^T - 1 u^T``, ``u = a - (m.m) / 2``."""
         ms = data.mean * data.inv
         a = self.times_rows(np.ascontiguousarray(ms[:, None]), pre=self.pre)[:, 0]
         u = a - 0.5 * float(ms @ ms)
-        csc = self.csr.T.tocsr() if self.csc is None else self.csc
-        return Products(csc, 1.0, self.stop).gram(self.pre ** 2, u, np.ones(self.csr.shape[0]))
+        return Products(self.csc, 1.0, self.stop).gram(self.pre ** 2, u, self._ones())
 
     def times_samples(self, data, U):
         """``Xc (Xc.T U)`` (scaled; U of shape (n, b)): the sample Gram's product, by the same
@@ -348,44 +347,45 @@ class Products:
 
     def _both(self, a, V, u, c, threads):
         """``(pre a.T (pre a V - u c^T), u^T (pre a V - u c^T))`` for a CSR ``a``, by
-        :func:`~fastlae._kernels.sparse.rows_gram_times`: threads over spans of its rows,
-        each adding into its own partials, summed in a fixed order."""
-        parts = {}
-
-        def both(t, r0, r1):
-            if t not in parts:
-                parts[t] = (np.zeros((a.shape[1], V.shape[1])), np.zeros(V.shape[1]))
-            rows_gram_times(a.indptr, a.indices, a.data, V, self.pre, u, c, r0, r1, self.stop,
-                            *parts[t])
-
-        threaded(both, a.shape[0], self.stop, threads=threads)
-        out, sums = None, None
-        for key in sorted(parts):
-            part, psum = parts[key]
-            out, sums = (part, psum) if out is None else (out + part, sums + psum)
+        :func:`~fastlae._kernels.sparse.rows_gram_times` over spans of its rows
+        (:meth:`_summed`)."""
+        b = V.shape[1]
+        out, sums = self._summed(
+            a, [(a.shape[1], b), (b,)], threads,
+            lambda r0, r1, out, sums: rows_gram_times(a.indptr, a.indices, a.data, V, self.pre,
+                                                      u, c, r0, r1, self.stop, out, sums))
         out *= self.pre
         return out, sums
 
     def _scatter(self, a, T, threads, pre, u, s):
-        """``pre a.T @ T - u s^T`` for a CSR ``a``: each thread adds its row spans into its
-        own partial, summed in a fixed order (results do not depend on timing), then scaled
-        and corrected (the short side: a.T has few rows)."""
-        parts = {}
-
-        def transposed(t, r0, r1):
-            if t not in parts:
-                parts[t] = np.zeros((a.shape[1], T.shape[1]))
-            rows_transposed_times(a.indptr, a.indices, a.data, T, r0, r1, self.stop, parts[t])
-
-        threaded(transposed, a.shape[0], self.stop, threads=threads)
-        out = None
-        for key in sorted(parts):
-            out = parts[key] if out is None else out + parts[key]
+        """``pre a.T @ T - u s^T`` for a CSR ``a`` (:meth:`_summed`), then scaled and
+        corrected (the short side: a.T has few rows)."""
+        out, = self._summed(
+            a, [(a.shape[1], T.shape[1])], threads,
+            lambda r0, r1, out: rows_transposed_times(a.indptr, a.indices, a.data, T, r0, r1,
+                                                      self.stop, out))
         if pre != 1.0:
             out *= pre
         if u is not None:
             out -= np.outer(u, s)
         return out
+
+    def _summed(self, a, shapes, threads, kernel):
+        """``kernel(r0, r1, *partials)`` over spans of a's rows: each thread adds its spans
+        into its own zeroed partials (of ``shapes``), summed in a fixed order (results do not
+        depend on timing)."""
+        parts = {}
+
+        def run(t, r0, r1):
+            if t not in parts:
+                parts[t] = [np.zeros(shape) for shape in shapes]
+            kernel(r0, r1, *parts[t])
+
+        threaded(run, a.shape[0], self.stop, threads=threads)
+        total = None
+        for key in sorted(parts):
+            total = parts[key] if total is None else [x + y for x, y in zip(total, parts[key])]
+        return total
 
 
 def open_sparse(X, out_dtype, stop, in_caller, activity):

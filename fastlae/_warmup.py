@@ -74,8 +74,10 @@ def _sparse_paths():
     for n, d in ((400, 60), (60, 400)):
         Xs, mean, scale, pre, centered = _scaled(
             sp.random(n, d, density=0.2, format="csr", random_state=0))
-        data = PassData(n, d, mean, scale, float(centered.sum()), None, read_bound=False)
-        data.products = products = Products(Xs, pre, data.stop, columns=n < d)
+        stop = np.zeros(1, dtype=np.int64)
+        products = Products(Xs, pre, stop, columns=n < d)
+        data = PassData(n, d, mean, scale, float(centered.sum()), products, read_bound=False,
+                        stop=stop)
         for b in (4, 10):
             products.times(data, rng.standard_normal((d, b)))
             products.times_samples(data, rng.standard_normal((n, b)))
