@@ -22,6 +22,7 @@ from scipy.linalg.blas import dsyrk as syrk
 
 from . import _errors as E
 from ._data import GramData, pow2_at_least
+from ._kernels.passes import center_block, exact_means
 from ._stream import Fingerprint, GramSum, check_block, of_sums
 
 
@@ -52,6 +53,8 @@ def check_dask(X):
 
 # Bytes of a column chunk of a wide array (its sample Gram part is n x n on top).
 COLUMN_CHUNK_BYTES = 64 << 20
+# Entries of the centered slices a column chunk is summed and mapped in.
+SLICE_ELEMENTS = 1 << 20
 
 
 def by_columns(shape):
@@ -66,19 +69,41 @@ def by_columns(shape):
 def _column_part(block, index, n, dtype, start):
     """A column chunk's centered sample Gram ``Bc Bc^T / s^2`` (s: a power of two at or above
     its largest ``|x|``), s, its means (with its first column's index) and the
-    :class:`Fingerprint` of its columns."""
-    B = check_block(block, index, None, dtype)
+    :class:`Fingerprint` of its columns: the exact means by one read of the chunk, then
+    slices of it centered into one buffer (:func:`_centered_slices`) and added by SYRK.
+    SciPy's ``dsyrk`` holds the GIL: on a threaded scheduler one chunk's threaded SYRK runs
+    at a time while others are centered (SYRKs side by side, each on all of BLAS's threads,
+    measured 3.4x slower on 2 cores)."""
+    extent = []
+    B = check_block(block, index, None, dtype, extent)
     if B.shape[0] != n:   # whole columns (check_dask rechunked them so)
         raise ValueError(E.DASK_CHUNK_ROWS.format(index=index, got=B.shape[0], n=n))
-    top = float(np.max(np.abs(B), initial=0.0))
+    w = B.shape[1]
+    top = extent[0] if extent else 0.0
     s = pow2_at_least(top) if top > 0.0 else 1.0
-    Bs = np.multiply(B, 1.0 / s, dtype=np.float64)
-    mean = Bs.mean(axis=0)
-    Bs -= mean
-    G = syrk(1.0, np.asfortranarray(Bs.T), trans=1)   # upper triangle of Bs Bs^T (SYRK)
+    mean = np.empty(w)
+    exact_means(B, 0, n, 0, w, mean, 1)
+    G = np.zeros((n, n), order="F")
+    for c0, c1, Bc in _centered_slices(B, mean, 1.0 / s):   # the upper triangle, in place
+        G = syrk(1.0, Bc.T, trans=1, c=G, beta=1.0, overwrite_c=True)
     G += np.triu(G, 1).T
+    G = G.T   # the same symmetric matrix, C-ordered
     seen = Fingerprint(n, True, start).add(B.T)   # its columns as the rows of X^T
-    return G.T, s, [(start, mean * s)], seen   # G.T: the same symmetric matrix, C-ordered
+    return G, s, [(start, mean)], seen
+
+
+def _centered_slices(B, mean, inv):
+    """``(c0, c1, (B[:, c0:c1] - mean[c0:c1]) * inv)`` over slices of B's columns of about
+    ``SLICE_ELEMENTS`` entries, each written into the same float64 buffer (valid until the
+    next slice)."""
+    n, w = B.shape
+    step = max(1, SLICE_ELEMENTS // max(n, 1))
+    buf = np.empty(n * min(step, w))
+    for c0 in range(0, w, step):
+        c1 = min(w, c0 + step)
+        Bc = buf[:n * (c1 - c0)].reshape(n, c1 - c0)
+        center_block(B, 0, n, c0, c1, mean, 1, inv, Bc)
+        yield c0, c1, Bc
 
 
 def _merge_columns(a, b):
@@ -98,8 +123,13 @@ def _centered(block, mean, inv):
 
 def _map_part(block, mean, inv, U, start, n):
     """A column chunk's rows of ``Xc^T U`` (scaled) and its fingerprint."""
-    return _centered(block, mean, inv).T @ U, \
-        Fingerprint(n, False, start).add(np.asarray(block).T)
+    B = np.ascontiguousarray(block)
+    if B.dtype not in (np.float32, np.float64):   # as check_block reads it in the first pass
+        B = B.astype(np.float32 if B.dtype.itemsize <= 2 else np.float64)
+    out = np.empty((B.shape[1], U.shape[1]))
+    for c0, c1, Bc in _centered_slices(B, mean, inv):
+        np.matmul(Bc.T, U, out=out[c0:c1])
+    return out, Fingerprint(n, False, start).add(B.T)
 
 
 def _rows_part(block, mean, inv, V):

@@ -2,8 +2,9 @@
 
 Usage::
 
-    python scripts/bench_scale.py                 # all four parts (about 5 minutes on 2 cores)
-    python scripts/bench_scale.py --part sparse   # one of: stream, file, sparse, wide, dask
+    python scripts/bench_scale.py                 # every part (about 6 minutes on 2 cores)
+    python scripts/bench_scale.py --part sparse   # one of: stream, file, sparse, wide, dask,
+                                                  # dask-wide
 
 Each measurement runs in a fresh interpreter, whose peak resident memory (``ru_maxrss``) is
 reported next to the size of the data it went through.
@@ -19,6 +20,8 @@ reported next to the size of the data it went through.
   ``PCA(svd_solver="arpack")``.
 * ``dask``: a ``dask.distributed.LocalCluster`` with 2 worker processes, the array's chunks on
   the workers: ``fastlae.pca(dask_array, 10)`` against the in-memory call on the same data.
+* ``dask-wide``: a 1000 x 100000 float64 array (by the sample Gram) on dask's threaded
+  scheduler, in row chunks and in column chunks, against the in-memory call.
 """
 import argparse
 import json
@@ -140,6 +143,25 @@ print(json.dumps({"in_memory_seconds": t_mem, "dask_seconds": float(np.median(ti
                   "converged": r.converged, **agreement(r, m)}))
 """
 
+DASK_WIDE = """
+import dask, dask.array as da
+from fastlae.datasets import decaying
+X = decaying(1000, 100000, random_state=0)
+m = fastlae.pca(X, 10)
+out = {}
+with dask.config.set(scheduler="threads"):
+    for name, chunks in (("rows", (250, 100000)), ("columns", (1000, 12500))):
+        D = da.from_array(X, chunks=chunks)
+        fastlae.pca(D, 10)
+        td, tm = [], []
+        for _ in range(3):   # interleaved with the in-memory call
+            t = time.perf_counter(); r = fastlae.pca(D, 10); td.append(time.perf_counter() - t)
+            t = time.perf_counter(); fastlae.pca(X, 10); tm.append(time.perf_counter() - t)
+        out[name] = {"dask_seconds": float(np.median(td)), "in_memory_seconds":
+                     float(np.median(tm)), "certificate": r.certificate, **agreement(r, m)}
+print(json.dumps(out))
+"""
+
 
 def run(code, **args):
     script = PRELUDE + f"ARGS = {args!r}\n" + textwrap.dedent(code)
@@ -250,8 +272,20 @@ def part_dask():
           f"{r['eig_err']:.1e}, sine {r['sine']:.1e}, converged {r['converged']}")
 
 
+def part_dask_wide():
+    r = run(DASK_WIDE)
+    for name, what in (("rows", "row chunks of 250, rechunked to columns"),
+                       ("columns", "column chunks of 12500")):
+        c = r[name]
+        print(f"dask wide: 1000 x 100000, {what}, threaded scheduler: {c['dask_seconds']:.2f} s, "
+              f"in memory {c['in_memory_seconds']:.2f} s "
+              f"({c['dask_seconds'] / c['in_memory_seconds']:.2f}x, medians of 3); "
+              f"certificate {c['certificate']}, eigenvalues {c['eig_err']:.1e}, "
+              f"sine {c['sine']:.1e}")
+
+
 PARTS = {"stream": part_stream, "file": part_file, "sparse": part_sparse, "wide": part_wide,
-         "dask": part_dask}
+         "dask": part_dask, "dask-wide": part_dask_wide}
 
 
 def main(argv=None):
