@@ -56,14 +56,20 @@ def check_sparse(X):
 
 def _scaled(X):
     """``(Xs, mean, scale, pre, centered)``: X with float64 values (float32 data are multiplied in
-    float64: one copy of the non-zeros, never dense), its feature means, the power of two at
-    or above its centered magnitudes, and the factor products of Xs still need (``1 / scale``,
-    or 1 where Xs itself was scaled because squares would leave the normal range), and each
-    column's centered sum of squares (divided by ``scale**2``)."""
+    float64: one copy of the non-zeros, never dense; duplicate entries summed, in a copy), its
+    feature means, the power of two at or above its centered magnitudes, and the factor
+    products of Xs still need (``1 / scale``, or 1 where Xs itself was scaled because squares
+    would leave the normal range), and each column's centered sum of squares (divided by
+    ``scale**2``)."""
     Xs = X if X.dtype == np.float64 else X.astype(np.float64)
     n, d = Xs.shape
     total = np.empty(d)
-    biggest = column_sums(Xs.indptr, Xs.indices, Xs.data, total)
+    nnz = np.empty(d, dtype=np.int64)
+    biggest, twice = column_sums(Xs.indptr, Xs.indices, Xs.data, total, nnz)
+    if twice:   # duplicate entries: summed in a copy, as SciPy's products would
+        Xs = Xs.copy() if Xs is X else Xs
+        Xs.sum_duplicates()
+        biggest, twice = column_sums(Xs.indptr, Xs.indices, Xs.data, total, nnz)
     mean = total / n
     scale = pow2_at_least(2.0 * biggest)   # |x - m| <= 2 max|x|
     # each column's centered sum of squares without cancellation, in units of scale (in
@@ -72,7 +78,6 @@ def _scaled(X):
     # refused above SPARSE_KAPPA_MAX
     inv = 1.0 / scale
     ms = mean * inv
-    nnz = np.bincount(Xs.indices, minlength=d)
     centered = np.empty(d)
     centered_squares(Xs.indptr, Xs.indices, Xs.data, ms, inv, centered)
     centered += (n - nnz) * ms ** 2

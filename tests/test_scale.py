@@ -174,6 +174,35 @@ def test_sparse_is_centered_implicitly(fmt):
     _agrees(r, X.toarray(), sine=_separated(X.toarray()))
 
 
+@pytest.mark.parametrize("shape, path", [((900, 60), "formed"), ((900, 60), "passes"),
+                                         ((60, 900), "wide")])
+def test_sparse_duplicate_entries_count_as_their_sum(shape, path, monkeypatch):
+    """A CSR matrix that stores an entry twice means their sum (SciPy's products add them):
+    the statistics, the Gram and the total variance must see the sum too, and the caller's
+    matrix stays as it was."""
+    if path == "passes":
+        monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 40)
+    rng = np.random.default_rng(5)
+    X = sp.random(*shape, density=0.1, format="csr", random_state=5,
+                  data_rvs=lambda m: rng.poisson(2.0, m) + 1.0)
+    # every third stored entry split in two stored entries of the same row and column
+    rows = np.repeat(np.arange(shape[0]), np.diff(X.indptr))
+    split = np.arange(X.nnz) % 3 == 0
+    data = np.concatenate([np.where(split, 0.25, 1.0) * X.data, 0.75 * X.data[split]])
+    cols = np.concatenate([X.indices, X.indices[split]])
+    order = np.argsort(np.concatenate([rows, rows[split]]), kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(np.concatenate([rows, rows[split]]),
+                                                     minlength=shape[0]))])
+    D = sp.csr_matrix((data[order], cols[order], ptr), shape=shape)
+    assert not D.has_canonical_format and np.allclose(D.toarray(), X.toarray())
+    kept = D.data.copy(), D.indices.copy(), D.indptr.copy()
+    r = fastlae.pca(D, K)
+    dense = X.toarray()
+    assert r.total_variance == pytest.approx(np.var(dense, axis=0, ddof=1).sum(), rel=1e-12)
+    _agrees(r, dense, sine=_separated(dense) if shape[0] > shape[1] else False)
+    assert all(np.array_equal(a, b) for a, b in zip(kept, (D.data, D.indices, D.indptr)))
+
+
 def test_sparse_dtypes_and_errors():
     X = sp.random(500, 30, density=0.05, format="csr", random_state=1)
     r32 = fastlae.pca(X.astype(np.float32), 3)

@@ -136,15 +136,27 @@ def symmetrize_rows(G, s, u, w, j0, j1):
 
 
 @nb.njit(**JIT)
-def column_sums(ptr, idx, vals, total):
-    """Each column's sum into ``total`` (d); returns the largest magnitude of the values."""
+def column_sums(ptr, idx, vals, total, count):
+    """Each column's sum into ``total`` and its stored entries into ``count`` (both d).
+    Returns the largest magnitude of the values, and whether a row stores a column twice
+    (duplicate entries, which SciPy's products add up: the column statistics and the Gram
+    of the entries would not)."""
+    d = total.shape[0]
     total[:] = 0.0
+    count[:] = 0
+    last = np.full(d, -1, dtype=np.int64)   # the last row that stored each column
     biggest = 0.0
-    for p in range(ptr[ptr.shape[0] - 1]):
-        x = vals[p]
-        total[idx[p]] += x
-        biggest = max(biggest, abs(x))
-    return biggest
+    twice = False
+    for i in range(ptr.shape[0] - 1):
+        for p in range(ptr[i], ptr[i + 1]):
+            x = vals[p]
+            j = idx[p]
+            total[j] += x
+            count[j] += 1
+            biggest = max(biggest, abs(x))
+            twice |= last[j] == i
+            last[j] = i
+    return biggest, twice
 
 
 @nb.njit(**JIT)
