@@ -170,60 +170,55 @@ def centered_squares(ptr, idx, vals, ms, inv, out):
 
 
 @nb.njit(inline="always", **JIT)
-def _row_times(ptr, idx, vals, flat, b, i, pre, ui, c, t):
-    """``t = pre x_i V - ui c`` for row i of a CSR X (``flat``: V of shape (d, b), raveled
-    C-contiguous): four columns at a time summed in registers, over indices taken as
-    unsigned; inlined into its callers (a call per row cost up to 1.8x on rows of few
-    entries). A loop over b columns in memory carried every sum through a store and a load,
-    1.5-2.7x slower at b = 1-4 (measured, one thread)."""
-    ub = nb.uint64(b)
-    p0, p1 = ptr[i], ptr[i + 1]
+def _row_times(ptr, idx, vals, V, b, i, pre, ui, c, t):
+    """``t = pre x_i V - ui c`` for row i of a CSR X (V of shape (d, b), C-contiguous): four
+    columns at a time summed in registers, over positions and indices taken as unsigned
+    (no wraparound checks); inlined into its callers (a call per row cost up to 1.8x on
+    rows of few entries). A loop over b columns in memory carried every sum through a store
+    and a load, 1.5-2.7x slower at b = 1-4; indexing V by (row, column) instead of a
+    raveled V, 1.1-1.4x faster at b = 1-20 (measured, one thread)."""
+    p0, p1 = nb.uint64(ptr[i]), nb.uint64(ptr[i + 1])
     whole = b - b % 4
     for c0 in range(0, whole, 4):
-        uc = nb.uint64(c0)
         a0 = a1 = a2 = a3 = 0.0
         for p in range(p0, p1):
             v = vals[p]
-            at = nb.uint64(idx[p]) * ub + uc
-            a0 += v * flat[at]
-            a1 += v * flat[at + nb.uint64(1)]
-            a2 += v * flat[at + nb.uint64(2)]
-            a3 += v * flat[at + nb.uint64(3)]
+            j = nb.uint64(idx[p])
+            a0 += v * V[j, c0]
+            a1 += v * V[j, c0 + 1]
+            a2 += v * V[j, c0 + 2]
+            a3 += v * V[j, c0 + 3]
         t[c0] = pre * a0 - ui * c[c0]
         t[c0 + 1] = pre * a1 - ui * c[c0 + 1]
         t[c0 + 2] = pre * a2 - ui * c[c0 + 2]
         t[c0 + 3] = pre * a3 - ui * c[c0 + 3]
     for col in range(whole, b):
-        uc = nb.uint64(col)
         a0 = 0.0
         for p in range(p0, p1):
-            a0 += vals[p] * flat[nb.uint64(idx[p]) * ub + uc]
+            a0 += vals[p] * V[nb.uint64(idx[p]), col]
         t[col] = pre * a0 - ui * c[col]
 
 
 @nb.njit(inline="always", **JIT)
-def _row_add(ptr, idx, vals, t, b, i, dst):
-    """``out += x_i^T t`` for row i of a CSR X (``dst``: out of shape (d, b), raveled
-    C-contiguous): four columns at a time with t's values in registers (1.3-1.8x faster than
-    a loop over b at b = 1-4, measured)."""
-    ub = nb.uint64(b)
-    p0, p1 = ptr[i], ptr[i + 1]
+def _row_add(ptr, idx, vals, t, b, i, out):
+    """``out += x_i^T t`` for row i of a CSR X (out of shape (d, b), C-contiguous): four
+    columns at a time with t's values in registers (1.3-1.8x faster than a loop over b at
+    b = 1-4, measured)."""
+    p0, p1 = nb.uint64(ptr[i]), nb.uint64(ptr[i + 1])
     whole = b - b % 4
     for c0 in range(0, whole, 4):
-        uc = nb.uint64(c0)
         t0, t1, t2, t3 = t[c0], t[c0 + 1], t[c0 + 2], t[c0 + 3]
         for p in range(p0, p1):
             v = vals[p]
-            at = nb.uint64(idx[p]) * ub + uc
-            dst[at] += v * t0
-            dst[at + nb.uint64(1)] += v * t1
-            dst[at + nb.uint64(2)] += v * t2
-            dst[at + nb.uint64(3)] += v * t3
+            j = nb.uint64(idx[p])
+            out[j, c0] += v * t0
+            out[j, c0 + 1] += v * t1
+            out[j, c0 + 2] += v * t2
+            out[j, c0 + 3] += v * t3
     for col in range(whole, b):
-        uc = nb.uint64(col)
         t0 = t[col]
         for p in range(p0, p1):
-            dst[nb.uint64(idx[p]) * ub + uc] += vals[p] * t0
+            out[nb.uint64(idx[p]), col] += vals[p] * t0
 
 
 @nb.njit(**JIT)
@@ -233,11 +228,10 @@ def rows_times(ptr, idx, vals, V, pre, u, s, r0, r1, stop, out):
     and ``out`` C-contiguous, so each non-zero reads one contiguous row of b values of ``V``
     (which stays in cache)."""
     b = V.shape[1]
-    flat = V.reshape(-1)
     for i in range(r0, r1):
         if stop[0] != 0:
             return
-        _row_times(ptr, idx, vals, flat, b, i, pre, u[i], s, out[i])
+        _row_times(ptr, idx, vals, V, b, i, pre, u[i], s, out[i])
 
 
 @nb.njit(**JIT)
@@ -247,11 +241,10 @@ def rows_transposed_times(ptr, idx, vals, T, r0, r1, stop, out):
     enough for cache); a gather from CSC would read T at random instead (10 times slower,
     measured)."""
     b = T.shape[1]
-    dst = out.reshape(-1)
     for i in range(r0, r1):
         if stop[0] != 0:
             return
-        _row_add(ptr, idx, vals, T[i], b, i, dst)
+        _row_add(ptr, idx, vals, T[i], b, i, out)
 
 
 @nb.njit(**JIT)
@@ -262,14 +255,12 @@ def rows_gram_times(ptr, idx, vals, V, pre, u, c, r0, r1, stop, out, wsum):
     non-zeros are read once per product instead of twice. ``V`` (d x b) C-contiguous, ``u``
     of shape (rows,), ``c`` of shape (b,)."""
     b = V.shape[1]
-    flat = V.reshape(-1)
-    dst = out.reshape(-1)
     t = np.empty(b)
     for i in range(r0, r1):
         if stop[0] != 0:
             return
         ui = u[i]
-        _row_times(ptr, idx, vals, flat, b, i, pre, ui, c, t)
+        _row_times(ptr, idx, vals, V, b, i, pre, ui, c, t)
         for col in range(b):
             wsum[col] += ui * t[col]
-        _row_add(ptr, idx, vals, t, b, i, dst)
+        _row_add(ptr, idx, vals, t, b, i, out)
