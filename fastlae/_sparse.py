@@ -54,22 +54,20 @@ def check_sparse(X):
     return X, out_dtype
 
 
-def _scaled(X):
+def _scaled(X, stop):
     """``(Xs, mean, scale, pre, centered)``: X with float64 values (float32 data are multiplied in
     float64: one copy of the non-zeros, never dense; duplicate entries summed, in a copy), its
     feature means, the power of two at or above its centered magnitudes, and the factor
     products of Xs still need (``1 / scale``, or 1 where Xs itself was scaled because squares
     would leave the normal range), and each column's centered sum of squares (divided by
-    ``scale**2``)."""
+    ``scale**2``). Two threaded reads of the non-zeros (:func:`_column_stats`)."""
     Xs = X if X.dtype == np.float64 else X.astype(np.float64)
     n, d = Xs.shape
-    total = np.empty(d)
-    nnz = np.empty(d, dtype=np.int64)
-    biggest, twice = column_sums(Xs.indptr, Xs.indices, Xs.data, total, nnz)
+    total, nnz, biggest, twice = _column_stats(Xs, stop)
     if twice:   # duplicate entries: summed in a copy, as SciPy's products would
         Xs = Xs.copy() if Xs is X else Xs
         Xs.sum_duplicates()
-        biggest, twice = column_sums(Xs.indptr, Xs.indices, Xs.data, total, nnz)
+        total, nnz, biggest, twice = _column_stats(Xs, stop)
     mean = total / n
     scale = pow2_at_least(2.0 * biggest)   # |x - m| <= 2 max|x|
     # each column's centered sum of squares without cancellation, in units of scale (in
@@ -78,8 +76,9 @@ def _scaled(X):
     # refused above SPARSE_KAPPA_MAX
     inv = 1.0 / scale
     ms = mean * inv
-    centered = np.empty(d)
-    centered_squares(Xs.indptr, Xs.indices, Xs.data, ms, inv, centered)
+    centered = sum(part[0] for part in partials(
+        n, lambda: [np.zeros(d)], stop, lambda r0, r1, out: centered_squares(
+            Xs.indptr, Xs.indices, Xs.data, ms, inv, r0, r1, out)))
     centered += (n - nnz) * ms ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(ms != 0.0, n * ms ** 2 / centered, 0.0)
@@ -92,6 +91,20 @@ def _scaled(X):
     if not SAFE_MIN <= biggest <= SAFE_MAX and biggest > 0.0:
         return Xs * (1.0 / scale), mean, scale, 1.0, centered
     return Xs, mean, scale, 1.0 / scale, centered
+
+
+def _column_stats(Xs, stop):
+    """``(sums, entries, largest, twice)`` of a CSR ``Xs``: each column's sum and stored
+    entries, the largest magnitude, and whether a row stores a column twice
+    (:func:`~fastlae._kernels.sparse.column_sums`, threads over spans of rows)."""
+    d = Xs.shape[1]
+    parts = partials(Xs.shape[0], lambda: [np.zeros(d), np.zeros(d), np.zeros(2),
+                                           np.full(d, -1, dtype=np.int64)], stop,
+                     lambda r0, r1, total, count, flags, last: column_sums(
+                         Xs.indptr, Xs.indices, Xs.data, r0, r1, total, count, last, flags))
+    total, count, flags = (sum(part[i] for part in parts) for i in range(3))
+    largest = max(float(part[2][0]) for part in parts)
+    return total, count, largest, bool(flags[1])
 
 
 # Spans per thread (dealt round-robin: the rows of the Gram's upper triangle shrink), each at
@@ -376,21 +389,27 @@ class Products:
         return out
 
     def _summed(self, a, shapes, threads, kernel):
-        """``kernel(r0, r1, *partials)`` over spans of a's rows: each thread adds its spans
-        into its own zeroed partials (of ``shapes``), summed in a fixed order (results do not
-        depend on timing)."""
-        parts = {}
+        """``kernel(r0, r1, *partials)`` over spans of a's rows, each thread into its own
+        zeroed partials (of ``shapes``), summed in a fixed order (:func:`partials`)."""
+        parts = partials(a.shape[0], lambda: [np.zeros(shape) for shape in shapes], self.stop,
+                         kernel, threads)
+        return [sum(group[1:], group[0].copy()) for group in zip(*parts)]
 
-        def run(t, r0, r1):
-            if t not in parts:
-                parts[t] = [np.zeros(shape) for shape in shapes]
-            kernel(r0, r1, *parts[t])
 
-        threaded(run, a.shape[0], self.stop, threads=threads)
-        total = None
-        for key in sorted(parts):
-            total = parts[key] if total is None else [x + y for x, y in zip(total, parts[key])]
-        return total
+def partials(span, make, stop, kernel, threads=0):
+    """``kernel(r0, r1, *state)`` over spans of ``range(span)`` (:func:`threaded`), each thread
+    with its own ``state = make()`` (a list of arrays it adds into); returns the states in the
+    order of their threads, so that combining them does not depend on timing (the spans of
+    each thread are fixed)."""
+    parts = {}
+
+    def run(t, r0, r1):
+        if t not in parts:
+            parts[t] = make()
+        kernel(r0, r1, *parts[t])
+
+    threaded(run, span, stop, threads=threads)
+    return [parts[t] for t in sorted(parts)]
 
 
 def open_sparse(X, out_dtype, stop, in_caller, activity):
@@ -406,7 +425,7 @@ def open_sparse(X, out_dtype, stop, in_caller, activity):
 
     t0 = time.perf_counter()
     n, d = X.shape
-    Xs, mean, scale, pre, centered = _scaled(X)
+    Xs, mean, scale, pre, centered = _scaled(X, stop)
     products = Products(Xs, pre, stop, columns=n < d)
     kw = dict(stop=stop, in_caller=in_caller, activity=activity, dtype=X.dtype,
               out_dtype=out_dtype)

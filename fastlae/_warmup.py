@@ -72,9 +72,9 @@ def _sparse_paths():
             pca(sp.csr_matrix(S.T), 3)
     rng = np.random.default_rng(0)
     for n, d in ((400, 60), (60, 400)):
-        Xs, mean, scale, pre, centered = _scaled(
-            sp.random(n, d, density=0.2, format="csr", random_state=0))
         stop = np.zeros(1, dtype=np.int64)
+        Xs, mean, scale, pre, centered = _scaled(
+            sp.random(n, d, density=0.2, format="csr", random_state=0), stop)
         products = Products(Xs, pre, stop, columns=n < d)
         data = PassData(n, d, mean, scale, float(centered.sum()), products, read_bound=False,
                         stop=stop)

@@ -239,8 +239,9 @@ def test_sparse_centered_products_match_dense(shape, passes, monkeypatch):
     n, d = shape
     S = sp.random(n, d, density=0.05, format="csr", random_state=4)
     S.data += 3.0   # means well away from zero
-    Xs, mean, scale, pre, centered = _scaled(S)
-    P = Products(Xs, pre, np.zeros(1, dtype=np.int64), columns=n < d)
+    stop = np.zeros(1, dtype=np.int64)
+    Xs, mean, scale, pre, centered = _scaled(S, stop)
+    P = Products(Xs, pre, stop, columns=n < d)
     data = PassData(n, d, mean, scale, float(centered.sum()), P, read_bound=False)
     Xc = (S.toarray() - mean) / scale
     rng = np.random.default_rng(5)

@@ -136,34 +136,32 @@ def symmetrize_rows(G, s, u, w, j0, j1):
 
 
 @nb.njit(**JIT)
-def column_sums(ptr, idx, vals, total, count):
-    """Each column's sum into ``total`` and its stored entries into ``count`` (both d).
-    Returns the largest magnitude of the values, and whether a row stores a column twice
-    (duplicate entries, which SciPy's products add up: the column statistics and the Gram
-    of the entries would not)."""
-    d = total.shape[0]
-    total[:] = 0.0
-    count[:] = 0
-    last = np.full(d, -1, dtype=np.int64)   # the last row that stored each column
-    biggest = 0.0
+def column_sums(ptr, idx, vals, r0, r1, total, count, last, flags):
+    """Add each column's sum over rows ``r0:r1`` to ``total`` and its stored entries to
+    ``count`` (both d, float64); ``flags[0]`` is raised to the largest magnitude of the
+    values and ``flags[1]`` set to 1 where a row stores a column twice (duplicate entries,
+    which SciPy's products add up: the column statistics and the Gram of the entries would
+    not). ``last`` (d, int64) holds the last row that stored each column (-1 at first)."""
+    biggest = flags[0]
     twice = False
-    for i in range(ptr.shape[0] - 1):
+    for i in range(r0, r1):
         for p in range(ptr[i], ptr[i + 1]):
             x = vals[p]
             j = idx[p]
             total[j] += x
-            count[j] += 1
+            count[j] += 1.0
             biggest = max(biggest, abs(x))
             twice |= last[j] == i
             last[j] = i
-    return biggest, twice
+    flags[0] = biggest
+    if twice:
+        flags[1] = 1.0
 
 
 @nb.njit(**JIT)
-def centered_squares(ptr, idx, vals, ms, inv, out):
-    """``out[j] = sum over stored entries of column j of (x inv - ms[j])^2``."""
-    out[:] = 0.0
-    for p in range(ptr[ptr.shape[0] - 1]):
+def centered_squares(ptr, idx, vals, ms, inv, r0, r1, out):
+    """Add ``(x inv - ms[j])^2`` over the stored entries of rows ``r0:r1`` to ``out[j]``."""
+    for p in range(ptr[r0], ptr[r1]):
         j = idx[p]
         dev = vals[p] * inv - ms[j]
         out[j] += dev * dev
