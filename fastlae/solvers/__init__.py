@@ -79,11 +79,13 @@ ORTHO_FLOPS = 2.4e9
 # resolves every gap, where Krylov stops at the residual float64 products attain.
 KRYLOV_MIN = 1000
 # Products block Krylov takes on a flat spectrum (where a matrix-free run gave up), measured
-# 86-155 on the iid Gaussian 4000 x 4000, k 20, blocks of 10 (107 with the default cap).
+# 83-98 on the formed Gram of the iid Gaussian 4000 x 4000, k 20, blocks of 10, from random
+# starts (138-144 with the default cap; see krylov.ROOM).
 FLAT_PASSES = 110
-# ... with k + FLAT_CAP_BLOCKS b stored columns (k + 6 b: 155 products; more columns cost
+# ... with k + FLAT_CAP_BLOCKS b stored columns (k + 14 b: 83, k + 10 b: 97-98; k + 18 b:
+# 79-80 at a larger eigh and orthogonalization per step; more columns by default cost
 # orthogonalization on the fast spectra the default serves: sparse 200000 x 40000 5-7% slower)
-FLAT_CAP_BLOCKS = 10
+FLAT_CAP_BLOCKS = 14
 # "auto" may spend at most WASTE times the modelled cost of the exact path (Gram + eigh) on
 # autoencoder updates before switching to that path: the worst case is then 1 + WASTE times it.
 WASTE = 0.25

@@ -69,15 +69,18 @@ GAP_MIN = 1e-5
 PATIENT_PASSES = 12
 # Ritz vectors returned beyond the k wanted (at most k of them).
 EXTRA = 10
-# A thick restart keeps the top Ritz vectors up to ROOM blocks short of the cap, so that
-# ROOM - 1 steps run between restarts. Each restart rebuilds the basis and its products (two
-# m x cap x keep products: on a 4000 x 4000 Gram with cap 120, 3 ms each, a third of a
-# product with the Gram), and fewer restarts also keep the Krylov polynomials of higher
-# degree: iid Gaussian 4000 x 4000, k 20, block 10, two start blocks, cap 120: 107-108
-# products at ROOM = 2, 97-98 at 3, 93-95 at 4; cap 80: 153-155, 138-144, 151-153. Decaying
-# and i^-0.5 spectra and the sparse shapes of scripts/bench_krylov.py take the same products
-# at 2 and 3 (one more at 4).
+# A thick restart keeps the top Ritz vectors up to ROOM blocks (and at least a quarter of
+# the cap, ROOM_SHARE) short of the cap, so that the steps between restarts fill that room.
+# Each restart rebuilds the basis and its products (two m x cap x keep products: on a 4000 x
+# 4000 Gram at cap 120, 3 ms each, a third of a product with the Gram), and fewer restarts
+# also keep the Krylov polynomials of higher degree: iid Gaussian 4000 x 4000, k 20, block
+# 10, two start blocks, cap 120: 107-108 products with room for 2 blocks, 97-98 for 3, 93-95
+# for 4; cap 80: 153-155, 138-144, 151-153; cap 160: 85-86 for 3 blocks, 83 for 4, 81-82
+# for 5 (each step's orthogonalization grows with the cap). Decaying and i^-0.5 spectra and
+# the sparse shapes of scripts/bench_krylov.py take the same products with room for 2 and 3
+# blocks (one more with 4).
 ROOM = 3
+ROOM_SHARE = 0.25
 
 
 # Block width of products in memory. A pass costs about R + F b (reading X, and the b
@@ -218,7 +221,8 @@ def run(apply, m, k, block, tol, max_passes, rng, cap=None, start=None, check_st
                     or s >= m:
                 break
         if s + j_next > cap:   # thick restart: keep the top Ritz vectors and their products
-            keep = min(max(min(k + b, cap - j_next), cap - ROOM * j_next, k), s)
+            room = max(ROOM * j_next, int(ROOM_SHARE * cap))
+            keep = min(max(min(k + b, cap - j_next), cap - room, k), s)
             Zp = np.ascontiguousarray(Z[:, :keep])
             Vt[:keep] = product(Zp, Vs, True, False)
             GVt[:keep] = product(Zp, GVt[:s], True, False)
