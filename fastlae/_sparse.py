@@ -126,10 +126,11 @@ TILE_VISITS = 0.25
 # GRAM_PER_NONZERO * nnz, the run starts by sparse passes and forms the Gram only where it
 # gives up (a flat spectrum; see fastlae._solve._pass_budget): on decaying spectra about 21
 # products of 4 columns cost less than the Gram and its own products (measured, 2 cores, k
-# 10: 200000 x 5000 at 0.5%, 0.37-0.39 s against 0.73 s formed; 300000 x 3000 flat: 1.6-1.8 s,
-# 12 products then eigh, against 1.45-1.6 s formed). Beyond, by passes only: the Gram's
-# entries, written once and read by every product, cost about as much as 16 passes over the
-# non-zeros (10000 x 50000 at 0.2%, m^2 = 100 nnz: 1.9 s formed against 0.32 s by passes).
+# 10, one run on a loaded machine: 200000 x 5000 at 0.5%, 0.28-0.37 s against 0.63-1.04 s
+# formed; 300000 x 3000 flat: 1.8-2.2 s, 12 products then eigh, against 1.5-1.8 s formed).
+# Beyond, by passes only: the Gram's entries, written once and read by every product, cost
+# about as much as 16 passes over the non-zeros (10000 x 50000 at 0.2%, m^2 = 100 nnz: 1.9 s
+# formed against 0.32 s by passes).
 GRAM_ALWAYS = 2048
 GRAM_PER_NONZERO = 16
 # Both products of Xc.T (Xc V) run in one pass over the non-zeros (rows_gram_times) where V
