@@ -45,6 +45,9 @@ def test_engine_on_a_formed_gram_against_lapack(name):
     # the certificate is the true residual of the returned vectors
     true = np.linalg.norm(G @ out.vecs[:, :K] - out.vecs[:, :K] * out.theta, axis=0) / w[0]
     np.testing.assert_allclose(out.res, true, rtol=1e-3, atol=1e-15)
+    # the returned basis is orthonormal to rounding level
+    p = out.vecs.shape[1]
+    assert np.abs(out.vecs.T @ out.vecs - np.eye(p)).max() <= 1e-13
 
 
 def test_restart_keeps_the_answer():
