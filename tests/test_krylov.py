@@ -308,6 +308,25 @@ def test_wide_dask_by_the_sample_gram(name, monkeypatch):
     assert len(passes) <= 2 and passes[-1] <= 4
 
 
+def test_wide_dask_chunks_summed_in_slices(monkeypatch):
+    """Column chunks centered and summed in several slices each (a slice of 64 columns here),
+    float32 and integer chunks included: the same answer as the data in memory."""
+    da = pytest.importorskip("dask.array")
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 300)
+    monkeypatch.setattr("fastlae._dask.SLICE_ELEMENTS", 150 * 64)
+    X = datasets.zoo("decaying", 150, 1000, K, random_state=16) + 5.0
+    for data in (X, np.round(100 * X).astype(np.int32)):
+        r = _quiet(lambda: fastlae.pca(da.from_array(data, chunks=(150, 300)), K))
+        assert r.gram == "samples" and r.certificate == "gram"
+        _check(r, np.asarray(data, dtype=np.float64))
+    X32 = X.astype(np.float32)
+    r = fastlae.pca(da.from_array(X32, chunks=(150, 300)), K)
+    assert r.components.dtype == np.float32 and r.converged
+    w, V, _, _ = reference(X32.astype(np.float64), K)   # the data as given, in float64
+    np.testing.assert_allclose(r.explained_variance * (X.shape[0] - 1), w, rtol=1e-6)
+    assert sin_angle(V, r.components.astype(np.float64)) < 1e-6   # float32 output
+
+
 def test_wide_file_is_read_in_place(tmp_path):
     X = datasets.decaying(150, 900, random_state=11)
     path = tmp_path / "wide.npy"
