@@ -24,6 +24,7 @@ from . import _errors as E
 from ._data import GramData, pow2_at_least
 from ._kernels.passes import center_block, exact_means
 from ._stream import Fingerprint, GramSum, check_block, of_sums
+from ._validation import as_float
 
 
 def is_dask(X):
@@ -123,9 +124,7 @@ def _centered(block, mean, inv):
 
 def _map_part(block, mean, inv, U, start, n):
     """A column chunk's rows of ``Xc^T U`` (scaled) and its fingerprint."""
-    B = np.ascontiguousarray(block)
-    if B.dtype not in (np.float32, np.float64):   # as check_block reads it in the first pass
-        B = B.astype(np.float32 if B.dtype.itemsize <= 2 else np.float64)
+    B = np.ascontiguousarray(as_float(np.asarray(block)))   # as check_block read it
     out = np.empty((B.shape[1], U.shape[1]))
     for c0, c1, Bc in _centered_slices(B, mean, inv):
         np.matmul(Bc.T, U, out=out[c0:c1])

@@ -76,9 +76,8 @@ def _scaled(X, stop):
     # refused above SPARSE_KAPPA_MAX
     inv = 1.0 / scale
     ms = mean * inv
-    centered = sum(part[0] for part in partials(
-        n, lambda: [np.zeros(d)], stop, lambda r0, r1, out: centered_squares(
-            Xs.indptr, Xs.indices, Xs.data, ms, inv, r0, r1, out)))
+    centered, = summed(n, [(d,)], stop, lambda r0, r1, out: centered_squares(
+        Xs.indptr, Xs.indices, Xs.data, ms, inv, r0, r1, out))
     centered += (n - nnz) * ms ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(ms != 0.0, n * ms ** 2 / centered, 0.0)
@@ -102,9 +101,9 @@ def _column_stats(Xs, stop):
                                            np.full(d, -1, dtype=np.int64)], stop,
                      lambda r0, r1, total, count, flags, last: column_sums(
                          Xs.indptr, Xs.indices, Xs.data, r0, r1, total, count, last, flags))
-    total, count, flags = (sum(part[i] for part in parts) for i in range(3))
+    total, count = (sum(part[i] for part in parts) for i in range(2))
     largest = max(float(part[2][0]) for part in parts)
-    return total, count, largest, bool(flags[1])
+    return total, count, largest, any(part[2][1] for part in parts)
 
 
 # Spans per thread (dealt round-robin: the rows of the Gram's upper triangle shrink), each at
@@ -390,11 +389,16 @@ class Products:
         return out
 
     def _summed(self, a, shapes, threads, kernel):
-        """``kernel(r0, r1, *partials)`` over spans of a's rows, each thread into its own
-        zeroed partials (of ``shapes``), summed in a fixed order (:func:`partials`)."""
-        parts = partials(a.shape[0], lambda: [np.zeros(shape) for shape in shapes], self.stop,
-                         kernel, threads)
-        return [sum(group[1:], group[0].copy()) for group in zip(*parts)]
+        """:func:`summed` over the rows of ``a``."""
+        return summed(a.shape[0], shapes, self.stop, kernel, threads)
+
+
+def summed(span, shapes, stop, kernel, threads=0):
+    """``kernel(r0, r1, *partials)`` over spans of ``range(span)``, each thread into its own
+    zeroed partials (of ``shapes``), summed in a fixed order (:func:`partials`)."""
+    parts = partials(span, lambda: [np.zeros(shape) for shape in shapes], stop, kernel,
+                     threads)
+    return [sum(group[1:], group[0].copy()) for group in zip(*parts)]
 
 
 def partials(span, make, stop, kernel, threads=0):

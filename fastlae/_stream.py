@@ -31,7 +31,7 @@ from ._blas import blas_threads, limit_to_one, restore, syrk_update
 from ._kernels.passes import center_block_exact
 from ._data import GramData, PassData, block_length, pow2_at_least
 from ._threads import Cancelled
-from ._validation import plain_array
+from ._validation import as_float, plain_array
 
 # Values per block read from files and memory maps (32 MB of float64), and per chunk that
 # GramSum centers and multiplies at a time (4 MB: in cache).
@@ -189,11 +189,7 @@ def check_block(B, index, d, dtype, extent=None):
         raise ValueError(E.BLOCK_WIDTH.format(index=index, got=arr.shape[1], d=d))
     if dtype is not None and arr.dtype != dtype:
         raise TypeError(E.BLOCK_MIX.format(index=index, dtype=arr.dtype, first=dtype))
-    if arr.dtype.kind in "biu":
-        arr = arr.astype(np.float32 if arr.dtype.itemsize <= 2 else np.float64)
-    elif arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float32 if arr.dtype == np.float16 else np.float64)
-    arr = np.ascontiguousarray(arr)
+    arr = np.ascontiguousarray(as_float(arr))
     if arr.size:
         low, high = float(arr.min()), float(arr.max())
         if extent is not None:

@@ -30,6 +30,17 @@ def plain(X):
     return X
 
 
+def as_float(arr):
+    """A bool, integer or float array as the float32 or float64 the kernels read (no copy
+    where it is one): integers of up to 16 bits and float16 as float32 (exact), wider
+    integers and longdouble as float64."""
+    if arr.dtype in (np.float32, np.float64):
+        return arr
+    if arr.dtype.kind in "biu":   # every integer of up to 16 bits is exact in float32
+        return arr.astype(np.float32 if arr.dtype.itemsize <= 2 else np.float64)
+    return arr.astype(np.float32 if arr.dtype == np.float16 else np.float64)
+
+
 def check_X(X):
     """Validate the data matrix without copying it when it can be used as it is.
 
@@ -64,12 +75,7 @@ def check_X(X):
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(E.X_EMPTY.format(shape=arr.shape))
     out_dtype = np.dtype(np.float64) if kind in "biu" else None
-    if kind in "biu":   # every integer of up to 16 bits is exact in float32
-        arr = arr.astype(np.float32 if arr.dtype.itemsize <= 2 else np.float64)
-    elif arr.dtype == np.float16:
-        arr = arr.astype(np.float32)
-    elif arr.dtype not in (np.float32, np.float64):  # longdouble
-        arr = arr.astype(np.float64)
+    arr = as_float(arr)
     # NaN and inf are detected from the first data pass (see check_finite), not by a pass here
     out_dtype = arr.dtype if out_dtype is None else out_dtype
     if arr.flags.c_contiguous:

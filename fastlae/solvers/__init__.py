@@ -74,8 +74,8 @@ KRYLOV_PASSES = 14
 # k 10: 10-11 products, k 20: 15, k 50: 24-26 on decaying spectra, 2000-20000 samples)
 KRYLOV_OVERHEAD = 6e-4   # fixed cost of a step (its small eigh, BLAS calls, Python), m = 13-50
 MEMORY_BYTES_PER_S = 9.0e9   # narrow products measured at 8-10 GB/s (1000-4000 features)
-# Steps now take 1.5-4 ms beyond their product at 1000-4000 features (the rate that fits is
-# about 5.5e9: fewer restarts, no third projection where none is needed). At that rate
+# Steps measure 1.5-4 ms beyond their product at 1000-4000 features, k 10-50 (the rate that
+# fits is about 5.5e9). At that rate
 # "auto" would take Krylov on 19 of 320 shapes (n 1000-200000, d 256-6000, k 5-50) where it
 # takes eigh or the autoencoder on the formed Gram: 0.59-0.93x the time on the zoo's
 # decaying spectrum, but 1.03-1.98x on its gaussian and power_law spectra (8 of those shapes,
