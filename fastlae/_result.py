@@ -157,10 +157,16 @@ def assemble(data, solved, request, seconds):
     warnings it calls for, as ``(result, [(message, category), ...])``."""
     k, tol, p = request.k, request.tol, solved.pairs
     warned = _warnings(solved, request)
-    # the Gram is in units of scale^2; a quantity beyond float64's range in data units (the
-    # variances of data near 1e-200 or 1e200) comes out as 0 or inf, every other one exact
-    with np.errstate(over="ignore", under="ignore"):
-        s2 = np.float64(data.scale) ** 2
+    # the Gram is in units of scale^2, applied as two factors (scale^2 itself overflows from
+    # scale 2^512 on, where the variance may still be finite); a quantity beyond float64's
+    # range in data units (the variances of data near 1e-200 or 1e200) comes out as 0 or
+    # inf, every other one exact
+    scale = np.float64(data.scale)
+
+    def unscaled(v):
+        with np.errstate(over="ignore", under="ignore"):
+            return v * scale * scale
+
     trace, floor = solved.trace, lam_floor(data.m, solved.trace)
     # numerical rank: eigenvalues at or below the default penalty m eps trace(C) are rounding
     # noise of the Gram (and collapse in the autoencoder, Landscape Theorem)
@@ -168,15 +174,14 @@ def assemble(data, solved, request, seconds):
     rank = int(np.sum(theta > floor))
     if rank < k:
         text = E.RANK_DEFICIENT if rank else E.RANK_ZERO
-        warned.append((text.format(rank=rank, k=k, first=rank + 1, floor=floor * s2),
+        warned.append((text.format(rank=rank, k=k, first=rank + 1, floor=unscaled(floor)),
                        E.RankWarning))
         theta = np.where(theta > floor, theta, 0.0)   # within their error: zero variance
     errors = component_errors(p.res, p.ritz, p.ritz.shape[0] == solved.m)
     n, dtype = data.n, data.out_dtype
-    with np.errstate(over="ignore", under="ignore"):
-        explained_variance = theta / max(n - 1, 1) * s2
-        total_variance = float(trace / max(n - 1, 1) * s2)
-        lam_out = float(solved.trained.lam * s2)
+    explained_variance = unscaled(theta / max(n - 1, 1))
+    total_variance = float(unscaled(trace / max(n - 1, 1)))
+    lam_out = float(unscaled(solved.trained.lam))
     ratio = theta / trace if trace > 0 else np.zeros(k)   # scale-free: in the Gram's units
     result = PCAResult(
         components=np.ascontiguousarray(_flipped(p.vecs.T), dtype=dtype),

@@ -250,7 +250,7 @@ class Request:
 
     def lam_scaled(self, scale):
         """The user's penalty in the units of the scaled Gram, or None."""
-        return None if self.lam is None else self.lam / scale ** 2
+        return None if self.lam is None else self.lam / scale / scale   # scale^2 may overflow
 
 
 def check_request(shape, in_place, k, solver="auto", lam=None, tol=1e-10, max_iter=None,
