@@ -178,9 +178,9 @@ class Products:
     OWN_THREADS = True
     # Columns per product of the runs by passes: each non-zero reads a row of V, which leaves
     # the cache beyond 4 columns, and the kernels sum 4 columns at a time in registers.
-    # Measured (2 cores, k 10, the call with blocks of 2/3/4/6/8): 200000 x 40000 at 0.05%,
-    # 0.81/1.01/0.84/1.19/1.28 s; 200000 x 5000 at 0.5%, 0.51/0.48/0.39/0.52/0.46 s; a product
-    # over 200000 x 40000 14 ms at 4 columns, 35 at 8, 42 at 10.
+    # Measured (2 cores, k 10, the call with blocks of 2/3/4/6/8, medians of 3): 200000 x 40000
+    # at 0.05%, 0.70/0.91/0.75/0.89/0.92 s (22 products of 4 columns at 31 ms); 200000 x 5000
+    # at 0.5%, 0.37/0.38/0.21/0.38/0.32 s (21 products of 4 columns at 9 ms, 8 columns 18 ms).
     BLOCK = 4
 
     def __init__(self, Xs, pre, stop, columns=False):

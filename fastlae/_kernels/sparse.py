@@ -12,6 +12,7 @@ import numba as nb
 import numpy as np
 
 from ._config import JIT
+from ._simd import add4, fma4
 
 
 @nb.njit(**JIT)
@@ -170,26 +171,20 @@ def centered_squares(ptr, idx, vals, ms, inv, r0, r1, out):
 @nb.njit(inline="always", **JIT)
 def _row_times(ptr, idx, vals, V, b, i, pre, ui, c, t):
     """``t = pre x_i V - ui c`` for row i of a CSR X (V of shape (d, b), C-contiguous): four
-    columns at a time summed in registers, over positions and indices taken as unsigned
-    (no wraparound checks); inlined into its callers (a call per row cost up to 1.8x on
-    rows of few entries). A loop over b columns in memory carried every sum through a store
-    and a load, 1.5-2.7x slower at b = 1-4; indexing V by (row, column) instead of a
-    raveled V, 1.1-1.4x faster at b = 1-20 (measured, one thread)."""
+    columns at a time summed in one vector register (:mod:`fastlae._kernels._simd`), over
+    positions and indices taken as unsigned (no wraparound checks); inlined into its callers
+    (a call per row cost up to 1.8x on rows of few entries). A loop over b columns in memory
+    carried every sum through a store and a load, 1.5-2.7x slower at b = 1-4; indexing V by
+    (row, column) instead of a raveled V, 1.1-1.4x faster at b = 1-20 (measured, one
+    thread)."""
     p0, p1 = nb.uint64(ptr[i]), nb.uint64(ptr[i + 1])
     whole = b - b % 4
     for c0 in range(0, whole, 4):
-        a0 = a1 = a2 = a3 = 0.0
+        acc = (0.0, 0.0, 0.0, 0.0)
         for p in range(p0, p1):
-            v = vals[p]
-            j = nb.uint64(idx[p])
-            a0 += v * V[j, c0]
-            a1 += v * V[j, c0 + 1]
-            a2 += v * V[j, c0 + 2]
-            a3 += v * V[j, c0 + 3]
-        t[c0] = pre * a0 - ui * c[c0]
-        t[c0 + 1] = pre * a1 - ui * c[c0 + 1]
-        t[c0 + 2] = pre * a2 - ui * c[c0 + 2]
-        t[c0 + 3] = pre * a3 - ui * c[c0 + 3]
+            acc = fma4(acc, vals[p], V, nb.uint64(idx[p]), c0)
+        for q in range(4):
+            t[c0 + q] = pre * acc[q] - ui * c[c0 + q]
     for col in range(whole, b):
         a0 = 0.0
         for p in range(p0, p1):
@@ -200,19 +195,14 @@ def _row_times(ptr, idx, vals, V, b, i, pre, ui, c, t):
 @nb.njit(inline="always", **JIT)
 def _row_add(ptr, idx, vals, t, b, i, out):
     """``out += x_i^T t`` for row i of a CSR X (out of shape (d, b), C-contiguous): four
-    columns at a time with t's values in registers (1.3-1.8x faster than a loop over b at
-    b = 1-4, measured)."""
+    columns at a time as one vector (:mod:`fastlae._kernels._simd`; a loop over b columns
+    was 1.3-1.8x slower than four scalars at b = 1-4, measured)."""
     p0, p1 = nb.uint64(ptr[i]), nb.uint64(ptr[i + 1])
     whole = b - b % 4
     for c0 in range(0, whole, 4):
-        t0, t1, t2, t3 = t[c0], t[c0 + 1], t[c0 + 2], t[c0 + 3]
+        quad = (t[c0], t[c0 + 1], t[c0 + 2], t[c0 + 3])
         for p in range(p0, p1):
-            v = vals[p]
-            j = nb.uint64(idx[p])
-            out[j, c0] += v * t0
-            out[j, c0 + 1] += v * t1
-            out[j, c0 + 2] += v * t2
-            out[j, c0 + 3] += v * t3
+            add4(out, nb.uint64(idx[p]), c0, vals[p], quad)
     for col in range(whole, b):
         t0 = t[col]
         for p in range(p0, p1):
@@ -270,7 +260,8 @@ def rows_gram_times(ptr, idx, vals, V, pre, u, c, r0, r1, stop, out, wsum):
 @nb.njit(inline="always", **JIT)
 def _rows_gram_times4(ptr, idx, vals, V, pre, u, c, r0, r1, stop, out, wsum):
     """:func:`rows_gram_times` at four columns, each row's t and the sums in registers
-    (200000 x 5000 at 0.5%, one thread: 18.3 ms against 20.2 through the general helpers)."""
+    (200000 x 5000 at 0.5%, one thread, scalar code: 18.3 ms against 20.2 through the general
+    helpers)."""
     c0, c1, c2, c3 = c[0], c[1], c[2], c[3]
     w0 = w1 = w2 = w3 = 0.0
     for i in range(r0, r1):
@@ -278,27 +269,17 @@ def _rows_gram_times4(ptr, idx, vals, V, pre, u, c, r0, r1, stop, out, wsum):
             break
         ui = u[i]
         p0, p1 = nb.uint64(ptr[i]), nb.uint64(ptr[i + 1])
-        a0 = a1 = a2 = a3 = 0.0
+        acc = (0.0, 0.0, 0.0, 0.0)
         for p in range(p0, p1):
-            v = vals[p]
-            j = nb.uint64(idx[p])
-            a0 += v * V[j, 0]
-            a1 += v * V[j, 1]
-            a2 += v * V[j, 2]
-            a3 += v * V[j, 3]
-        t0, t1, t2, t3 = pre * a0 - ui * c0, pre * a1 - ui * c1, pre * a2 - ui * c2, \
-            pre * a3 - ui * c3
-        w0 += ui * t0
-        w1 += ui * t1
-        w2 += ui * t2
-        w3 += ui * t3
+            acc = fma4(acc, vals[p], V, nb.uint64(idx[p]), 0)
+        t = (pre * acc[0] - ui * c0, pre * acc[1] - ui * c1, pre * acc[2] - ui * c2,
+             pre * acc[3] - ui * c3)
+        w0 += ui * t[0]
+        w1 += ui * t[1]
+        w2 += ui * t[2]
+        w3 += ui * t[3]
         for p in range(p0, p1):
-            v = vals[p]
-            j = nb.uint64(idx[p])
-            out[j, 0] += v * t0
-            out[j, 1] += v * t1
-            out[j, 2] += v * t2
-            out[j, 3] += v * t3
+            add4(out, nb.uint64(idx[p]), 0, vals[p], t)
     wsum[0] += w0
     wsum[1] += w1
     wsum[2] += w2
