@@ -14,16 +14,18 @@ one more pass (:class:`ColumnProducts`).
 dask is an optional extra (``pip install dask[distributed]``); the computation runs on
 whatever scheduler is active (a ``dask.distributed.Client``, else dask's default).
 """
+import contextlib
 import operator
 import time
 
 import numpy as np
-from scipy.linalg.blas import dsyrk as syrk
 
 from . import _errors as E
+from ._blas import syrk_update
 from ._data import GramData, pow2_at_least
 from ._kernels.passes import center_block, exact_means
 from ._stream import Fingerprint, GramSum, check_block, of_sums
+from ._threads import blas_at_one
 from ._validation import as_float
 
 
@@ -42,17 +44,18 @@ def check_dask(X):
         raise ValueError(E.X_EMPTY.format(shape=X.shape))
     if X.dtype.kind not in "biuf":
         raise TypeError(E.X_DTYPE.format(dtype=X.dtype))
-    if by_columns(X.shape):
-        width = max(1, COLUMN_CHUNK_BYTES // (8 * X.shape[0]))
-        if len(X.chunks[0]) > 1 or max(X.chunks[1]) > width:
-            X = X.rechunk({0: -1, 1: width})
+    if by_columns(X.shape):   # whole columns per chunk: kept as they come, else rechunked
+        if len(X.chunks[0]) > 1:
+            X = X.rechunk({0: -1, 1: max(1, COLUMN_CHUNK_BYTES // (8 * X.shape[0]))})
     elif len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     out_dtype = np.dtype(np.float64) if X.dtype.kind in "biu" else np.dtype(X.dtype)
     return X, out_dtype
 
 
-# Bytes of a column chunk of a wide array (its sample Gram part is n x n on top).
+# Bytes of the column chunks a wide array split across its rows is rechunked to (its sample
+# Gram part is n x n on top); chunks of whole columns are read as they come (rechunking them
+# copies every chunk once per pass: 0.65 s a pass at 1000 x 100000).
 COLUMN_CHUNK_BYTES = 64 << 20
 # Entries of the centered slices a column chunk is summed and mapped in.
 SLICE_ELEMENTS = 1 << 20
@@ -71,10 +74,9 @@ def _column_part(block, index, n, dtype, start):
     """A column chunk's centered sample Gram ``Bc Bc^T / s^2`` (s: a power of two at or above
     its largest ``|x|``), s, its means (with its first column's index) and the
     :class:`Fingerprint` of its columns: the exact means by one read of the chunk, then
-    slices of it centered into one buffer (:func:`_centered_slices`) and added by SYRK.
-    SciPy's ``dsyrk`` holds the GIL: on a threaded scheduler one chunk's threaded SYRK runs
-    at a time while others are centered (SYRKs side by side, each on all of BLAS's threads,
-    measured 3.4x slower on 2 cores)."""
+    slices of it centered into one buffer (:func:`_centered_slices`) and added by SYRK
+    (:func:`fastlae._blas.syrk_update`, GIL released: on dask's threaded scheduler, where
+    :func:`_open_columns` holds BLAS at one thread, one SYRK per core side by side)."""
     extent = []
     B = check_block(block, index, None, dtype, extent)
     if B.shape[0] != n:   # whole columns (check_dask rechunked them so)
@@ -86,7 +88,7 @@ def _column_part(block, index, n, dtype, start):
     exact_means(B, 0, n, 0, w, mean, 1)
     G = np.zeros((n, n), order="F")
     for c0, c1, Bc in _centered_slices(B, mean, 1.0 / s):   # the upper triangle, in place
-        G = syrk(1.0, Bc.T, trans=1, c=G, beta=1.0, overwrite_c=True)
+        syrk_update(Bc, G, 0)
     G += np.triu(G, 1).T
     G = G.T   # the same symmetric matrix, C-ordered
     seen = Fingerprint(n, True, start).add(B.T)   # its columns as the rows of X^T
@@ -169,11 +171,26 @@ def _tree(parts, combine):
     return _pairwise(parts, dask.delayed(combine))
 
 
+def _compute(in_caller, *objs):
+    """``dask.compute(*objs)``, with BLAS held at one thread (:func:`blas_at_one`) where dask's
+    threaded scheduler runs the tasks, in this process and one per core: each task's SYRK or
+    GEMM then runs on its own core, as the in-memory Gram pass runs one single-threaded SYRK
+    per core (:mod:`fastlae._blas`), where threaded BLAS calls side by side oversubscribe the
+    cores (concurrent threaded SYRKs measured 3.4x slower on 2 cores)."""
+    import dask
+    import dask.threaded
+    from dask.base import get_scheduler
+
+    here = get_scheduler(collections=list(objs)) is dask.threaded.get
+    with blas_at_one(in_caller) if here else contextlib.nullcontext():
+        return dask.compute(*objs)
+
+
 def _add(a, b):
     return a[0] + b[0], a[1].merge(b[1])
 
 
-def _summed(X, full):
+def _summed(X, full, in_caller):
     """The row chunks of X as delayed blocks, and their :class:`GramSum` merged on the cluster
     (``full=False``: the diagonal only)."""
     import dask
@@ -182,7 +199,7 @@ def _summed(X, full):
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
     parts = [dask.delayed(_chunk_sum)(b, i, X.shape[1], X.dtype, full, int(starts[i]))
              for i, b in enumerate(blocks)]
-    acc, seen = _tree(parts, _merge).compute()
+    (acc, seen), = _compute(in_caller, _tree(parts, _merge))
     if not acc.finite():
         raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
     return blocks, starts, acc, seen
@@ -200,7 +217,7 @@ class Products:
 
         parts = [dask.delayed(_cert_part)(b, data.mean, data.inv, V, int(s))
                  for b, s in zip(self.blocks, self.starts)]
-        out, seen = _tree(parts, _add).compute()
+        (out, seen), = _compute(data.in_caller, _tree(parts, _add))
         self.passes += 1
         seen.check(self.first, self.passes, "dask array")
         return out
@@ -232,7 +249,7 @@ class ColumnProducts:
         U = np.ascontiguousarray(U, dtype=np.float64)
         parts = [dask.delayed(_map_part)(b, data.mean[sl], data.inv, U, int(sl.start), data.n)
                  for b, sl in zip(self.blocks, self._slices(data))]
-        done = dask.compute(*parts)
+        done = _compute(data.in_caller, *parts)
         # merged in the first pass's tree order: the same rounding, so unchanged data agree
         # exactly (tiny data have no rounding allowance, their squares underflow)
         seen = _pairwise([part[1] for part in done], Fingerprint.merge)
@@ -246,7 +263,7 @@ class ColumnProducts:
         V = np.ascontiguousarray(V, dtype=np.float64)
         parts = [dask.delayed(_rows_part)(b, data.mean[sl], data.inv, V[sl])
                  for b, sl in zip(self.blocks, self._slices(data))]
-        T = _tree(parts, operator.add).compute()
+        T, = _compute(data.in_caller, _tree(parts, operator.add))
         self.passes += 1
         return self.to_features(data, T)
 
@@ -255,7 +272,7 @@ class ColumnProducts:
         return 0.0
 
 
-def _open_columns(X, out_dtype, stop, activity):
+def _open_columns(X, out_dtype, stop, in_caller, activity):
     """The sample Gram of a wide dask array chunked by whole columns (:func:`by_columns`)."""
     import dask
 
@@ -264,15 +281,16 @@ def _open_columns(X, out_dtype, stop, activity):
     starts = np.concatenate([[0], np.cumsum(X.chunks[1])[:-1]]).astype(int)
     parts = [dask.delayed(_column_part)(b, i, n, X.dtype, int(starts[i]))
              for i, b in enumerate(blocks)]
-    G, s, means, seen = _tree(parts, _merge_columns).compute()
+    (G, s, means, seen), = _compute(in_caller, _tree(parts, _merge_columns))
     if not np.all(np.isfinite(G)):
         raise ValueError(E.X_OVERFLOW.format(maxabs=float(abs(X).max().compute())))
     mean = np.concatenate([m for _, m in sorted(means, key=lambda p: p[0])])
     return GramData(n, d, mean, s, G, ColumnProducts(blocks, starts, seen), gram="samples",
-                    stop=stop, activity=activity, dtype=X.dtype, out_dtype=out_dtype)
+                    stop=stop, in_caller=in_caller, activity=activity, dtype=X.dtype,
+                    out_dtype=out_dtype)
 
 
-def open_dask(X, out_dtype, stop, activity):
+def open_dask(X, out_dtype, stop, in_caller, activity):
     """The data of a checked dask array (:func:`check_dask`): its Gram summed on the cluster
     (:class:`~fastlae._data.GramData`), or with more than ``GRAM_FEATURES_MAX`` features the
     statistics summed there and the Gram applied by distributed passes
@@ -283,11 +301,12 @@ def open_dask(X, out_dtype, stop, activity):
     t0 = time.perf_counter()
     activity.start("dask Gram")
     if by_columns(X.shape):
-        data = _open_columns(X, out_dtype, stop, activity)
+        data = _open_columns(X, out_dtype, stop, in_caller, activity)
         data.seconds = time.perf_counter() - t0
         return data
-    blocks, starts, acc, seen = _summed(X, X.shape[1] <= stream.GRAM_FEATURES_MAX)
-    data = of_sums(acc, Products(blocks, starts, seen), stop=stop, activity=activity, dtype=X.dtype,
-                   out_dtype=out_dtype)
+    blocks, starts, acc, seen = _summed(X, X.shape[1] <= stream.GRAM_FEATURES_MAX,
+                                        in_caller)
+    data = of_sums(acc, Products(blocks, starts, seen), stop=stop, in_caller=in_caller,
+                   activity=activity, dtype=X.dtype, out_dtype=out_dtype)
     data.seconds = time.perf_counter() - t0
     return data

@@ -61,7 +61,7 @@ class Input:
         if self.kind == "sparse":
             return _sparse.open_sparse(self.X, self.out_dtype, stop, in_caller, activity)
         if self.kind == "dask":
-            return _dask.open_dask(self.X, self.out_dtype, stop, activity)
+            return _dask.open_dask(self.X, self.out_dtype, stop, in_caller, activity)
         if self.kind == "rows":
             return _stream.accumulate(self.X, stop, activity, in_caller)
         acc = self.X   # "sums": certified against the accumulated Gram

@@ -42,21 +42,34 @@ def blas_limit(n_threads):
 
 
 @contextlib.contextmanager
-def one_blas_thread(data):
-    """Hold BLAS at one thread for the block (set from the caller's thread,
-    ``data.in_caller``), with the threads it had in ``data.held_threads`` for the passes that
-    run their own threads: OpenBLAS's workers, left spinning after a threaded call, would take
-    the cores of the next pass (measured: sparse products inside a block Krylov run 1.5-2x
-    slower). Nothing changes where the limit is held already or cannot be set."""
+def blas_at_one(in_caller):
+    """Hold BLAS at one thread for the block where it has more (set from the caller's
+    thread through ``in_caller``, see :func:`interruptible`); yields the threads it had, 0
+    where nothing changed (held already, or the limit cannot be set)."""
     threads = blas_threads()
-    held = threads > 1 and not data.held_threads and data.in_caller(_blas.limit_to_one)
-    if held:
-        data.held_threads = threads
+    held = threads > 1 and in_caller(_blas.limit_to_one)
     try:
-        yield
+        yield threads if held else 0
     finally:
         if held:
-            data.in_caller(_blas.restore)
+            in_caller(_blas.restore)
+
+
+@contextlib.contextmanager
+def one_blas_thread(data):
+    """Hold BLAS at one thread for the block (:func:`blas_at_one`, ``data.in_caller``), with
+    the threads it had in ``data.held_threads`` for the passes that run their own threads:
+    OpenBLAS's workers, left spinning after a threaded call, would take the cores of the next
+    pass (measured: sparse products inside a block Krylov run 1.5-2x slower). Nothing changes
+    where the limit is held already or cannot be set."""
+    if data.held_threads:
+        yield
+        return
+    with blas_at_one(data.in_caller) as threads:
+        data.held_threads = threads
+        try:
+            yield
+        finally:
             data.held_threads = 0
 
 

@@ -327,6 +327,43 @@ def test_wide_dask_chunks_summed_in_slices(monkeypatch):
     assert sin_angle(V, r.components.astype(np.float64)) < 1e-6   # float32 output
 
 
+def test_wide_dask_chunks_kept_and_blas_at_one_thread_in_threaded_tasks(monkeypatch):
+    """Chunks of whole columns are read as they come (wider than the rechunking width here),
+    chunks that split the rows are rechunked to whole columns; on dask's threaded scheduler
+    each chunk's SYRK runs with BLAS at one thread (one per task, side by side), with BLAS
+    restored after the call, and on the synchronous scheduler with BLAS as it was."""
+    dask = pytest.importorskip("dask")
+    da = pytest.importorskip("dask.array")
+    import fastlae._dask as D
+    from fastlae._blas import blas_threads, controllable
+
+    monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 300)
+    monkeypatch.setattr(D, "COLUMN_CHUNK_BYTES", 150 * 8 * 100)   # 100 columns
+    X = datasets.zoo("decaying", 150, 1000, K, random_state=17) + 5.0
+    whole = da.from_array(X, chunks=(150, 400))
+    assert D.check_dask(whole)[0].chunks == whole.chunks
+    split = D.check_dask(da.from_array(X, chunks=(50, 400)))[0]
+    assert split.chunks == ((150,), (100,) * 10)
+
+    seen = []
+    part = D._column_part
+
+    def recorded(*args):
+        seen.append(blas_threads())
+        return part(*args)
+
+    monkeypatch.setattr(D, "_column_part", recorded)
+    before = blas_threads()
+    for scheduler, inside in (("threads", 1), ("sync", before)):
+        seen.clear()
+        with dask.config.set(scheduler=scheduler):
+            r = _quiet(lambda: fastlae.pca(whole, K))
+        _check(r, X)
+        assert len(seen) == 3 and blas_threads() == before
+        if before > 1 and controllable():
+            assert set(seen) == {inside}
+
+
 def test_wide_file_is_read_in_place(tmp_path):
     X = datasets.decaying(150, 900, random_state=11)
     path = tmp_path / "wide.npy"
