@@ -95,18 +95,25 @@ def _column_part(block, index, n, dtype, start):
     return G, s, [(start, mean)], seen
 
 
-def _centered_slices(B, mean, inv):
-    """``(c0, c1, (B[:, c0:c1] - mean[c0:c1]) * inv)`` over slices of B's columns of about
+def _centered_slices(B, mean, inv, axis=1):
+    """``(i0, i1, Bc)`` over slices of B's columns (``axis=1``, ``Bc = (B[:, i0:i1] -
+    mean[i0:i1]) * inv``) or rows (``axis=0``, ``Bc = (B[i0:i1] - mean) * inv``) of about
     ``SLICE_ELEMENTS`` entries, each written into the same float64 buffer (valid until the
-    next slice)."""
+    next slice). B C-contiguous float32/float64."""
     n, w = B.shape
-    step = max(1, SLICE_ELEMENTS // max(n, 1))
-    buf = np.empty(n * min(step, w))
-    for c0 in range(0, w, step):
-        c1 = min(w, c0 + step)
-        Bc = buf[:n * (c1 - c0)].reshape(n, c1 - c0)
-        center_block(B, 0, n, c0, c1, mean, 1, inv, Bc)
-        yield c0, c1, Bc
+    across = w if axis == 0 else n   # entries of a slice per row or column in it
+    span = n if axis == 0 else w
+    step = max(1, SLICE_ELEMENTS // max(across, 1))
+    buf = np.empty(across * min(step, span))
+    for i0 in range(0, span, step):
+        i1 = min(span, i0 + step)
+        if axis == 0:
+            Bc = buf[:(i1 - i0) * w].reshape(i1 - i0, w)
+            center_block(B, i0, i1, 0, w, mean, 1, inv, Bc)
+        else:
+            Bc = buf[:n * (i1 - i0)].reshape(n, i1 - i0)
+            center_block(B, 0, n, i0, i1, mean, 1, inv, Bc)
+        yield i0, i1, Bc
 
 
 def _merge_columns(a, b):
@@ -117,16 +124,15 @@ def _merge_columns(a, b):
     return G, s, a[2] + b[2], a[3].merge(b[3])
 
 
-def _centered(block, mean, inv):
-    """A chunk centered by ``mean`` and scaled by ``inv``, in float64."""
-    Bc = np.subtract(block, mean, dtype=np.float64)
-    Bc *= inv
-    return Bc
+def _read(block):
+    """A chunk as the kernels read it: C-contiguous float32/float64 (as check_block read it;
+    no copy where it is already so)."""
+    return np.ascontiguousarray(as_float(np.asarray(block)))
 
 
 def _map_part(block, mean, inv, U, start, n):
     """A column chunk's rows of ``Xc^T U`` (scaled) and its fingerprint."""
-    B = np.ascontiguousarray(as_float(np.asarray(block)))   # as check_block read it
+    B = _read(block)
     out = np.empty((B.shape[1], U.shape[1]))
     for c0, c1, Bc in _centered_slices(B, mean, inv):
         np.matmul(Bc.T, U, out=out[c0:c1])
@@ -134,8 +140,12 @@ def _map_part(block, mean, inv, U, start, n):
 
 
 def _rows_part(block, mean, inv, V):
-    """A column chunk's share of ``Xc V`` (scaled)."""
-    return _centered(block, mean, inv) @ V
+    """A column chunk's share of ``Xc V`` (scaled), summed over slices of its columns."""
+    B = _read(block)
+    out = np.zeros((B.shape[0], V.shape[1]))
+    for c0, c1, Bc in _centered_slices(B, mean, inv):
+        out += Bc @ V[c0:c1]
+    return out
 
 
 def _chunk_sum(block, index, d, dtype, full, start):
@@ -152,8 +162,13 @@ def _merge(a, b):
 
 
 def _cert_part(block, mean, inv, vecs, start):
-    Bc = _centered(block, mean, inv)
-    return Bc.T @ (Bc @ vecs), Fingerprint(len(mean), False, start).add(np.asarray(block))
+    """A row chunk's share of ``Xc.T (Xc vecs)`` (scaled), summed over slices of its rows,
+    and its fingerprint."""
+    B = _read(block)
+    out = np.zeros((B.shape[1], vecs.shape[1]))
+    for r0, r1, Bc in _centered_slices(B, mean, inv, axis=0):
+        out += Bc.T @ (Bc @ vecs)
+    return out, Fingerprint(len(mean), False, start).add(B)
 
 
 def _pairwise(parts, combine):

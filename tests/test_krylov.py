@@ -274,8 +274,11 @@ def test_callable_by_passes_counts_its_passes(name, monkeypatch):
 
 
 def test_dask_by_passes(monkeypatch):
+    """Each product a distributed pass, each chunk centered in slices of rows (64 here, the
+    last one shorter)."""
     da = pytest.importorskip("dask.array")
     monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)
+    monkeypatch.setattr("fastlae._dask.SLICE_ELEMENTS", 120 * 64)
     X = datasets.zoo("cluster_at_k", 1000, 120, K, random_state=10)
     r = fastlae.pca(da.from_array(X, chunks=(250, 120)), K)
     assert r.solver == "krylov" and r.matrix_free
