@@ -134,8 +134,9 @@ GRAM_ALWAYS = 2048
 GRAM_PER_NONZERO = 16
 # Both products of Xc.T (Xc V) run in one pass over the non-zeros (rows_gram_times) where V
 # takes at most ONE_PASS_BYTES: the rows of V read and of the result written then share the
-# cache (measured, 2 cores, 200000 rows, 4 columns, one pass / two: V of 156-500 KB,
-# 0.81-0.85; 781 KB and 1.25 MB, 1.1-1.35).
+# cache (measured, 2 cores with BLAS at one thread as in a run, 200000 rows, 4 columns,
+# Products.times one pass / two, medians of 9: V of 156 and 312 KB 0.68-0.69; 625 KB 1.07;
+# 1.25 and 2.5 MB 0.94-0.95).
 ONE_PASS_BYTES = 1 << 19
 
 
