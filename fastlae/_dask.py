@@ -6,13 +6,15 @@ sums are merged pairwise in a tree on the cluster (the exact merge of :mod:`fast
 and only the merged n_features x n_features Gram comes back. The certificate is a second
 distributed pass, ``sum over chunks of Bc.T (Bc V)``. Memory per worker: its chunks (as dask
 schedules them) plus one float64 copy of the chunk being summed and two n_features^2 Grams.
-Wide arrays (more than ``GRAM_FEATURES_MAX`` features, at most that many samples) are
-rechunked to whole columns instead: each column chunk, centered by its own means, adds its
+Wide arrays (more than ``GRAM_FEATURES_MAX`` features, at most that many samples) are summed
+by chunks of whole columns instead (rechunked where a chunk splits the rows): each column
+chunk, centered by its own means, adds its
 ``Bc Bc^T`` to the n x n sample Gram (one distributed pass, merged in a tree, each partial
 scaled by its own power of two), the solve runs here, and the answer is mapped to features by
 one more pass (:class:`ColumnProducts`).
 dask is an optional extra (``pip install dask[distributed]``); the computation runs on
-whatever scheduler is active (a ``dask.distributed.Client``, else dask's default).
+whatever scheduler is active (a ``dask.distributed.Client``, else dask's default), with BLAS
+held at one thread on dask's threaded scheduler (:func:`_compute`).
 """
 import contextlib
 import operator
