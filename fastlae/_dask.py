@@ -78,7 +78,7 @@ def _column_part(block, index, n, dtype, start):
     :class:`Fingerprint` of its columns: the exact means by one read of the chunk, then
     slices of it centered into one buffer (:func:`_centered_slices`) and added by SYRK
     (:func:`fastlae._blas.syrk_update`, GIL released: on dask's threaded scheduler, where
-    :func:`_open_columns` holds BLAS at one thread, one SYRK per core side by side)."""
+    :func:`_compute` holds BLAS at one thread, one SYRK per core side by side)."""
     extent = []
     B = check_block(block, index, None, dtype, extent)
     if B.shape[0] != n:   # whole columns (check_dask rechunked them so)
