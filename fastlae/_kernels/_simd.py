@@ -7,7 +7,7 @@ scatter may alias its loads). These intrinsics load the four contiguous values o
 lane the same arithmetic as the scalar code (the results are identical). Measured, one
 thread, both products of 200000 x 5000 at 0.5% by ``rows_gram_times`` at 4 columns: 10.9 ms
 against 16.0 ms scalar. LLVM lowers the vector to what the CPU has (two 2-wide operations
-without AVX).
+without AVX; a multiply and an add without FMA, as for the scalar code).
 
 Each takes or returns the four values as a ``UniTuple(float64, 4)``; ``M`` is a C-contiguous
 2-D float64 array with at least ``col + 4`` columns and ``j`` a valid row (not checked).
@@ -49,8 +49,10 @@ def _splat(builder, x):
 
 
 def _fma(builder, a, b, c):
+    """``a * b + c`` fused where the CPU has FMA, else a multiply and an add (``fmuladd``,
+    what the kernels' ``contract`` flag lets LLVM do with the scalar code)."""
     fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * 3),
-                                        "llvm.fma.v4f64")
+                                        "llvm.fmuladd.v4f64")
     return builder.call(fn, [a, b, c])
 
 
