@@ -180,8 +180,10 @@ class Products:
     # Columns per product of the runs by passes: each non-zero reads a row of V, which leaves
     # the cache beyond 4 columns, and the kernels sum 4 columns at a time in registers.
     # Measured (2 cores, k 10, the call with blocks of 2/3/4/6/8, medians of 3): 200000 x 40000
-    # at 0.05%, 0.70/0.91/0.75/0.89/0.92 s (22 products of 4 columns at 31 ms); 200000 x 5000
-    # at 0.5%, 0.37/0.38/0.21/0.38/0.32 s (21 products of 4 columns at 9 ms, 8 columns 18 ms).
+    # at 0.05%, 0.70/0.91/0.75/0.89/0.92 s (22 products of 4 columns, the solve 31 ms a
+    # product with the orthogonalization of 40000-long vectors); 200000 x 5000 at 0.5%,
+    # 0.37/0.38/0.21/0.38/0.32 s (21 products of 4 columns, the solve 9 ms a product; 16 of
+    # 8 columns at 18 ms).
     BLOCK = 4
 
     def __init__(self, Xs, pre, stop, columns=False):
