@@ -13,7 +13,7 @@ import numpy as np
 from ._data import UNCENTERED, block_length
 from ._threads import one_blas_thread, pass_workers, run_blocks, run_spans
 from ._kernels.operator import (FormedGram, GramOperator, apply_gram, apply_span, map_span,
-                                map_uncentered)
+                                map_uncentered, symmetric_rows_times)
 from ._kernels.passes import center_block
 from ._kernels.blas import product
 
@@ -21,6 +21,15 @@ from ._kernels.blas import product
 # streams C instead of packing it. Measured, 2 cores, C Q / (Q^T C)^T at 10 columns: m 2000
 # 1.08, 4000 1.24, 5000 1.37, 8000 1.58; at 20 columns: m 4000 0.84, 5000 1.03.
 NARROW_COLUMNS = 10
+# A Krylov run's products with a formed Gram of at least SYMMETRIC_MIN rows (a C beyond the
+# cache, read from memory each time) and at most SYMMETRIC_COLUMNS columns are the dot
+# products of :func:`~fastlae._kernels.operator.symmetric_rows_times`, on one thread per core
+# over contiguous spans of rows. Measured, 2 cores, against the better of OpenBLAS's C Q and
+# (Q^T C)^T (scripts/bench_krylov.py --only products): at 10 columns m 3000 0.64, 4000 0.65,
+# 6000 0.66; at 4-30 columns 0.54-0.86 from m 3000 on; at m 2000 (C within the 32 MB L3)
+# 0.64-1.45, at m 1000 and below slower.
+SYMMETRIC_MIN = 2500
+SYMMETRIC_COLUMNS = 32
 
 # Elements (float64) per block of a matrix-free pass: with a centered copy of each block, and
 # over uncentered views of A's rows (see scripts/bench_gram_block.py and docs/design.md).
@@ -117,9 +126,7 @@ class Operator:
         fixed order. Measured, 2 cores, 4000 x 4000 centered, 10 columns: 16-19 ms against
         29-33 ms for one pass of threaded narrow GEMMs (scripts/bench_krylov.py)."""
         if not self.matrix_free:
-            C = self.C
-            yield lambda Q: np.ascontiguousarray(product(Q, C, True, False).T) \
-                if Q.shape[1] <= NARROW_COLUMNS else product(C, Q, False, False)
+            yield from self._formed_products()
             return
         op = self.kernel_op(centered=self.uncentered_error is None)
         data = self.data
@@ -144,6 +151,35 @@ class Operator:
                 for part in parts[1:]:
                     out += part
                 return out
+
+            yield apply
+
+    def _formed_products(self):
+        """The body of :meth:`krylov_products` on the formed Gram: BLAS, or for a Gram beyond
+        the cache (``SYMMETRIC_MIN``) the symmetric row products on one thread per core, with
+        BLAS held at one thread for the run (its spinning workers would take those cores)."""
+        C, data = self.C, self.data
+
+        def blas(Q):
+            if Q.shape[1] <= NARROW_COLUMNS:
+                return np.ascontiguousarray(product(Q, C, True, False).T)
+            return product(C, Q, False, False)
+
+        if self.m < SYMMETRIC_MIN:
+            yield blas
+            return
+        with one_blas_thread(data):
+            workers = data.held_threads or 1
+            size = -(-self.m // (4 * workers)) * 4   # rows per thread, whole blocks of four
+
+            def apply(Q):
+                if Q.shape[1] > SYMMETRIC_COLUMNS:
+                    return blas(Q)
+                Qt = np.ascontiguousarray(Q.T)
+                out = np.empty_like(Qt)
+                run_spans(lambda t, s0, s1: symmetric_rows_times(C, Qt, out, s0, s1), self.m,
+                          size, workers, data.check_stop, "fastlae-krylov")
+                return out.T
 
             yield apply
 

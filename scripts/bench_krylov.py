@@ -6,7 +6,11 @@ memory, and data read by passes (a callable of row blocks with more features tha
 ``GRAM_FEATURES_MAX``) against the matrix-vector products ARPACK's ``eigsh`` needs on the
 same covariance operator. Ratios are taken within one run (interleaved, medians).
 
-    python scripts/bench_krylov.py [--reps 3] [--only square,sparse,file,passes,tall]
+    python scripts/bench_krylov.py [--reps 3] [--only square,sparse,file,passes,tall,products]
+
+``products`` times one Krylov product with a formed Gram as a run takes it (the symmetric row
+products beyond ``fastlae._operator.SYMMETRIC_MIN`` rows) against the better of OpenBLAS's
+``C Q`` and ``(Q^T C)^T`` at the same BLAS threads.
 """
 import argparse
 import os
@@ -143,13 +147,39 @@ def passes(reps):
     del rng, stream
 
 
+def products(reps):
+    from fastlae._data import ArrayData
+    from fastlae._operator import Operator
+    from fastlae._kernels.blas import product
+
+    rng = np.random.default_rng(0)
+    print("| m | columns | run's product (ms) | best BLAS (ms) | ratio |")
+    for m in (2000, 3000, 4000, 6000):
+        A = rng.standard_normal((m, m))
+        C = A + A.T
+        del A
+        op = Operator(ArrayData(np.empty((m, m)), 1), C)   # the data: only their shape
+        for b in (4, 10, 20, 30):
+            Q = np.ascontiguousarray(rng.standard_normal((m, b)))
+            best = []
+            for _ in range(max(reps, 5)):   # interleaved: the same noise for both
+                time.sleep(0.3)   # OpenBLAS's threads stop spinning, as within a run
+                with op.krylov_products(1e-10) as apply:
+                    ours = timed(lambda: apply(Q), 10)[0]
+                blas = min(timed(lambda: product(Q, C, True, False).T.copy(), 10)[0],
+                           timed(lambda: product(C, Q, False, False), 10)[0])
+                best.append((ours, blas))
+            a, c = np.median(best, axis=0)
+            print(f"| {m} | {b} | {1e3 * a:.2f} | {1e3 * c:.2f} | {a / c:.2f} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--only", default="square,sparse,file,passes,tall")
+    ap.add_argument("--only", default="square,sparse,file,passes,tall,products")
     args = ap.parse_args()
     parts = {"square": square, "sparse": sparse, "file": wide_file, "passes": passes,
-             "tall": tall}
+             "tall": tall, "products": products}
     for name in args.only.split(","):
         parts[name](args.reps)
 

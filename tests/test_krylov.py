@@ -99,12 +99,45 @@ def test_float32_input():
     assert sin_angle(V, r.components.astype(np.float64)) < 1e-6   # float32 output
 
 
+@pytest.mark.parametrize("symmetric", [False, True])
 @pytest.mark.parametrize("name", SPECTRA)
-def test_formed_gram(name):
+def test_formed_gram(name, symmetric, monkeypatch):
+    """On every spectrum, with BLAS's products and with the symmetric row products (on one
+    thread per core, BLAS held at one) that Grams beyond the cache take."""
+    import fastlae._operator as O
+
+    calls = []
+    if symmetric:
+        kernel = O.symmetric_rows_times
+        monkeypatch.setattr(O, "SYMMETRIC_MIN", 0)
+        monkeypatch.setattr(O, "symmetric_rows_times",
+                            lambda *args: calls.append(args[3:]) or kernel(*args))
     X = datasets.zoo(name, 3000, 200, K, random_state=6)
     r = _quiet(lambda: fastlae.pca(X, K, solver="krylov", precision="double"))
     assert r.solver == "krylov" and not r.matrix_free
     _check(r, X)
+    assert len(calls) >= r.n_iter if symmetric else not calls
+
+
+@pytest.mark.parametrize("b", [1, 3, 4, 5, 6, 9, 10, 12, 31])
+@pytest.mark.parametrize("m", [1, 5, 13, 66])
+def test_symmetric_rows_times_matches_gemm(m, b):
+    """Every row block (four rows, or the last one to three) and column group (five, or
+    single columns) of the kernel against NumPy, over two spans that split the rows (one
+    boundary inside a block of four); rows outside a call's span are left alone."""
+    from fastlae._kernels.operator import symmetric_rows_times
+
+    rng = np.random.default_rng(m * 100 + b)
+    A = rng.standard_normal((m, m))
+    C = A + A.T
+    Qt = rng.standard_normal((b, m))
+    expect = Qt @ C
+    out = np.full((b, m), np.nan)
+    cut = min(m, 6)
+    symmetric_rows_times(C, Qt, out, 0, cut)
+    assert np.all(np.isnan(out[:, cut:]))
+    symmetric_rows_times(C, Qt, out, cut, m)
+    np.testing.assert_allclose(out, expect, rtol=0, atol=1e-13 * np.abs(expect).max())
 
 
 @pytest.mark.parametrize("name", SPECTRA)
