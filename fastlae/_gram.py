@@ -13,7 +13,8 @@ from ._blas import blas_threads, syrk_update
 from ._data import HEAD, KAPPA_MAX, SAFE_MAX, SAFE_MIN, block_length
 from ._threads import run_blocks
 from ._kernels.passes import (center_block, center_block_exact, center_block_exact_sums,
-                              center_block_ones, center_block_sums, sum_lower_symmetric)
+                              center_block_ones, center_block_sums, fold_lower_symmetric,
+                              sum_lower_symmetric)
 
 # A worker's block: WORKER_BLOCK_ELEMENTS (it stays in L2/L3 so SYRK runs near peak), but at
 # least WORKER_BLOCK_MIN samples; the partials (one m x m matrix per worker) may take
@@ -182,14 +183,23 @@ def gram_around(data, center, ones=False, exact=False, single=False):
     bigs = np.zeros(workers)
     sums = np.zeros((workers, data.d)) if single and not exact else None
     sumsq = np.zeros((workers, data.n if exact else data.d)) if single else None
-    partials = bufs = None
+    first = rest = bufs = None
     data.activity.start("Gram pass")
 
     def start(workers, block):
-        nonlocal partials, bufs
-        partials = np.zeros((workers, m, m), dtype=dtype)   # partials[t].T: F-ordered, upper
+        nonlocal first, rest, bufs
+        # the partials (transposed: F-ordered, upper triangle): rest[t], or in float64 first
+        # and rest[t - 1], the first its own array that the others are folded into (it
+        # becomes the Gram; they can be freed)
+        if single:
+            rest = np.zeros((workers, m, m), dtype=dtype)
+        else:
+            first, rest = np.zeros((m, m)), np.zeros((workers - 1, m, m))
         bufs = [np.empty(block * m, dtype=dtype) for _ in range(workers)]
         data.activity.start("Gram pass", -(-span // block))
+
+    def partial(t):
+        return rest[t] if first is None else first if t == 0 else rest[t - 1]
 
     def body(t, s0, s1):
         buf = bufs[t]
@@ -210,11 +220,15 @@ def gram_around(data, center, ones=False, exact=False, single=False):
             big = fill(A, r0, r1, c0, c1, center, data.feat_axis, data.inv, B)
             if exact:
                 bigs[t] = max(bigs[t], big)
-        syrk_update(B, partials[t].T, axis)
+        syrk_update(B, partial(t).T, axis)
         data.activity.advance()
 
     run_blocks(data, span, workers, block, block_length(m, GRAM_BLOCK_ELEMENTS), start, body)
-    G = sum_lower_symmetric(partials)
+    if single:
+        G = sum_lower_symmetric(rest)
+    else:
+        G = first
+        fold_lower_symmetric(G, rest)
     if single and exact:
         return G, float(bigs.max()), sumsq.sum(axis=0)
     if single:

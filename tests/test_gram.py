@@ -8,7 +8,7 @@ import fastlae
 import fastlae._blas as blas
 import fastlae._gram as g
 from fastlae._data import ArrayData
-from fastlae._kernels.passes import sum_lower_symmetric
+from fastlae._kernels.passes import fold_lower_symmetric, sum_lower_symmetric
 from fastlae._validation import check_X
 from naive import SPECTRA, blas_counts, reference, spectrum_data
 
@@ -86,6 +86,19 @@ def test_sum_lower_symmetric(m, T, rng):
     S = sum_lower_symmetric(P)
     L = np.tril(P.sum(axis=0))
     np.testing.assert_allclose(S, L + np.tril(L, -1).T, rtol=1e-15, atol=1e-15)
+
+
+@pytest.mark.parametrize("m", [1, 63, 64, 130])
+@pytest.mark.parametrize("T", [0, 1, 3])
+def test_fold_lower_symmetric_is_the_sum_in_place(m, T, rng):
+    """The float64 partials folded into the first: the same sums, in the same order, as
+    sum_lower_symmetric (bitwise), whatever the first holds above its diagonal."""
+    S = rng.standard_normal((m, m))
+    P = rng.standard_normal((T, m, m))
+    expect = sum_lower_symmetric(np.concatenate([S[None], P]))
+    S[np.triu_indices(m, 1)] = np.nan   # never read
+    fold_lower_symmetric(S, P)
+    np.testing.assert_array_equal(S, expect)
 
 
 @pytest.mark.parametrize("gram_axis", [1, 0])
