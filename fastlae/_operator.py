@@ -13,7 +13,8 @@ import numpy as np
 from ._data import UNCENTERED, block_length
 from ._threads import one_blas_thread, pass_workers, run_blocks, run_spans
 from ._kernels.operator import (FormedGram, GramOperator, apply_gram, apply_span, map_span,
-                                map_uncentered, symmetric_rows_times)
+                                map_uncentered)
+from ._kernels.dots import rows_dot
 from ._kernels.passes import center_block
 from ._kernels.blas import product
 
@@ -23,7 +24,7 @@ from ._kernels.blas import product
 NARROW_COLUMNS = 10
 # A Krylov run's products with a formed Gram of at least SYMMETRIC_MIN rows (a C beyond the
 # cache, read from memory each time) and at most SYMMETRIC_COLUMNS columns are the dot
-# products of :func:`~fastlae._kernels.operator.symmetric_rows_times`, on one thread per core
+# products of :func:`~fastlae._kernels.dots.rows_dot`, on one thread per core
 # over contiguous spans of rows. Measured, 2 cores, against the better of OpenBLAS's C Q and
 # (Q^T C)^T (scripts/bench_krylov.py --only products): at 10 columns m 3000 0.64, 4000 0.65,
 # 6000 0.66; at 4-30 columns 0.54-0.86 from m 3000 on; at m 2000 (C within the 32 MB L3)
@@ -177,7 +178,7 @@ class Operator:
                     return blas(Q)
                 Qt = np.ascontiguousarray(Q.T)
                 out = np.empty_like(Qt)
-                run_spans(lambda t, s0, s1: symmetric_rows_times(C, Qt, out, s0, s1), self.m,
+                run_spans(lambda t, s0, s1: rows_dot(C, Qt, out, s0, s1), self.m,
                           size, workers, data.check_stop, "fastlae-krylov")
                 return out.T
 

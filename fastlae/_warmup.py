@@ -51,9 +51,9 @@ def warmup():
         pca(decaying(60, 400, mean=1e9), 3)
         _sparse_paths()
         # the Krylov products of formed Grams beyond the cache (thousands of features)
-        from ._kernels.operator import symmetric_rows_times
+        from ._kernels.dots import rows_dot
 
-        symmetric_rows_times(np.eye(8), np.ones((6, 8)), np.empty((6, 8)), 0, 8)
+        rows_dot(np.eye(8), np.ones((6, 8)), np.empty((6, 8)), 0, 8)
         from .training import train
 
         train(decaying(40, 6), 2, 0.5, epochs=2)

@@ -108,9 +108,9 @@ def test_formed_gram(name, symmetric, monkeypatch):
 
     calls = []
     if symmetric:
-        kernel = O.symmetric_rows_times
+        kernel = O.rows_dot
         monkeypatch.setattr(O, "SYMMETRIC_MIN", 0)
-        monkeypatch.setattr(O, "symmetric_rows_times",
+        monkeypatch.setattr(O, "rows_dot",
                             lambda *args: calls.append(args[3:]) or kernel(*args))
     X = datasets.zoo(name, 3000, 200, K, random_state=6)
     r = _quiet(lambda: fastlae.pca(X, K, solver="krylov", precision="double"))
@@ -120,23 +120,23 @@ def test_formed_gram(name, symmetric, monkeypatch):
 
 
 @pytest.mark.parametrize("b", [1, 3, 4, 5, 6, 9, 10, 12, 31])
-@pytest.mark.parametrize("m", [1, 5, 13, 66])
-def test_symmetric_rows_times_matches_gemm(m, b):
+@pytest.mark.parametrize("p, m", [(1, 1), (5, 5), (13, 40), (66, 7)])
+def test_rows_dot_matches_gemm(p, m, b):
     """Every row block (four rows, or the last one to three) and column group (five, or
-    single columns) of the kernel against NumPy, over two spans that split the rows (one
-    boundary inside a block of four); rows outside a call's span are left alone."""
-    from fastlae._kernels.operator import symmetric_rows_times
+    single columns) of the kernel against NumPy, on square and oblong matrices, over two spans
+    that split the rows (one boundary inside a block of four); rows outside a call's span are
+    left alone."""
+    from fastlae._kernels.dots import rows_dot
 
-    rng = np.random.default_rng(m * 100 + b)
-    A = rng.standard_normal((m, m))
-    C = A + A.T
+    rng = np.random.default_rng(p * 1000 + m * 10 + b)
+    C = rng.standard_normal((p, m))
     Qt = rng.standard_normal((b, m))
-    expect = Qt @ C
-    out = np.full((b, m), np.nan)
-    cut = min(m, 6)
-    symmetric_rows_times(C, Qt, out, 0, cut)
+    expect = Qt @ C.T
+    out = np.full((b, p), np.nan)
+    cut = min(p, 6)
+    rows_dot(C, Qt, out, 0, cut)
     assert np.all(np.isnan(out[:, cut:]))
-    symmetric_rows_times(C, Qt, out, cut, m)
+    rows_dot(C, Qt, out, cut, p)
     np.testing.assert_allclose(out, expect, rtol=0, atol=1e-13 * np.abs(expect).max())
 
 

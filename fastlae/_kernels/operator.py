@@ -13,7 +13,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ._config import JIT, JIT_DOTS
+from ._config import JIT
 from .blas import gemm, product
 from .passes import center_block
 
@@ -286,78 +286,3 @@ def power_ritz(op, W, steps):
         Q, _ = np.linalg.qr(GQ)
         Q = np.ascontiguousarray(Q)
     return np.maximum(theta, 0.0)
-
-
-
-
-@nb.njit(**JIT_DOTS)
-def symmetric_rows_times(C, Qt, out, r0, r1):
-    """``out[:, r0:r1] = Qt @ C[r0:r1].T``: the rows ``r0:r1`` of ``C Q`` for a symmetric C,
-    transposed (threads that split a product call it on their own rows).
-
-    Each output is the dot product of a row of C with a row of ``Qt``, in blocks of four
-    rows of C by five of ``Qt`` (20 sums kept in vector registers, each value of C and of
-    ``Qt`` loaded once per block): C is read from memory once, ``Qt`` from cache.
-
-    Parameters
-    ----------
-    C : ndarray of shape (m, m), C-contiguous float64, symmetric (not checked)
-    Qt : ndarray of shape (b, m), C-contiguous float64
-    out : ndarray of shape (b, m), C-contiguous float64
-    r0, r1 : int
-    """
-    b, m = Qt.shape
-    i = r0
-    while i < r1:
-        rows = min(4, r1 - i)
-        c = 0
-        while c < b:
-            if rows == 4 and c + 5 <= b:
-                _dots_4x5(C, Qt, out, i, c, m)
-                c += 5
-            elif rows == 4:
-                _dots_4x1(C, Qt, out, i, c, m)
-                c += 1
-            else:
-                for r in range(i, i + rows):
-                    s = 0.0
-                    for j in range(m):
-                        s += C[r, j] * Qt[c, j]
-                    out[c, r] = s
-                c += 1
-        i += rows
-
-
-@nb.njit(**JIT_DOTS)
-def _dots_4x5(C, Qt, out, i, c, m):
-    a00 = a01 = a02 = a03 = a04 = 0.0
-    a10 = a11 = a12 = a13 = a14 = 0.0
-    a20 = a21 = a22 = a23 = a24 = 0.0
-    a30 = a31 = a32 = a33 = a34 = 0.0
-    for j in range(m):
-        q0, q1, q2, q3, q4 = Qt[c, j], Qt[c + 1, j], Qt[c + 2, j], Qt[c + 3, j], Qt[c + 4, j]
-        x = C[i, j]
-        a00 += x * q0; a01 += x * q1; a02 += x * q2; a03 += x * q3; a04 += x * q4  # noqa: E702
-        x = C[i + 1, j]
-        a10 += x * q0; a11 += x * q1; a12 += x * q2; a13 += x * q3; a14 += x * q4  # noqa: E702
-        x = C[i + 2, j]
-        a20 += x * q0; a21 += x * q1; a22 += x * q2; a23 += x * q3; a24 += x * q4  # noqa: E702
-        x = C[i + 3, j]
-        a30 += x * q0; a31 += x * q1; a32 += x * q2; a33 += x * q3; a34 += x * q4  # noqa: E702
-    out[c, i], out[c, i + 1], out[c, i + 2], out[c, i + 3] = a00, a10, a20, a30
-    out[c + 1, i], out[c + 1, i + 1], out[c + 1, i + 2], out[c + 1, i + 3] = a01, a11, a21, a31
-    out[c + 2, i], out[c + 2, i + 1], out[c + 2, i + 2], out[c + 2, i + 3] = a02, a12, a22, a32
-    out[c + 3, i], out[c + 3, i + 1], out[c + 3, i + 2], out[c + 3, i + 3] = a03, a13, a23, a33
-    out[c + 4, i], out[c + 4, i + 1], out[c + 4, i + 2], out[c + 4, i + 3] = a04, a14, a24, a34
-
-
-@nb.njit(**JIT_DOTS)
-def _dots_4x1(C, Qt, out, i, c, m):
-    a0 = a1 = a2 = a3 = 0.0
-    for j in range(m):
-        q = Qt[c, j]
-        a0 += C[i, j] * q
-        a1 += C[i + 1, j] * q
-        a2 += C[i + 2, j] * q
-        a3 += C[i + 3, j] * q
-    out[c, i], out[c, i + 1], out[c, i + 2], out[c, i + 3] = a0, a1, a2, a3
