@@ -99,24 +99,36 @@ def test_float32_input():
     assert sin_angle(V, r.components.astype(np.float64)) < 1e-6   # float32 output
 
 
-@pytest.mark.parametrize("symmetric", [False, True])
+@pytest.mark.parametrize("dots", [False, True])
 @pytest.mark.parametrize("name", SPECTRA)
-def test_formed_gram(name, symmetric, monkeypatch):
-    """On every spectrum, with BLAS's products and with the symmetric row products (on one
-    thread per core, BLAS held at one) that Grams beyond the cache take."""
+def test_formed_gram(name, dots, monkeypatch):
+    """On every spectrum, with BLAS's products and with the dot products that Grams and
+    bases beyond the cache take (the Gram's on one thread per core, BLAS held at one)."""
     import fastlae._operator as O
 
     calls = []
-    if symmetric:
+    if dots:
         kernel = O.rows_dot
         monkeypatch.setattr(O, "SYMMETRIC_MIN", 0)
-        monkeypatch.setattr(O, "rows_dot",
-                            lambda *args: calls.append(args[3:]) or kernel(*args))
+        monkeypatch.setattr(O, "rows_dot", lambda *args: calls.append(args[3:]) or kernel(*args))
+        monkeypatch.setattr(krylov, "DOT_ELEMENTS", 0)
+        monkeypatch.setattr(krylov, "product", _no_basis_gemm(krylov.product))
     X = datasets.zoo(name, 3000, 200, K, random_state=6)
     r = _quiet(lambda: fastlae.pca(X, K, solver="krylov", precision="double"))
     assert r.solver == "krylov" and not r.matrix_free
     _check(r, X)
-    assert len(calls) >= r.n_iter if symmetric else not calls
+    assert len(calls) >= r.n_iter if dots else not calls
+
+
+def _no_basis_gemm(product):
+    """``krylov.product`` that refuses the basis projections ``Vs @ X`` (not transposed,
+    s x m times m x j): with ``DOT_ELEMENTS = 0`` the dot products take them all."""
+
+    def checked(A, B, trans_a, trans_b):
+        assert trans_a or trans_b or A.shape[0] >= B.shape[0], "a basis projection went to BLAS"
+        return product(A, B, trans_a, trans_b)
+
+    return checked
 
 
 @pytest.mark.parametrize("b", [1, 3, 4, 5, 6, 9, 10, 12, 31])

@@ -7,7 +7,7 @@ blocks for a small one: it packs C at every call. :func:`rows_dot` reads each ro
 and takes its dot products with all the columns of Q (held as the rows of ``Qt``, in cache)
 at once. Measured: one product with the formed Gram on 2 cores
 (:data:`fastlae._operator.SYMMETRIC_MIN`, ``scripts/bench_krylov.py --only products``) and
-the basis products of a Krylov step on one thread (:data:`fastlae.solvers.krylov.DOT_COLUMNS`).
+the basis products of a Krylov step on one thread (:data:`fastlae.solvers.krylov.DOT_ELEMENTS`).
 """
 import numba as nb
 
@@ -33,56 +33,50 @@ def rows_dot(C, Qt, out, r0, r1):
     """
     b, m = Qt.shape
     i = r0
-    while i < r1:
-        rows = min(4, r1 - i)
+    while i + 4 <= r1:
         c = 0
-        while c < b:
-            if rows == 4 and c + 5 <= b:
-                _dots_4x5(C, Qt, out, i, c, m)
-                c += 5
-            elif rows == 4:
-                _dots_4x1(C, Qt, out, i, c, m)
-                c += 1
-            else:
-                for r in range(i, i + rows):
-                    s = 0.0
-                    for j in range(m):
-                        s += C[r, j] * Qt[c, j]
-                    out[c, r] = s
-                c += 1
-        i += rows
-
-
-@nb.njit(**JIT_DOTS)
-def _dots_4x5(C, Qt, out, i, c, m):
-    a00 = a01 = a02 = a03 = a04 = 0.0
-    a10 = a11 = a12 = a13 = a14 = 0.0
-    a20 = a21 = a22 = a23 = a24 = 0.0
-    a30 = a31 = a32 = a33 = a34 = 0.0
-    for j in range(m):
-        q0, q1, q2, q3, q4 = Qt[c, j], Qt[c + 1, j], Qt[c + 2, j], Qt[c + 3, j], Qt[c + 4, j]
-        x = C[i, j]
-        a00 += x * q0; a01 += x * q1; a02 += x * q2; a03 += x * q3; a04 += x * q4  # noqa: E702
-        x = C[i + 1, j]
-        a10 += x * q0; a11 += x * q1; a12 += x * q2; a13 += x * q3; a14 += x * q4  # noqa: E702
-        x = C[i + 2, j]
-        a20 += x * q0; a21 += x * q1; a22 += x * q2; a23 += x * q3; a24 += x * q4  # noqa: E702
-        x = C[i + 3, j]
-        a30 += x * q0; a31 += x * q1; a32 += x * q2; a33 += x * q3; a34 += x * q4  # noqa: E702
-    out[c, i], out[c, i + 1], out[c, i + 2], out[c, i + 3] = a00, a10, a20, a30
-    out[c + 1, i], out[c + 1, i + 1], out[c + 1, i + 2], out[c + 1, i + 3] = a01, a11, a21, a31
-    out[c + 2, i], out[c + 2, i + 1], out[c + 2, i + 2], out[c + 2, i + 3] = a02, a12, a22, a32
-    out[c + 3, i], out[c + 3, i + 1], out[c + 3, i + 2], out[c + 3, i + 3] = a03, a13, a23, a33
-    out[c + 4, i], out[c + 4, i + 1], out[c + 4, i + 2], out[c + 4, i + 3] = a04, a14, a24, a34
-
-
-@nb.njit(**JIT_DOTS)
-def _dots_4x1(C, Qt, out, i, c, m):
-    a0 = a1 = a2 = a3 = 0.0
-    for j in range(m):
-        q = Qt[c, j]
-        a0 += C[i, j] * q
-        a1 += C[i + 1, j] * q
-        a2 += C[i + 2, j] * q
-        a3 += C[i + 3, j] * q
-    out[c, i], out[c, i + 1], out[c, i + 2], out[c, i + 3] = a0, a1, a2, a3
+        while c + 5 <= b:
+            a00 = a01 = a02 = a03 = a04 = 0.0
+            a10 = a11 = a12 = a13 = a14 = 0.0
+            a20 = a21 = a22 = a23 = a24 = 0.0
+            a30 = a31 = a32 = a33 = a34 = 0.0
+            for j in range(m):
+                q0, q1, q2 = Qt[c, j], Qt[c + 1, j], Qt[c + 2, j]
+                q3, q4 = Qt[c + 3, j], Qt[c + 4, j]
+                x = C[i, j]
+                a00 += x * q0; a01 += x * q1; a02 += x * q2  # noqa: E702
+                a03 += x * q3; a04 += x * q4  # noqa: E702
+                x = C[i + 1, j]
+                a10 += x * q0; a11 += x * q1; a12 += x * q2  # noqa: E702
+                a13 += x * q3; a14 += x * q4  # noqa: E702
+                x = C[i + 2, j]
+                a20 += x * q0; a21 += x * q1; a22 += x * q2  # noqa: E702
+                a23 += x * q3; a24 += x * q4  # noqa: E702
+                x = C[i + 3, j]
+                a30 += x * q0; a31 += x * q1; a32 += x * q2  # noqa: E702
+                a33 += x * q3; a34 += x * q4  # noqa: E702
+            out[c, i], out[c, i + 1], out[c, i + 2], out[c, i + 3] = a00, a10, a20, a30
+            out[c + 1, i], out[c + 1, i + 1], out[c + 1, i + 2] = a01, a11, a21
+            out[c + 2, i], out[c + 2, i + 1], out[c + 2, i + 2] = a02, a12, a22
+            out[c + 3, i], out[c + 3, i + 1], out[c + 3, i + 2] = a03, a13, a23
+            out[c + 4, i], out[c + 4, i + 1], out[c + 4, i + 2] = a04, a14, a24
+            out[c + 1, i + 3], out[c + 2, i + 3], out[c + 3, i + 3] = a31, a32, a33
+            out[c + 4, i + 3] = a34
+            c += 5
+        while c < b:   # single columns
+            a0 = a1 = a2 = a3 = 0.0
+            for j in range(m):
+                q = Qt[c, j]
+                a0 += C[i, j] * q
+                a1 += C[i + 1, j] * q
+                a2 += C[i + 2, j] * q
+                a3 += C[i + 3, j] * q
+            out[c, i], out[c, i + 1], out[c, i + 2], out[c, i + 3] = a0, a1, a2, a3
+            c += 1
+        i += 4
+    for r in range(i, r1):   # the last one to three rows
+        for c in range(b):
+            s = 0.0
+            for j in range(m):
+                s += C[r, j] * Qt[c, j]
+            out[c, r] = s

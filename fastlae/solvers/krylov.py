@@ -85,13 +85,12 @@ ROOM_SHARE = 0.25
 
 
 # The basis times a block (V^T X, s x j) by dot products (:func:`fastlae._kernels.dots.
-# rows_dot`) where the block has at least DOT_COLUMNS columns or the basis at least
-# DOT_ELEMENTS values (beyond the core's cache), else by BLAS. Measured, one thread, V^T X
-# in ms (BLAS / dots, the transposed copy of X included): m 4000, s 160, j 10: 0.55-0.63 /
-# 0.25; m 3000, s 150, j 10: 0.41 / 0.19; m 2000, s 100, j 10: 0.18 / 0.09; m 1000, s 60,
-# j 10: 0.027 / 0.030; j 4: m 5000, s 48: 0.048 / 0.10; m 10000: 0.31 / 0.21; m 40000: 1.6-2.0
-# / 1.1.
-DOT_COLUMNS = 5
+# rows_dot`) where the basis holds at least DOT_ELEMENTS values (2 MB: beyond the core's
+# cache), else by BLAS (smaller problems also skip compiling the kernel, about 0.7 s once per
+# machine). Measured, one thread, V^T X in ms (BLAS / dots, the transposed copy of X
+# included): m 4000, s 160, j 10: 0.55-0.63 / 0.25; m 3000, s 150, j 10: 0.41 / 0.19; m
+# 10000, s 48, j 4: 0.31 / 0.21; m 40000: 1.6-2.0 / 1.1; within the cache, m 2000, s 100,
+# j 10: 0.18 / 0.09, m 5000, s 48, j 4: 0.048 / 0.10.
 DOT_ELEMENTS = 1 << 18
 
 
@@ -292,9 +291,9 @@ def ritz_steps(w, k, b, worst, tol):
 
 def _project(Vs, X):
     """``Vs @ X`` (s x j) for the stored basis ``Vs`` (s x m, C-contiguous) and a block X
-    (m x j, C-contiguous): dot products or BLAS (``DOT_COLUMNS``, ``DOT_ELEMENTS``)."""
+    (m x j, C-contiguous): dot products or BLAS (``DOT_ELEMENTS``)."""
     s, j = Vs.shape[0], X.shape[1]
-    if j < DOT_COLUMNS and Vs.size < DOT_ELEMENTS:
+    if Vs.size < DOT_ELEMENTS:
         return product(Vs, X, False, False)
     out = np.empty((j, s))
     rows_dot(Vs, np.ascontiguousarray(X.T), out, 0, s)
@@ -334,7 +333,7 @@ def _next_block(R, Vs, top, rng, j):
         good = np.ascontiguousarray(Q[:, ~lost])
         fill = rng.standard_normal((m, int(lost.sum())))
         for _ in range(2):   # twice is enough (Kahan-Parlett)
-            fill -= product(Vs, product(Vs, fill, False, False), True, False)
+            fill -= product(Vs, _project(Vs, fill), True, False)
             if good.shape[1]:
                 fill -= product(good, product(good, fill, True, False), False, False)
         Q = np.hstack([good, _orthonormal(fill)])
