@@ -18,8 +18,7 @@ def cold():
     from ._kernels import als_tied, passes
 
     # kernels that Python calls (a kernel compiled as another's callee has no index of its own)
-    for kernel in (passes.center_block_ones, passes.sum_lower_symmetric,
-                   passes.fold_lower_symmetric, als_tied.run):
+    for kernel in (passes.center_block_ones, passes.fold_lower_symmetric, als_tied.run):
         cache = getattr(kernel, "_cache", None)
         index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
         if index is None or not os.path.exists(index):

@@ -301,7 +301,7 @@ def fold_lower_symmetric(S, P):
     ----------
     S : ndarray of shape (m, m), C-contiguous float64
         Only its lower triangle is read; all of it is written.
-    P : ndarray of shape (T, m, m), C-contiguous float64 (T may be 0)
+    P : ndarray of shape (T, m, m), float64 or float32 (T may be 0)
         Only the lower triangles are read.
     """
     T, m = P.shape[0], S.shape[0]
@@ -324,36 +324,26 @@ def fold_lower_symmetric(S, P):
 @nb.njit(**JIT)
 def sum_lower_symmetric(P):
     """Sum the lower triangles of the partial Grams ``P[t]`` and mirror: ``S = sum_t tril(P[t])``
-    with the strict lower part copied to the upper.
+    with the strict lower part copied to the upper (:func:`fold_lower_symmetric` into a copy of
+    the first).
 
     Fixed summation order (``t = 0, 1, ...``), so results do not depend on thread timing.
-    Tiled, so that a tile and its mirror stay in cache.
 
     Parameters
     ----------
-    P : ndarray of shape (T, m, m), C-contiguous float64 or float32
+    P : ndarray of shape (T, m, m), C-contiguous float64 or float32, T >= 1
         Only the lower triangles (``i >= j``) are read.
 
     Returns
     -------
     S : ndarray of shape (m, m), C-contiguous float64, symmetric
     """
-    T, m = P.shape[0], P.shape[1]
+    m = P.shape[1]
     S = np.empty((m, m))
-    for i0 in range(0, m, SYM_TILE):
-        i1 = min(m, i0 + SYM_TILE)
-        for j0 in range(0, i1, SYM_TILE):
-            for i in range(i0, i1):
-                si = S[i]
-                j1 = min(i + 1, j0 + SYM_TILE)
-                for j in range(j0, j1):
-                    si[j] = P[0, i, j]
-                for t in range(1, T):
-                    pi = P[t, i]
-                    for j in range(j0, j1):
-                        si[j] += pi[j]
-            for j in range(j0, min(m, j0 + SYM_TILE)):
-                sj = S[j]
-                for i in range(max(i0, j + 1), i1):
-                    sj[i] = S[i, j]
+    for i in range(m):
+        si = S[i]
+        pi = P[0, i]
+        for j in range(i + 1):
+            si[j] = pi[j]
+    fold_lower_symmetric(S, P[1:])
     return S
