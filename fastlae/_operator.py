@@ -22,15 +22,16 @@ from ._kernels.blas import product
 # streams C instead of packing it. Measured, 2 cores, C Q / (Q^T C)^T at 10 columns: m 2000
 # 1.08, 4000 1.24, 5000 1.37, 8000 1.58; at 20 columns: m 4000 0.84, 5000 1.03.
 NARROW_COLUMNS = 10
-# A Krylov run's products with a formed Gram of at least SYMMETRIC_MIN rows (a C beyond the
-# cache, read from memory each time) and at most SYMMETRIC_COLUMNS columns are the dot
+# A Krylov run's products with a formed Gram of at least DOT_ROWS_MIN rows (a C beyond the
+# cache, read from memory each time) and at most DOT_COLUMNS_MAX columns are the dot
 # products of :func:`~fastlae._kernels.dots.rows_dot`, on one thread per core
 # over contiguous spans of rows. Measured, 2 cores, against the better of OpenBLAS's C Q and
-# (Q^T C)^T (scripts/bench_krylov.py --only products): at 10 columns m 3000 0.64, 4000 0.65,
-# 6000 0.66; at 4-30 columns 0.54-0.86 from m 3000 on; at m 2000 (C within the 32 MB L3)
-# 0.64-1.45, at m 1000 and below slower.
-SYMMETRIC_MIN = 2500
-SYMMETRIC_COLUMNS = 32
+# (Q^T C)^T (scripts/bench_krylov.py --only products --reps 5), at 4, 10, 20 and 30 columns:
+# m 3000 1.03, 0.77, 0.86, 0.88; m 4000 0.75, 0.64, 0.76, 0.82; m 6000 0.79, 0.62, 0.77,
+# 0.88. Below, C fits the 32 MB L3 and BLAS wins as often as not (m 2000: 0.64-1.45 over
+# widths and runs; m 1000 and below slower).
+DOT_ROWS_MIN = 2500
+DOT_COLUMNS_MAX = 32
 
 # Elements (float64) per block of a matrix-free pass: with a centered copy of each block, and
 # over uncentered views of A's rows (see scripts/bench_gram_block.py and docs/design.md).
@@ -157,8 +158,9 @@ class Operator:
 
     def _formed_products(self):
         """The body of :meth:`krylov_products` on the formed Gram: BLAS, or for a Gram beyond
-        the cache (``SYMMETRIC_MIN``) the symmetric row products on one thread per core, with
-        BLAS held at one thread for the run (its spinning workers would take those cores)."""
+        the cache (``DOT_ROWS_MIN``) the row dot products on one thread per core, with BLAS
+        held at one thread for the run (its spinning workers would take those cores; where it
+        cannot be held, BLAS's own threaded GEMM)."""
         C, data = self.C, self.data
 
         def blas(Q):
@@ -166,15 +168,18 @@ class Operator:
                 return np.ascontiguousarray(product(Q, C, True, False).T)
             return product(C, Q, False, False)
 
-        if self.m < SYMMETRIC_MIN:
+        if self.m < DOT_ROWS_MIN:
             yield blas
             return
         with one_blas_thread(data):
-            workers = data.held_threads or 1
+            if not data.held_threads:   # BLAS could not be held (or has one thread): its GEMM
+                yield blas
+                return
+            workers = data.held_threads
             size = -(-self.m // (4 * workers)) * 4   # rows per thread, whole blocks of four
 
             def apply(Q):
-                if Q.shape[1] > SYMMETRIC_COLUMNS:
+                if Q.shape[1] > DOT_COLUMNS_MAX:
                     return blas(Q)
                 Qt = np.ascontiguousarray(Q.T)
                 out = np.empty_like(Qt)

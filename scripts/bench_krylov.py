@@ -8,8 +8,8 @@ same covariance operator. Ratios are taken within one run (interleaved, medians)
 
     python scripts/bench_krylov.py [--reps 3] [--only square,sparse,file,passes,tall,products]
 
-``products`` times one Krylov product with a formed Gram as a run takes it (the symmetric row
-products beyond ``fastlae._operator.SYMMETRIC_MIN`` rows) against the better of OpenBLAS's
+``products`` times one Krylov product with a formed Gram as a run takes it (the row dot
+products beyond ``fastlae._operator.DOT_ROWS_MIN`` rows) against the better of OpenBLAS's
 ``C Q`` and ``(Q^T C)^T`` at the same BLAS threads.
 """
 import argparse

@@ -109,7 +109,7 @@ def test_formed_gram(name, dots, monkeypatch):
     calls = []
     if dots:
         kernel = O.rows_dot
-        monkeypatch.setattr(O, "SYMMETRIC_MIN", 0)
+        monkeypatch.setattr(O, "DOT_ROWS_MIN", 0)
         monkeypatch.setattr(O, "rows_dot", lambda *args: calls.append(args[3:]) or kernel(*args))
         monkeypatch.setattr(krylov, "DOT_ELEMENTS", 0)
         monkeypatch.setattr(krylov, "product", _no_basis_gemm(krylov.product))

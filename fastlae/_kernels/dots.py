@@ -6,7 +6,7 @@ block, the stored basis times a new block) is, for OpenBLAS, a large matrix to p
 blocks for a small one: it packs C at every call. :func:`rows_dot` reads each row of C once
 and takes its dot products with all the columns of Q (held as the rows of ``Qt``, in cache)
 at once. Measured: one product with the formed Gram on 2 cores
-(:data:`fastlae._operator.SYMMETRIC_MIN`, ``scripts/bench_krylov.py --only products``) and
+(:data:`fastlae._operator.DOT_ROWS_MIN`, ``scripts/bench_krylov.py --only products``) and
 the basis products of a Krylov step on one thread (:data:`fastlae.solvers.krylov.DOT_ELEMENTS`).
 """
 import numba as nb
