@@ -168,7 +168,9 @@ class Operator:
                 return np.ascontiguousarray(product(Q, C, True, False).T)
             return product(C, Q, False, False)
 
-        if self.m < DOT_ROWS_MIN:
+        # rows_dot reads rows: C itself, or C.T (the same matrix) where C is F-ordered
+        rows = C if C.flags.c_contiguous else C.T if C.T.flags.c_contiguous else None
+        if self.m < DOT_ROWS_MIN or rows is None:
             yield blas
             return
         with one_blas_thread(data):
@@ -183,7 +185,7 @@ class Operator:
                     return blas(Q)
                 Qt = np.ascontiguousarray(Q.T)
                 out = np.empty_like(Qt)
-                run_spans(lambda t, s0, s1: rows_dot(C, Qt, out, s0, s1), self.m,
+                run_spans(lambda t, s0, s1: rows_dot(rows, Qt, out, s0, s1), self.m,
                           size, workers, data.check_stop, "fastlae-krylov")
                 return out.T
 
