@@ -136,3 +136,44 @@ def test_uncentered_mapping_only_where_exact_enough(mean, dtype, tol, uncentered
     op = Operator(data, C)
     assert op.use_uncentered(tol) is uncentered
     assert op.uncentered_map is uncentered and op.uncentered_error is None
+
+
+@pytest.mark.parametrize("shape, order, uncentered", [
+    ((203, 40), "C", False), ((203, 40), "F", False), ((203, 40), "C", True),   # row blocks
+    ((40, 203), "C", False), ((40, 203), "F", False)])                           # columns
+@pytest.mark.parametrize("threads", [1, 3])
+def test_krylov_products_in_cache_sized_blocks(shape, order, uncentered, threads, rng,
+                                               monkeypatch):
+    """Operator.krylov_products, matrix-free: the Gram's product over spans of A on 3 threads
+    (BLAS held at one) in blocks of SPAN_BLOCK_MIN rows or columns that do not divide the
+    spans, and on one thread, centered in buffers or from uncentered views."""
+    import fastlae._blas as blas_module
+    import fastlae._operator as operator_module
+    from fastlae._kernels.operator import apply_span
+    from fastlae._operator import Operator
+
+    monkeypatch.setattr(operator_module, "SPAN_BLOCK_ELEMENTS", 64)   # the smallest blocks
+    monkeypatch.setattr("fastlae._threads.blas_threads", lambda: threads)
+    monkeypatch.setattr(blas_module, "limit_to_one", lambda: True)
+    monkeypatch.setattr(blas_module, "restore", lambda: None)
+    X = np.asarray(3.0 + rng.standard_normal(shape), order=order)
+    data = ArrayData(*check_X(X)[:2]).stats()
+    op = Operator(data)
+    assert op.use_uncentered(1e-10 if uncentered else 0.0) is uncentered
+    Xs = (X - X.mean(axis=0)) * data.inv
+    G = Xs.T @ Xs if data.gram == "features" else Xs @ Xs.T
+    Q = rng.standard_normal((op.m, 6))
+    used = []
+
+    def spy(o, V, s0, s1):
+        used.append(o.block)
+        return apply_span(o, V, s0, s1)
+
+    monkeypatch.setattr(operator_module, "apply_span", spy)
+    with op.krylov_products(1e-10 if uncentered else 0.0) as apply:
+        out = apply(Q)
+    ref = G @ Q
+    bound = 1e-12 if uncentered else 1e-13
+    np.testing.assert_allclose(out, ref, rtol=0, atol=bound * np.abs(ref).max())
+    if threads == 3:   # three spans, in the smallest blocks
+        assert used == [operator_module.SPAN_BLOCK_MIN[data.gram_axis]] * 3
