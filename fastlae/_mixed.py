@@ -45,10 +45,10 @@ from . import _blas
 from . import _validation as V
 from ._blas import blas_threads
 from ._certify import Pairs, feature_pair_from_samples, ritz_rotation
-from ._data import ArrayData, block_length, pow2_at_least
+from ._data import ArrayData, pow2_at_least
 from ._gram import form_gram
 from ._kernels.operator import span_centered, span_uncentered
-from ._operator import Operator
+from ._operator import Operator, span_block
 from ._threads import pass_workers, run_blocks
 from ._train import Solved, budget_of, latent_width, train
 from .solvers import REGISTRY, default_latent, single_saves
@@ -70,12 +70,9 @@ GAP_WANT = 0.02     # see refinement_width
 FACTOR_MAX = 0.1
 UNSEEN = 4.0
 MAX_PASSES = 3
-# Elements of X per block of the float64 pass: a centered block stays in L2 between its two
-# narrow GEMMs (measured on the project machine: 64K elements 0.17 s, 512K 0.32 s for one
-# thread's pass over 100000 x 1000 with r = 10). Each thread takes about SPANS_PER_WORKER
-# spans of blocks, one compiled call each (a Python call per block held the GIL often enough
-# to stall 16 threads).
-PASS_BLOCK_ELEMENTS = 1 << 16
+# The float64 pass: each thread takes about SPANS_PER_WORKER spans of blocks
+# (fastlae._operator.span_block), one compiled call each (a Python call per block held the
+# GIL often enough to stall 16 threads).
 SPANS_PER_WORKER = 4
 INNER_MAX = 4       # Jacobi-Davidson steps per pass
 CG_MAX = 60         # conjugate-gradient steps per correction
@@ -165,8 +162,8 @@ def exact_product(data, V, uncentered=False):
     The pass is split into spans of samples (of features for the sample Gram), run on
     :func:`fastlae._threads.run_blocks`' threads (about ``SPANS_PER_WORKER`` each), each
     thread adding its spans' parts (:func:`~fastlae._kernels.operator.span_centered`: blocks
-    of ``PASS_BLOCK_ELEMENTS`` centered in float64 and multiplied twice while they stay in
-    L2, no GIL held) to its own
+    of :func:`fastlae._operator.span_block` centered in float64 and multiplied twice while
+    they stay in L2, no GIL held) to its own
     partial sum; the partials are added in a fixed order. With ``uncentered`` (float64 data
     with features as columns whose mean is small enough, see :func:`uncentered_pass`) the
     products take views of X's rows and the mean is taken out of their results.
@@ -186,7 +183,7 @@ def exact_product(data, V, uncentered=False):
     A, d = data.A, data.m
     axis = data.gram_axis        # the Gram's rows run along this axis of A
     span = A.shape[1 - axis]
-    block = block_length(d, PASS_BLOCK_ELEMENTS)
+    block = span_block(d, axis)
     workers = pass_workers(data, span, block)
     chunk = block * max(1, -(-span // (SPANS_PER_WORKER * workers * block)))
     V = np.ascontiguousarray(V, dtype=np.float64)

@@ -43,21 +43,31 @@ MAP_BLOCK_ELEMENTS = 1 << 17
 MAP_SPANS_PER_WORKER = 4
 # Elements of X per BLAS call of the uncentered mapping (the stop flag is read between them).
 MAP_CHUNK_ELEMENTS = 1 << 25
-# Blocks of the threaded Krylov products (BLAS at one thread, one span of A per core): about
-# SPAN_BLOCK_ELEMENTS values (512 KB: the block stays in the core's L2 between its centered
-# copy and its two products), whole multiples of SPAN_BLOCK_ALIGN rows or columns, at least
-# SPAN_BLOCK_MIN[gram_axis] of them (column blocks read strided pieces of A's rows: short ones
-# waste the cache lines). Measured, 2 cores, ms per product at 10 columns (4 columns), blocks
-# of 8 / 16 / 32 / 64 rows or columns / the former 2^20 values: 4000 x 4000 centered 14.3 /
-# 13.9 / 17.0 / 17.9 / 21.8 (12.1 / 11.3 / 10.5 / 15.9 / 21.5), uncentered 13.7 / 14.3 / 17.9
-# / 18.4 / 21.1; 6000 x 3000 18.9 / 18.1 / 16.3 / 22.7 / 23.9; 8000 x 8000 61 / 82 / 74 / 80 /
+# Blocks of the threaded passes on single-threaded BLAS (the Krylov products below, the
+# float64 pass of fastlae._mixed; one span of A per core): about SPAN_BLOCK_ELEMENTS values
+# (512 KB: the block stays in the core's L2 between its centered copy and its two products),
+# whole multiples of SPAN_BLOCK_ALIGN rows or columns, at least SPAN_BLOCK_MIN[gram_axis] of
+# them (column blocks read strided pieces of A's rows: short ones waste the cache lines).
+# Measured, 2 cores, ms per Krylov product at 10 columns (4 columns), blocks of 8 / 16 / 32 /
+# 64 rows or columns / 2^20 values: 4000 x 4000 centered 14.3 / 13.9 / 17.0 / 17.9 / 21.8
+# (12.1 / 11.3 / 10.5 / 15.9 / 21.5), uncentered 13.7 / 14.3 / 17.9 / 18.4 / 21.1 (views of
+# 2^21 values); 6000 x 3000 18.9 / 18.1 / 16.3 / 22.7 / 23.9; 8000 x 8000 61 / 82 / 74 / 80 /
 # 100; column blocks of 2000 x 10000 74.6 / 39.4 / 28.1 / 31.0 / 36.9 (58.3 / 33.0 / 17.8 /
-# 21.1 / 26.1), 4000 x 12000 177 / 105 / 80 / 82 / 99 (medians of 3, scripts/bench_krylov.py).
+# 21.1 / 26.1), of 4000 x 12000 177 / 105 / 80 / 82 / 99 (medians of 3); one thread's float64
+# pass over 100000 x 1000, 10 columns: 0.17 s in blocks of 2^16 values, 0.32 s of 2^19.
 SPAN_BLOCK_ELEMENTS = 1 << 16
 SPAN_BLOCK_ALIGN = 8
 SPAN_BLOCK_MIN = (32, 8)
 _EMPTY = np.zeros((0, 0))
 _EMPTY_BUF = np.zeros(0)
+
+
+def span_block(other, gram_axis):
+    """Rows of A (columns where ``gram_axis`` is 0) per block of a pass on single-threaded
+    BLAS, given the length ``other`` of A's other side: about ``SPAN_BLOCK_ELEMENTS`` values,
+    whole multiples of ``SPAN_BLOCK_ALIGN``, at least ``SPAN_BLOCK_MIN[gram_axis]``."""
+    align = SPAN_BLOCK_ALIGN
+    return max(SPAN_BLOCK_MIN[gram_axis], SPAN_BLOCK_ELEMENTS // max(other, 1) // align * align)
 
 
 class Operator:
@@ -135,7 +145,7 @@ class Operator:
         (C is symmetric). Matrix-free, by uncentered passes where :meth:`use_uncentered`
         found them exact enough for ``tol`` (their rounding is then at most
         ``UNCENTERED * tol``), centered ones otherwise. Where A holds at least two blocks of
-        :meth:`_span_block` per BLAS thread, BLAS is held at one thread for the run
+        :func:`span_block` per BLAS thread, BLAS is held at one thread for the run
         (:func:`~fastlae._threads.one_blas_thread`) and each product splits A into one
         contiguous span per thread, taken in those blocks (they stay in the core's cache),
         each thread with its own block buffer, the parts summed in a fixed order; otherwise
@@ -146,7 +156,7 @@ class Operator:
         op = self.kernel_op(centered=self.uncentered_error is None)
         data = self.data
         span = data.A.shape[1 - data.gram_axis]
-        small = self._span_block(op)
+        small = span_block(data.A.shape[op.gram_axis], op.gram_axis)
         if pass_workers(data, span, small) < 2:
             yield lambda Q: apply_gram(op, np.ascontiguousarray(Q))
             return
@@ -208,14 +218,6 @@ class Operator:
                 return out.T
 
             yield apply
-
-    def _span_block(self, op):
-        """Rows (columns where ``op.gram_axis`` is 0) per block of a span on single-threaded
-        BLAS: about ``SPAN_BLOCK_ELEMENTS`` values, whole multiples of ``SPAN_BLOCK_ALIGN``,
-        at least ``SPAN_BLOCK_MIN``."""
-        other = self.data.A.shape[op.gram_axis]
-        align = SPAN_BLOCK_ALIGN
-        return max(SPAN_BLOCK_MIN[op.gram_axis], SPAN_BLOCK_ELEMENTS // other // align * align)
 
     def _buf(self, gram_axis):
         """``(block, buf)`` of the passes along ``gram_axis``: rows (or columns) of A per block

@@ -123,7 +123,7 @@ def test_exact_pass_over_threads_and_spans(order, dtype, threads, rng, monkeypat
     from fastlae._data import ArrayData
     from fastlae._validation import check_X
 
-    monkeypatch.setattr(mixed, "PASS_BLOCK_ELEMENTS", 64)
+    monkeypatch.setattr("fastlae._operator.SPAN_BLOCK_ELEMENTS", 64)
     monkeypatch.setattr("fastlae._threads.blas_threads", lambda: threads)
     monkeypatch.setattr(blas_module, "limit_to_one", lambda: True)
     monkeypatch.setattr(blas_module, "restore", lambda: None)
