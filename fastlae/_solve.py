@@ -22,7 +22,6 @@ from ._certify import Pairs, feature_pair_from_samples, rayleigh_ritz, ritz_with
 from ._gram import form_gram
 from ._operator import Operator
 from ._result import assemble
-from ._kernels.monitor import predicted_updates
 from ._threads import one_blas_thread
 from ._train import Solved, Trained, budget_of, lam_floor, latent_width, train
 from .solvers import REGISTRY, WASTE, choose, estimated_seconds, flat_plan, krylov, \
@@ -176,8 +175,8 @@ def _by_passes(data, request):
     by the stored products. Its block is the products' ``BLOCK`` where they set one (sparse),
     and BLAS stays at one thread meanwhile where their passes run their own threads
     (``OWN_THREADS``). With ``data.formed`` and ``"auto"``, the run gives up (returns
-    :class:`~fastlae._mixed.Declined`) once its observed rate predicts more products than
-    :func:`_pass_budget` allows."""
+    :class:`~fastlae._mixed.Declined`) once its Ritz values and its observed rate predict
+    more products than :func:`_pass_budget` allows (:func:`fastlae.solvers.krylov.hopeless`)."""
     k, tol = request.k, request.tol
     floor = lam_floor(data.m, data.trace)
     lam = request.lam_scaled(data.scale)
@@ -193,7 +192,7 @@ def _by_passes(data, request):
         if passes < krylov.PATIENT_PASSES:
             return False
         allowed = _pass_budget(data, k, b, (time.perf_counter() - t0) / passes)
-        if predicted_updates(hist, passes, worst, tol) > min(allowed, budget) - passes:
+        if krylov.hopeless(hist, passes, worst, w, k, b, tol, min(allowed, budget) - passes):
             gave_up.append(passes)
         return bool(gave_up)
 

@@ -62,6 +62,48 @@ def test_restart_keeps_the_answer():
     assert tight.passes >= wide.passes
 
 
+def test_start_from_the_ritz_vectors_of_a_shorter_run():
+    """A run started from the Ritz vectors of another (as at the hand-over from matrix-free
+    Krylov to the formed Gram): their residuals lie in one block's directions, fewer than the
+    start's columns, and the next block must take those directions, not the first columns of
+    the residual; the run then gains from its start instead of stalling near the start's
+    residuals."""
+    X = datasets.zoo("power_law", 600, 500, 10, random_state=1)
+    Xc = X - X.mean(axis=0)
+    G = Xc.T @ Xc
+    first = krylov.run(lambda Q: G @ Q, 500, 10, 5, 1e-10, 8, np.random.default_rng(0))
+    assert not first.converged and first.vecs.shape[1] == 20
+    fresh = krylov.run(lambda Q: G @ Q, 500, 10, 5, 1e-10, 100, np.random.default_rng(1))
+    out = krylov.run(lambda Q: G @ Q, 500, 10, 5, 1e-10, 100, np.random.default_rng(1),
+                     start=first.vecs)
+    assert out.converged and fresh.converged and out.passes < fresh.passes
+    w = np.linalg.eigvalsh(G)[::-1]
+    true = np.linalg.norm(G @ out.vecs[:, :10] - out.vecs[:, :10] * out.theta, axis=0) / w[0]
+    assert true.max() <= 1e-12
+    np.testing.assert_allclose(out.theta, w[:10], rtol=0, atol=1e-12 * w[0])
+
+
+def test_a_run_gives_up_where_its_ritz_values_and_its_rate_agree():
+    """krylov.hopeless: after a slow start (the residual falling 20% per product: about 70
+    more to 1e-10 at that rate) a run goes on where its Ritz values show a gap that Krylov closes in
+    a few products, and gives up where they are flat as well; never before PATIENT_PASSES."""
+    from fastlae._kernels.monitor import new_history
+
+    hist = new_history()
+    report = krylov.recorder(hist)
+    for p in range(1, 13):
+        report(p, 1e-2 * 0.8 ** p)
+    worst = 1e-2 * 0.8 ** 12
+    k, b = 10, 10
+    gap = 1.0 / np.arange(1, 41)   # theta_k / theta_{k+b} = 2: a few steps
+    flat = 1.0 - 1e-4 * np.arange(40)
+    assert krylov.ritz_steps(gap, k, b, worst, 1e-10) < 20 < krylov.ritz_steps(flat, k, b,
+                                                                            worst, 1e-10)
+    assert not krylov.hopeless(hist, 12, worst, gap, k, b, 1e-10, 20)
+    assert krylov.hopeless(hist, 12, worst, flat, k, b, 1e-10, 20)
+    assert not krylov.hopeless(hist, krylov.PATIENT_PASSES - 1, worst, flat, k, b, 1e-10, 20)
+
+
 def test_block_rules():
     assert krylov.default_block(20, 4000) == krylov.MEMORY_BLOCK
     assert krylov.default_block(2, 4000) == 2 or krylov.default_block(2, 4000) == 4

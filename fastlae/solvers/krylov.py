@@ -289,6 +289,20 @@ def ritz_steps(w, k, b, worst, tol):
     return max(0.0, np.log(worst / target(w, k, tol)) / (2.0 * np.sqrt(gamma)))
 
 
+def hopeless(hist, passes, worst, w, k, b, tol, left, subspace=False):
+    """Whether a run of block ``b`` should give up with ``left`` products to go: from
+    ``PATIENT_PASSES`` products on, where both its Ritz values ``w`` (:func:`ritz_steps`) and
+    the rate its history ``hist`` has seen (:func:`fastlae._kernels.monitor.predicted_updates`,
+    to ``tol``, or with ``subspace`` to the subspace :func:`target`) predict more. Either alone errs: the
+    rate of the first steps ignores that Krylov accelerates (4000 x 4000, singular values
+    i^-0.25, k 20: the rate predicted more than the 36 products left after 12, and 29 in all
+    sufficed; 20000 x 2000, k 50, on the formed Gram: the residual stalls near 1e-5 for 12
+    products, then falls about 5x per product), and early Ritz values overstate the gap."""
+    return passes >= PATIENT_PASSES and ritz_steps(w, k, b, worst, tol) > left \
+        and predicted_updates(hist, passes, worst, target(w, k, tol) if subspace else tol) \
+        > left
+
+
 def _project(Vs, X):
     """``Vs @ X`` (s x j) for the stored basis ``Vs`` (s x m, C-contiguous) and a block X
     (m x j, C-contiguous): dot products or BLAS (``DOT_ELEMENTS``)."""
@@ -307,15 +321,25 @@ def _orthonormal(Y):
 
 
 def _next_block(R, Vs, top, rng, j):
-    """``(Q, B)``: orthonormal columns and ``R = Q[:, :r] B`` (``R`` of shape (m, r), already
-    orthogonal to the stored basis, whose columns are the rows of ``Vs``, s x m); columns
-    that carry less than ``BREAKDOWN * top`` of new direction are replaced by random ones,
-    orthogonal to the basis and the rest. ``Q`` has j columns (the first j of R's span when
-    j < r), C-contiguous."""
+    """``(Q, B)``: j orthonormal columns (C-contiguous) and the weights ``B`` of R's
+    directions, ``R = P B`` (``R`` of shape (m, r), already orthogonal to the stored basis,
+    whose columns are the rows of ``Vs``, s x m; ``P`` the r directions of R by weight, of
+    which Q holds the first j). Directions that carry less than ``BREAKDOWN * top`` are
+    replaced by random ones, orthogonal to the basis and the rest.
+
+    The directions come from the SVD of R's triangular factor (rank-revealing), not from its
+    columns in order: where R has lower rank than its columns (the residuals of Ritz vectors
+    that a run of block b handed over all lie in b directions), the first j columns of a
+    plain QR can miss most of R, and the Krylov relation ``G V = V H + Q B E^T`` would then
+    no longer hold (measured: a run from the 20 Ritz vectors of a block-5 run on the
+    i^-0.25 zoo spectrum, 2000 x 1500, k 10, stalled at residuals of 1e-5)."""
     m = R.shape[0]
     Q, B = scipy.linalg.qr(R, mode="economic", check_finite=False)
-    Q = np.ascontiguousarray(Q)
-    # columns normalized from a small remainder carry the rounding of G Q magnified: where
+    U, weight, Wt = scipy.linalg.svd(B, check_finite=False)
+    Q = np.ascontiguousarray(product(np.ascontiguousarray(Q), np.ascontiguousarray(U), False,
+                                     False))
+    B = weight[:, None] * Wt
+    # directions normalized from a small remainder carry the rounding of G Q magnified: where
     # that left them further than ORTHOGONAL from orthogonal to the stored span, one more
     # projection restores orthogonality to rounding level
     E = _project(Vs, Q)
@@ -326,9 +350,9 @@ def _next_block(R, Vs, top, rng, j):
         Q = Q[:, :j]
     if Q.shape[1] < j:
         Q = np.hstack([Q, np.zeros((m, j - Q.shape[1]))])
-    diag = np.zeros(j)
-    diag[:min(j, B.shape[0])] = np.abs(np.diag(B))[:j]
-    lost = diag <= BREAKDOWN * top
+    carried = np.zeros(j)
+    carried[:min(j, len(weight))] = weight[:j]
+    lost = carried <= BREAKDOWN * top
     if np.any(lost):
         good = np.ascontiguousarray(Q[:, ~lost])
         fill = rng.standard_normal((m, int(lost.sum())))
@@ -379,30 +403,22 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
     :class:`~fastlae._operator.Operator`: ``r`` is the block width, ``max_iter`` the most
     products, ``init`` an earlier ``(W1, W2)`` to start from (its decoder's columns). With
     ``patience > 0`` (``"auto"``) a run that used up ``max_iter`` reports ``GAVE_UP`` and
-    :func:`fastlae.pca` hands over to eigh; with a finite ``patience`` (the matrix-free plan)
-    it gives up earlier, from ``PATIENT_PASSES`` products on, as soon as its observed rate
-    predicts more than ``max_iter`` products; with ``inf`` (a formed Gram) only where its Ritz
-    values predict that too (:func:`ritz_steps`): the observed rate alone is no guide there
-    (on 20000 x 2000, k 50, the residual stalls near 1e-5 for 12 products, then falls about 5x
-    per product), and giving up early saves the products a flat spectrum would spend before
-    eigh (sparse 300000 x 3000, flat: 12 instead of 54).
+    :func:`fastlae.pca` hands over to eigh; it gives up earlier where :func:`hopeless` says
+    so, its rate taken to ``tol`` with a finite ``patience`` (the matrix-free plan, which
+    then forms the Gram) and to the subspace :func:`target` with ``inf`` (a formed Gram):
+    giving up early saves the products a flat spectrum would spend before eigh (sparse
+    300000 x 3000, flat: 12 instead of 54).
     ``cap_blocks``: stored columns ``k + cap_blocks r`` (:func:`default_cap`)."""
     lam = lam_floor if lam is None else lam
     start = None if init is None else init[1]
     hist = op.history("krylov")
     report = recorder(hist)
     give_up = None
-    if 0.0 < patience < np.inf:   # stop once the observed rate predicts more than max_iter
+    if patience > 0.0:   # the rate to tol matrix-free, to the subspace target on a Gram
 
         def give_up(passes, worst, w):
-            return passes >= PATIENT_PASSES \
-                and predicted_updates(hist, passes, worst, tol) > max_iter - passes
-    elif patience == np.inf:   # a formed Gram: only where the Ritz values agree (see below)
-
-        def give_up(passes, worst, w):
-            left = max_iter - passes
-            return passes >= PATIENT_PASSES and ritz_steps(w, k, r, worst, tol) > left \
-                and predicted_updates(hist, passes, worst, target(w, k, tol)) > left
+            return hopeless(hist, passes, worst, w, k, r, tol, max_iter - passes,
+                            subspace=patience == np.inf)
 
     cap = None if cap_blocks is None else default_cap(k, r, op.m, cap_blocks)
     with op.krylov_products(tol) as apply:
