@@ -248,8 +248,9 @@ def choose(n, d, k, explicit, formed=False):
     where its usual products cost less than the exact path), and the exact path on the formed
     Gram, :func:`exact_plan` (taken when modelled at least 10% faster). The iterative plans
     hand over to the exact path, or from Krylov to eigh, as soon as their observed
-    convergence rate predicts that finishing would cost more than that (a flat spectrum),
-    and in any case at their budget. ``r.solver`` and ``r.matrix_free`` report what ran.
+    convergence rate (and for Krylov its Ritz values too, :func:`krylov.hopeless`) predicts
+    that finishing would cost more than that (a flat spectrum), and in any case at their
+    budget. ``r.solver`` and ``r.matrix_free`` report what ran.
     An explicitly named solver runs to its ``max_iter``: on the formed Gram, except
     ``als_tied`` and ``krylov``, which take the cheaper of their two modes. With ``formed``
     (a Gram accumulated from row blocks) every plan works on the formed Gram.
@@ -268,7 +269,7 @@ def choose(n, d, k, explicit, formed=False):
                                                    solve / cost["update"])))
         # matrix-free Krylov where its usual KRYLOV_PASSES cost less than the exact path:
         # WASTE of eigh in products (at least twice the usual), then a hand-over to eigh,
-        # which the observed rate triggers earlier on a flat spectrum
+        # which its Ritz values and observed rate trigger earlier on a flat spectrum
         passes = cost["krylov_passes"]
         free_budget = max(int(2 * passes), int(WASTE * cost["eigh"] / (cost["krylov_free"]
                                                                        / passes)))

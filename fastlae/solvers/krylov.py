@@ -95,9 +95,11 @@ DOT_ELEMENTS = 1 << 18
 
 
 # Block width of products in memory. A pass costs about R + F b (reading X, and the b
-# columns' arithmetic) and the products to the target fall like b^-0.4 (block widths 4-40,
-# scripts/bench_krylov.py --blocks), so the total is least near b = (2/3) R / F: measured on
-# 4000 x 4000 (2 cores) R = 20 ms, F = 1.4 ms per column, b ~ 10.
+# columns' arithmetic) and the products to the target fall slowly with b. Measured, 2 cores,
+# 4000 x 4000, calls with blocks of 6 / 8 / 10 / 12 / 16 / 20 (medians of 3): singular values
+# i^-0.5, k 20, 0.43 / 0.41 / 0.46 / 0.42 / 0.60 / 0.67 s (25 / 22 / 20 / 18 / 16 / 15
+# products); zoo decaying, k 20, 0.29 / 0.29 / 0.30 / 0.33 / 0.44 / 0.51 s; k 10, both
+# spectra, within 10% from 6 to 20.
 MEMORY_BLOCK = 10
 
 
