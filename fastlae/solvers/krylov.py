@@ -293,13 +293,14 @@ def ritz_steps(w, k, b, worst, tol):
 
 def hopeless(hist, passes, worst, w, k, b, tol, left, subspace=False):
     """Whether a run of block ``b`` should give up with ``left`` products to go: from
-    ``PATIENT_PASSES`` products on, where both its Ritz values ``w`` (:func:`ritz_steps`) and
-    the rate its history ``hist`` has seen (:func:`fastlae._kernels.monitor.predicted_updates`,
-    to ``tol``, or with ``subspace`` to the subspace :func:`target`) predict more. Either alone errs: the
-    rate of the first steps ignores that Krylov accelerates (4000 x 4000, singular values
-    i^-0.25, k 20: the rate predicted more than the 36 products left after 12, and 29 in all
-    sufficed; 20000 x 2000, k 50, on the formed Gram: the residual stalls near 1e-5 for 12
-    products, then falls about 5x per product), and early Ritz values overstate the gap."""
+    ``PATIENT_PASSES`` products on, where both its Ritz values ``w`` (:func:`ritz_steps`)
+    and the rate its history ``hist`` has seen
+    (:func:`fastlae._kernels.monitor.predicted_updates`, to ``tol``, or with ``subspace`` to
+    the subspace :func:`target`) predict more. Either alone errs: the rate of the first
+    steps ignores that Krylov accelerates (4000 x 4000, singular values i^-0.25, k 20: the
+    rate predicted more than the 36 products left after 12, and 29 in all sufficed; 20000 x
+    2000, k 50, on the formed Gram: the residual stalls near 1e-5 for 12 products, then
+    falls about 5x per product), and early Ritz values overstate the gap."""
     return passes >= PATIENT_PASSES and ritz_steps(w, k, b, worst, tol) > left \
         and predicted_updates(hist, passes, worst, target(w, k, tol) if subspace else tol) \
         > left
@@ -337,7 +338,7 @@ def _next_block(R, Vs, top, rng, j):
     i^-0.25 zoo spectrum, 2000 x 1500, k 10, stalled at residuals of 1e-5)."""
     m = R.shape[0]
     Q, B = scipy.linalg.qr(R, mode="economic", check_finite=False)
-    U, weight, Wt = scipy.linalg.svd(B, check_finite=False)
+    U, weight, Wt = scipy.linalg.svd(B, full_matrices=False, check_finite=False)
     Q = np.ascontiguousarray(product(np.ascontiguousarray(Q), np.ascontiguousarray(U), False,
                                      False))
     B = weight[:, None] * Wt
