@@ -53,6 +53,7 @@ CASES = [
     ("gaussian", 100000, 1000, 20, "float64"),
     ("decaying", 4000, 4000, 20, "float64"),
     ("gaussian", 4000, 4000, 20, "float64"),
+    ("power_law", 4000, 4000, 20, "float64"),
     ("decaying", 1000, 20000, 10, "float64"),
     ("gaussian", 1000, 20000, 10, "float64"),
 ]
