@@ -215,9 +215,15 @@ class ArrayData(Data):
         super().__init__(n, d, stop, in_caller, activity, A.dtype, out_dtype)
         self.A = A
         self.feat_axis = feat_axis
-        self.gram = "features" if self.n >= self.d else "samples"
-        self.m = self.d if self.gram == "features" else self.n
-        self.gram_axis = feat_axis if self.gram == "features" else 1 - feat_axis
+        self.use_gram("features" if self.n >= self.d else "samples")
+
+    def use_gram(self, gram):
+        """Make ``gram`` the solvers' Gram: ``"features"`` (``Xc.T Xc``, m = d) or
+        ``"samples"`` (``Xc Xc.T``, m = n); ``m`` and ``gram_axis`` follow. The smaller one
+        by default."""
+        self.gram = gram
+        self.m = self.d if gram == "features" else self.n
+        self.gram_axis = self.feat_axis if gram == "features" else 1 - self.feat_axis
 
     def uncentered_error(self, trace):
         if self.A.dtype != np.float64:

@@ -102,12 +102,16 @@ def train(op, request, plan, name, r, trace, budget, tol=None, handover_width=No
         data.check_stop()
         n_iter += trained.n_iter
         if trained.status == GAVE_UP:   # "auto": the exact path is cheaper from here
+            start = trained.W1, trained.basis
             if op.matrix_free:
                 t_gram -= time.perf_counter()
+                if data.gram == "features" and data.n < data.d:   # see _solve._double
+                    data.use_gram("samples")
+                    start = None   # the span reached is in the other space
                 op = Operator(data, form_gram(data)[0])
                 t_gram += time.perf_counter()
             name, trained, more = _hand_over(op, request, name, trained, lam_run, floor,
-                                             handover_width or k)
+                                             handover_width or k, start)
             module, n_iter = REGISTRY[name], n_iter + more
         t_cert -= time.perf_counter()
         pairs = certify(op, trained, k, in_gram)
@@ -119,9 +123,10 @@ def train(op, request, plan, name, r, trace, budget, tol=None, handover_width=No
         init, lam_run = (trained.W1, trained.W2), trained.lam
 
 
-def _hand_over(op, request, name, trained, lam, floor, width):
+def _hand_over(op, request, name, trained, lam, floor, width, start):
     """The exact path after ``name`` gave up on the formed Gram ``op``: block Krylov from the
-    span reached so far (after matrix-free Krylov gave up, only on Grams large enough for
+    span reached so far (``start``: the ``(W1, W2)`` to start from, None for a fresh start;
+    after matrix-free Krylov gave up, only on Grams large enough for
     :func:`~fastlae.solvers.flat_plan`), then LAPACK's full answer where that gives up too.
     Returns ``(name, trained, updates)``."""
     k, tol, more = request.k, request.tol, 0
@@ -132,7 +137,7 @@ def _hand_over(op, request, name, trained, lam, floor, width):
         name = "krylov"
         trained = krylov.solve(op, k, default_latent(name, k, op.m), lam, floor, tol,
                                request.wtol, nxt.budget, request.rng,
-                               init=(trained.W1, trained.basis), patience=nxt.patience,
+                               init=start, patience=nxt.patience,
                                cap_blocks=FLAT_CAP_BLOCKS if flat else None)
         more = trained.n_iter
         if trained.status != GAVE_UP:

@@ -124,6 +124,29 @@ def test_matrix_free_dense(name, order):
     _check(r, X)
 
 
+@pytest.mark.parametrize("name", SPECTRA)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_matrix_free_wide(name, order, monkeypatch):
+    """Wide data under "auto" (matrix-free Krylov, which gives up on flat spectra and hands
+    over to the formed sample Gram) against LAPACK. Held by rows (C order), the run takes the
+    feature Gram (its products read X's rows) and goes back to the sample Gram to hand over;
+    held by columns, the sample Gram's products read X's columns as rows and it keeps it."""
+    from fastlae._data import ArrayData
+
+    sides, use_gram = [], ArrayData.use_gram
+    monkeypatch.setattr(ArrayData, "use_gram",
+                        lambda self, gram: sides.append(gram) or use_gram(self, gram))
+    X = np.asarray(datasets.zoo(name, 1600, 1700, K, random_state=3), order=order)
+    r = _quiet(lambda: fastlae.pca(X, K))
+    _check(r, X)
+    handed_over = not r.matrix_free
+    assert handed_over == (name in ("gaussian", "flat_tail"))
+    if order == "C":
+        assert sides == ["samples", "features"] + (["samples"] if handed_over else [])
+    else:
+        assert sides == ["samples"]
+
+
 def test_auto_runs_krylov_matrix_free_on_square_data():
     X = datasets.decaying(2000, 2000, random_state=4)
     r = fastlae.pca(X, 10)
