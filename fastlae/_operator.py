@@ -156,7 +156,8 @@ class Operator:
         op = self.kernel_op(centered=self.uncentered_error is None)
         data = self.data
         span = data.A.shape[1 - data.gram_axis]
-        small = span_block(data.A.shape[op.gram_axis], op.gram_axis)
+        other = data.A.shape[op.gram_axis]   # a block's length across the span
+        small = span_block(other, op.gram_axis)
         if pass_workers(data, span, small) < 2:
             yield lambda Q: apply_gram(op, np.ascontiguousarray(Q))
             return
@@ -165,7 +166,7 @@ class Operator:
             if data.held_threads:
                 workers = pass_workers(data, span, small)
                 op = op._replace(block=small, buf=op.buf if op.buf.shape[0] == 0 else
-                                 np.empty(small * data.A.shape[op.gram_axis]))
+                                 np.empty(small * other))
             ops = [op] + [op._replace(buf=np.empty_like(op.buf)) for _ in range(workers - 1)]
             size = -(-span // workers)
 

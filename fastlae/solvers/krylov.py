@@ -339,8 +339,7 @@ def _next_block(R, Vs, top, rng, j):
     m = R.shape[0]
     Q, B = scipy.linalg.qr(R, mode="economic", check_finite=False)
     U, weight, Wt = scipy.linalg.svd(B, full_matrices=False, check_finite=False)
-    Q = np.ascontiguousarray(product(np.ascontiguousarray(Q), np.ascontiguousarray(U), False,
-                                     False))
+    Q = product(np.ascontiguousarray(Q), np.ascontiguousarray(U), False, False)
     B = weight[:, None] * Wt
     # directions normalized from a small remainder carry the rounding of G Q magnified: where
     # that left them further than ORTHOGONAL from orthogonal to the stored span, one more
