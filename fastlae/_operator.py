@@ -93,6 +93,9 @@ class Operator:
     solver_cache : dict
         Per-problem precomputations of the solvers (``als``'s tridiagonal form), reused when
         :func:`fastlae.pca` continues a run.
+    single_reduction : bool
+        Whether ``eigh`` may reduce the formed Gram in float32 and refine in float64 (see
+        :mod:`fastlae.solvers.eigh`; ``Request.single_reduction``).
     """
 
     def __init__(self, data, C=None):
@@ -104,6 +107,7 @@ class Operator:
         self.uncentered_error = None
         self.uncentered_map = False
         self.solver_cache = {}
+        self.single_reduction = False
         self._bufs = {}
 
     def use_uncentered(self, tol):

@@ -96,6 +96,7 @@ def train(op, request, plan, name, r, trace, budget, tol=None, handover_width=No
     floor = lam_floor(data.m, trace)
     check_tol, init, lam_run = tol, None, request.lam_scaled(data.scale)
     module, n_iter, t_gram, t_cert = REGISTRY[name], 0, 0.0, 0.0
+    op.single_reduction = request.single_reduction
     while True:
         trained = module.solve(op, k, r, lam_run, floor, check_tol, request.wtol,
                                budget - n_iter, request.rng, init=init, patience=plan.patience)
@@ -109,6 +110,7 @@ def train(op, request, plan, name, r, trace, budget, tol=None, handover_width=No
                     data.use_gram("samples")
                     start = None   # the span reached is in the other space
                 op = Operator(data, form_gram(data)[0])
+                op.single_reduction = request.single_reduction
                 t_gram += time.perf_counter()
             name, trained, more = _hand_over(op, request, name, trained, lam_run, floor,
                                              handover_width or k, start)

@@ -230,6 +230,10 @@ class Request:
     n_latent : int or None
     rng : numpy.random.Generator
     precision : {"auto", "double", "mixed"}
+        Of the Gram pass (``"auto"`` becomes ``"double"`` for files and memory maps).
+    single_reduction : bool
+        Whether ``eigh`` may reduce a large Gram in float32 and refine it in float64
+        (:mod:`fastlae.solvers.eigh`): the user's precision is not ``"double"``.
     """
 
     k: int
@@ -240,6 +244,7 @@ class Request:
     n_latent: int = None
     rng: object = None
     precision: str = "double"
+    single_reduction: bool = False
 
     @property
     def wtol(self):
@@ -266,4 +271,5 @@ def check_request(shape, in_place, k, solver="auto", lam=None, tol=1e-10, max_it
     return Request(k, check_solver(solver, SOLVERS), check_lam(lam), check_tol(tol),
                    check_max_iter(max_iter), check_n_latent(n_latent, k, top),
                    check_random_state(random_state),
-                   "double" if precision == "auto" and in_place else precision)
+                   "double" if precision == "auto" and in_place else precision,
+                   precision != "double")
