@@ -49,6 +49,9 @@ EXTRA = 6
 # Refinement steps before the fall-back, and the factor each must reduce the residual by.
 STEPS = 5
 CONTRACTION = 0.1
+# eigh is not iterative (no continued run where the certificate disagrees in its last
+# digits, e.g. against the data): the refinement aims this far below the call's tol.
+MARGIN = 1e-2
 # Ritz values within this fraction of the largest of the last refined one form its cluster:
 # a Rayleigh-Ritz step may rotate any of them into it, so all are corrected. (Elsewhere an
 # uncorrected pair j mixes into a refined pair i only like res_j res_i / |theta_i - theta_j|,
@@ -67,7 +70,7 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
     q = min(max(k, r) + 1, m)
     V = None
     if op.single_reduction and m >= SINGLE_MIN and q * SINGLE_ROWS <= m:
-        V = refined(op.C, q, min(k, q - 1), tol)
+        V = refined(op.C, q, min(k, q - 1), MARGIN * tol)
     if V is None:
         _, V = eigh(op.C, subset_by_index=[m - q, m - 1], check_finite=False)
         V = V[:, ::-1]
@@ -87,6 +90,7 @@ def refined(C, q, k, tol):
     k : int
         The components wanted (at most ``q - 1``): the target's gap is taken after them.
     tol : float
+        The residual target's tolerance (:func:`krylov.target`).
 
     Returns
     -------
