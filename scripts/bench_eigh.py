@@ -2,9 +2,10 @@
 
 On the centered Gram of zoo matrices (2m samples, m features) and of the flat sparse
 benchmark matrix, times (interleaved, medians of ``--reps``) ``scipy.linalg.eigh(C,
-subset_by_index=...)`` for the top k + 1 pairs and :func:`fastlae.solvers.eigh.refined`,
-and prints their ratio, the largest residual ``||C v - theta v|| / theta_1`` of the refined
-top k, and its sine to LAPACK's top k where the gap at k allows::
+subset_by_index=...)`` for the top k + 1 pairs and :func:`fastlae.solvers.eigh.refined`
+(tol 1e-10, as ``eigh.solve`` calls it), and prints their ratio, the
+largest residual ``||C v - theta v|| / theta_1`` of the refined top k, and its sine to
+LAPACK's top k where the gap at k allows::
 
     python scripts/bench_eigh.py [--sizes 2000,2500,3000,4000] [-k 10,30] [--reps 3]
 """

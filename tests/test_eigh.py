@@ -76,8 +76,21 @@ def test_refined_declines_where_its_steps_fall_short_or_float32_cannot_hold_the_
     assert eigh_solver.refined(C, 6, 5, 1e-10) is None
 
 
+def test_refined_settles_for_the_calls_target_where_its_steps_stall(monkeypatch):
+    C = _gram("flat_tail")   # no gap at k: the target is tol itself
+    monkeypatch.setattr(eigh_solver, "MARGIN", 1e-6)   # an aim float64 cannot reach
+    V = eigh_solver.refined(C, 6, 5, 1e-10)
+    assert V is not None
+    theta = np.einsum("ij,ij->j", V, C @ V)
+    res = np.linalg.norm(C @ V[:, :5] - V[:, :5] * theta[:5], axis=0) / theta[0]
+    assert res.max() <= eigh_solver.SETTLE * 1e-10
+    monkeypatch.setattr(eigh_solver, "SETTLE", 1e-9)   # nothing to settle for
+    assert eigh_solver.refined(C, 6, 5, 1e-10) is None
+
+
+@pytest.mark.parametrize("solver", ["eigh", "auto"])
 @pytest.mark.parametrize("precision", ["auto", "double"])
-def test_large_grams_reduce_in_float32_unless_double(precision, monkeypatch):
+def test_large_grams_reduce_in_float32_unless_double(solver, precision, monkeypatch):
     calls = []
     refined = eigh_solver.refined
 
@@ -90,7 +103,8 @@ def test_large_grams_reduce_in_float32_unless_double(precision, monkeypatch):
     monkeypatch.setattr(eigh_solver, "SINGLE_MIN", 200)
     monkeypatch.setattr(eigh_solver, "SINGLE_ROWS", 10)
     X = datasets.zoo("gaussian", 800, 300, 5, random_state=3)
-    r = fastlae.pca(X, 5, solver="eigh", precision=precision)
+    r = fastlae.pca(X, 5, solver=solver, precision=precision)
+    assert r.solver == "eigh"   # "auto": a flat spectrum
     assert calls == ([True] if precision == "auto" else [])
     Xc = X - X.mean(axis=0)
     w, U = np.linalg.eigh(Xc.T @ Xc)
@@ -98,10 +112,10 @@ def test_large_grams_reduce_in_float32_unless_double(precision, monkeypatch):
     assert sin_angle(U[:, ::-1][:, :5], r.components) < 1e-9
     # a wider request than SINGLE_ROWS allows runs LAPACK's eigh alone
     calls.clear()
-    fastlae.pca(X, 40, solver="eigh", precision=precision)
+    fastlae.pca(X, 40, solver=solver, precision=precision)
     assert calls == []
     # where the refinement declines, LAPACK's eigh answers
     monkeypatch.setattr(eigh_solver, "STEPS", 0)
-    r = fastlae.pca(X, 5, solver="eigh", precision=precision)
+    r = fastlae.pca(X, 5, solver=solver, precision=precision)
     assert calls == ([False] if precision == "auto" else [])
     assert r.converged and sin_angle(U[:, ::-1][:, :5], r.components) < 1e-9
