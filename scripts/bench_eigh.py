@@ -8,6 +8,10 @@ largest residual ``||C v - theta v|| / theta_1`` of the refined top k, and its s
 LAPACK's top k where the gap at k allows::
 
     python scripts/bench_eigh.py [--sizes 2000,2500,3000,4000] [-k 10,30] [--reps 3]
+
+``--calls`` times whole ``fastlae.pca(X, 10)`` calls instead, with the refinement on and off
+(``SINGLE_MIN`` out of reach) in turn, on shapes whose flat spectra end in eigh on a Gram of
+3000 or 2500 rows (decaying ones, which do not, as a check of noise).
 """
 import argparse
 import time
@@ -60,6 +64,32 @@ def row(label, C, k, reps):
           flush=True)
 
 
+def calls(reps):
+    import warnings
+
+    import fastlae
+
+    warnings.simplefilter("ignore")
+    on = eigh_solver.SINGLE_MIN
+    print("| data | k | refinement on (s) | off (s) | ratio | ran |")
+    print("|---|---|---|---|---|---|")
+    for n, d in [(30000, 3000), (6000, 3000), (3000, 3000), (2500, 20000)]:
+        for name in ["gaussian", "flat_tail", "decaying"]:
+            X = datasets.zoo(name, n, d, 10)
+            fastlae.pca(X, 10)
+            times = {True: [], False: []}
+            for _ in range(reps):
+                for refine in (True, False):
+                    eigh_solver.SINGLE_MIN = on if refine else np.iinfo(np.int64).max
+                    t = time.perf_counter()
+                    r = fastlae.pca(X, 10)
+                    times[refine].append(time.perf_counter() - t)
+            eigh_solver.SINGLE_MIN = on
+            a, b = float(np.median(times[True])), float(np.median(times[False]))
+            print(f"| {name} {n} x {d} | 10 | {a:.3f} | {b:.3f} | {a / b:.2f} | {r.solver} |",
+                  flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,7 +97,11 @@ def main(argv=None):
     p.add_argument("-k", default="10,30")
     p.add_argument("--spectra", default=",".join(SPECTRA))
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--calls", action="store_true")
     args = p.parse_args(argv)
+    if args.calls:
+        calls(args.reps)
+        return
     ks = [int(k) for k in args.k.split(",")]
     eigh_solver.refined(centered_gram(datasets.zoo("gaussian", 400, 300)), 6, 5, 1e-10)
     print("| Gram | m | k | LAPACK eigh (s) | float32 + refinement (s) | ratio | residual | "

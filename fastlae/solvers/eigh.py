@@ -120,7 +120,7 @@ def refined(C, q, k, tol):
     V = orthonormal(_reflect(H, tau, Y, "N"))
     GV = product(C, V, False, False)
     last = np.inf
-    for step in range(STEPS + 1):
+    for step in range(STEPS + 1):   # returns at STEPS at the latest
         theta, Z = np.linalg.eigh(sym(product(V, GV, True, False)))
         Z = np.ascontiguousarray(Z[:, ::-1][:, :p])
         theta = theta[::-1][:p]
@@ -135,15 +135,15 @@ def refined(C, q, k, tol):
         if step == STEPS or not worst <= CONTRACTION * last:
             return V[:, :q] if settled <= SETTLE else None
         last = worst
-        # the corrections without the tridiagonal's top eigenvectors (the span V already
-        # holds), before the shifted solves (which would amplify them by up to 1 / eps32)
-        # and after (what their rounding leaves): float32's rounding in the reflectors then
-        # stays relative to the corrections, not to v_i
         # the Ritz pairs equal to the last refined one (a cluster straddling it, which the
         # Rayleigh-Ritz step may rotate into it) are corrected too
         c = q - 1 + int(np.count_nonzero(theta[q - 1:] >= theta[q - 2] - CLUSTER * theta[0]))
         if c > q - 1:
             R = GV[:, :c] - V[:, :c] * theta[:c]
+        # the corrections without the tridiagonal's top eigenvectors (the span V already
+        # holds), before the shifted solves (which would amplify them by up to 1 / eps32)
+        # and after (what their rounding leaves): float32's rounding in the reflectors then
+        # stays relative to the corrections, not to v_i
         B = np.ascontiguousarray(_reflect(H, tau, R, "T").T)
         B -= product(product(B, Y, False, False), Y, False, True)
         shifted_solves(d, e, np.ascontiguousarray(theta[:c]), B)
@@ -154,7 +154,6 @@ def refined(C, q, k, tol):
         T = orthonormal(T)
         V = np.ascontiguousarray(np.hstack([V, T]))
         GV = np.ascontiguousarray(np.hstack([GV, product(C, T, False, False)]))
-    return None
 
 
 def _reflect(H, tau, Z, trans):
