@@ -96,7 +96,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         probe sees the spectrum still fall after the k-th value (noise-like data stay in
         double: there the refinement costs what float32 saves; on the small sample Gram of
         wide data it costs little). Unless ``"double"``, ``"eigh"`` on a Gram of at least
-        2500 rows (``fastlae.solvers.eigh.SINGLE_MIN``; the user's solver or ``"auto"``'s
+        2000 rows (``fastlae.solvers.eigh.SINGLE_MIN``; the user's solver or ``"auto"``'s
         hand-over) reduces it to tridiagonal form in float32 and refines the top pairs in
         float64 to the same certificate, falling back to LAPACK's float64 eigh where the
         refinement falls short (:mod:`fastlae.solvers.eigh`).

@@ -10,8 +10,8 @@ LAPACK's top k where the gap at k allows::
     python scripts/bench_eigh.py [--sizes 2000,2500,3000,4000] [-k 10,30] [--reps 3]
 
 ``--calls`` times whole ``fastlae.pca(X, 10)`` calls instead, with the refinement on and off
-(``SINGLE_MIN`` out of reach) in turn, on shapes whose flat spectra end in eigh on a Gram of
-3000 or 2500 rows (decaying ones, which do not, as a check of noise).
+(``SINGLE_MIN`` out of reach) in turn, on ``--shapes`` (by default shapes whose flat spectra
+end in eigh on a Gram of 3000 or 2500 rows; decaying ones, which do not, check the noise).
 """
 import argparse
 import time
@@ -64,7 +64,7 @@ def row(label, C, k, reps):
           flush=True)
 
 
-def calls(reps):
+def calls(reps, shapes):
     import warnings
 
     import fastlae
@@ -73,7 +73,7 @@ def calls(reps):
     on = eigh_solver.SINGLE_MIN
     print("| data | k | refinement on (s) | off (s) | ratio | ran |")
     print("|---|---|---|---|---|---|")
-    for n, d in [(30000, 3000), (6000, 3000), (3000, 3000), (2500, 20000)]:
+    for n, d in shapes:
         for name in ["gaussian", "flat_tail", "decaying"]:
             X = datasets.zoo(name, n, d, 10)
             fastlae.pca(X, 10)
@@ -98,9 +98,11 @@ def main(argv=None):
     p.add_argument("--spectra", default=",".join(SPECTRA))
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--calls", action="store_true")
+    p.add_argument("--shapes", default="30000x3000,6000x3000,3000x3000,2500x20000",
+                   help="the shapes of --calls")
     args = p.parse_args(argv)
     if args.calls:
-        calls(args.reps)
+        calls(args.reps, [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")])
         return
     ks = [int(k) for k in args.k.split(",")]
     eigh_solver.refined(centered_gram(datasets.zoo("gaussian", 400, 300)), 6, 5, 1e-10)

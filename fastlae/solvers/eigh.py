@@ -37,12 +37,14 @@ from ._common import Trained, orthonormal
 
 ITERATIVE = False
 DEFAULT_MAX_ITER = 1
-# Rows from which the float32 reduction runs (below, the Gram's triangle fits the cache and
-# DSYTRD is not bound by memory), and the most eigenvectors it refines per SINGLE_ROWS rows
-# (each step reads the reflectors and multiplies the Gram with as many columns: about
-# 1.2e-9 m^2 q seconds in all, against about half of eigh's time saved). Measured against
-# LAPACK's eigh, 2 cores, on the zoo's Grams (scripts/bench_eigh.py): see docs/solvers.md.
-SINGLE_MIN = 2500
+# Rows from which the float32 reduction runs, and the most eigenvectors it refines per
+# SINGLE_ROWS rows (each step reads the reflectors and multiplies the Gram with as many
+# columns: about 1.2e-9 m^2 q seconds in all, against about half of eigh's time saved).
+# Below, a Gram just formed is still in the cache for LAPACK's eigh: inside calls, 1500
+# rows, k 10, eigh took 0.10-0.13 s either way; 2000 rows, 0.27 s against 0.20-0.23.
+# Measured against LAPACK's eigh, 2 cores, on the zoo's Grams (scripts/bench_eigh.py):
+# docs/solvers.md.
+SINGLE_MIN = 2000
 SINGLE_ROWS = 100
 # Eigenpairs of the float32 tridiagonal beyond the q wanted: the steps converge like
 # eps32 ||G|| / (theta_q - mu_{q+EXTRA+1}), the gap to the first one left out.
