@@ -48,12 +48,13 @@ def test_shifted_solve_at_an_exact_eigenvalue_is_finite_and_points_along_its_vec
     assert abs(abs(v @ np.array([1.0, 1.0])) / np.sqrt(2.0) - 1.0) < 1e-12
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("name", SPECTRA)
-def test_refined_against_lapack(name):
+def test_refined_against_lapack(name, order):
     k, tol = 5, 1e-10
     C = _gram(name, k=k)
     m, q = C.shape[0], k + 1
-    V = eigh_solver.refined(C, q, k, tol)
+    V = eigh_solver.refined(np.asarray(C, order=order), q, k, tol)
     assert V is not None and V.shape == (m, q)
     assert np.abs(V.T @ V - np.eye(q)).max() < 1e-13
     w, U = scipy.linalg.eigh(C)

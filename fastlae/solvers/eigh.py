@@ -91,7 +91,7 @@ def refined(C, q, k, tol):
 
     Parameters
     ----------
-    C : ndarray of shape (m, m), float64, C-contiguous, symmetric
+    C : ndarray of shape (m, m), symmetric
     q : int
         Eigenvectors returned; the first ``q - 1`` are refined to :func:`krylov.target`.
     k : int
@@ -104,6 +104,7 @@ def refined(C, q, k, tol):
     -------
     ndarray of shape (m, q) or None
     """
+    C = np.ascontiguousarray(C, dtype=np.float64)   # the kernels' products take C order
     m = C.shape[0]
     top = float(np.max(np.diagonal(C)))
     if not SINGLE_RANGE[0] < top < SINGLE_RANGE[1]:
