@@ -120,6 +120,7 @@ def refined(C, q, k, tol):
                                          check_finite=False)
     Y = np.ascontiguousarray(Y[:, ::-1])
     H = np.asfortranarray(F[1:, :m - 1])   # the reflectors of Q = diag(1, H_1 ... H_{m-1})
+    del F   # its 4 m^2 bytes: LAPACK's float64 eigh copies 8 m^2 of them
     V = orthonormal(_reflect(H, tau, Y, "N"))
     GV = product(C, V, False, False)
     last = np.inf
