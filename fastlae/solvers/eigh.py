@@ -64,6 +64,9 @@ SETTLE = 0.5
 # uncorrected pair j mixes into a refined pair i only like res_j res_i / |theta_i - theta_j|,
 # and Ritz values of one cluster differ by about res^2 after the float32 start.)
 CLUSTER = 1e-8
+# Corrections below this fraction of the largest after their projection off the span are
+# dropped.
+VANISHED = 1e-10
 # The largest diagonal entry (which bounds every entry of a Gram) float32 holds without
 # overflow, or without losing the small entries to underflow.
 SINGLE_RANGE = (1e-30, 1e30)
@@ -155,7 +158,10 @@ def refined(C, q, k, tol):
         T = _reflect(H, tau, np.ascontiguousarray(B.T), "N")
         for _ in range(2):
             T -= product(V, product(V, T, True, False), False, False)
-        T = orthonormal(T)
+        # a correction that vanished (its pair already at rounding level) has no direction:
+        # its QR column would be a coordinate vector, not orthogonal to V
+        norms = np.linalg.norm(T, axis=0)
+        T = orthonormal(np.ascontiguousarray(T[:, norms > VANISHED * norms.max()]))
         V = np.ascontiguousarray(np.hstack([V, T]))
         GV = np.ascontiguousarray(np.hstack([GV, product(C, T, False, False)]))
 
