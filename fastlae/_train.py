@@ -128,8 +128,7 @@ def train(op, request, plan, name, r, trace, budget, tol=None, handover_width=No
 def _hand_over(op, request, name, trained, lam, floor, width, start):
     """The exact path after ``name`` gave up on the formed Gram ``op``: block Krylov from the
     span reached so far (``start``: the ``(W1, basis)`` of the run that gave up, None for a
-    fresh start;
-    after matrix-free Krylov gave up, only on Grams large enough for
+    fresh start; after matrix-free Krylov gave up, only on Grams large enough for
     :func:`~fastlae.solvers.flat_plan`), then LAPACK's full answer where that gives up too.
     Returns ``(name, trained, updates)``."""
     k, tol, more = request.k, request.tol, 0

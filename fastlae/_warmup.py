@@ -53,7 +53,7 @@ def warmup():
         from ._kernels.dots import rows_dot
 
         rows_dot(np.eye(8), np.ones((6, 8)), np.empty((6, 8)), 0, 8)
-        # eigh's float32 reduction refined in float64 (Grams of 2500+ rows)
+        # eigh's float32 reduction refined in float64 (large Grams: solvers.eigh.SINGLE_MIN)
         from ._kernels.tridiagonal import shifted_solves
 
         shifted_solves(np.ones(4), np.ones(3), np.zeros(2), np.ones((2, 4)))

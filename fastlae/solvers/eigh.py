@@ -132,8 +132,11 @@ def refined(C, q, k, tol):
         Z = np.ascontiguousarray(Z[:, ::-1][:, :p])
         theta = theta[::-1][:p]
         V, GV = product(V, Z, False, False), product(GV, Z, False, False)
-        R = GV[:, :q - 1] - V[:, :q - 1] * theta[:q - 1]
-        res = np.linalg.norm(R, axis=0) / (theta[0] if theta[0] > 0.0 else 1.0)
+        # the pairs refined, and with them those equal to the last one (a cluster straddling
+        # it, which the Rayleigh-Ritz step may rotate into it): their residuals
+        c = q - 1 + int(np.count_nonzero(theta[q - 1:] >= theta[q - 2] - CLUSTER * theta[0]))
+        R = GV[:, :c] - V[:, :c] * theta[:c]
+        res = np.linalg.norm(R[:, :q - 1], axis=0) / (theta[0] if theta[0] > 0.0 else 1.0)
         worst, settled = (max(float(res[:k].max()) / krylov.target(theta, k, t),
                               float(res.max()) / krylov.target(theta, q - 1, t))
                           for t in (MARGIN * tol, tol))
@@ -142,11 +145,6 @@ def refined(C, q, k, tol):
         if step == STEPS or not worst <= CONTRACTION * last:
             return V[:, :q] if settled <= SETTLE else None
         last = worst
-        # the Ritz pairs equal to the last refined one (a cluster straddling it, which the
-        # Rayleigh-Ritz step may rotate into it) are corrected too
-        c = q - 1 + int(np.count_nonzero(theta[q - 1:] >= theta[q - 2] - CLUSTER * theta[0]))
-        if c > q - 1:
-            R = GV[:, :c] - V[:, :c] * theta[:c]
         # the corrections without the tridiagonal's top eigenvectors (the span V already
         # holds), before the shifted solves (which would amplify them by up to 1 / eps32)
         # and after (what their rounding leaves): float32's rounding in the reflectors then
