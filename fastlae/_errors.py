@@ -92,6 +92,7 @@ NO_SKLEARN = ("fastlae.PCA needs scikit-learn, which is not installed: pip insta
               "(from a checkout, pip install -e '.[sklearn]' installs it too); fastlae.pca "
               "works without it")
 INPUT_FILE = "cannot read {path!r}: {err}"
+FILE_SHORT = "the file is shorter than its header says"
 INPUT_FORMAT = ("cannot read {path!r}: unsupported file type {suffix!r}; use .npy, .npz, .csv, "
                 ".tsv, or - for stdin")
 INPUT_ROW = ("cannot read {path!r}: line {row} has {got} fields, the first row has {want}; "

@@ -42,6 +42,9 @@ SPLIT_ROWS = 256
 # Above this many features the d x d Gram (8 d^2 bytes: 2 GiB here) is not formed: a source
 # that can be read again is solved by passes (memory O(d r + block)), a one-shot stream refused.
 GRAM_FEATURES_MAX = 16384
+# Files and memory maps of float values taking at most this share of the physical memory are
+# read in place as arrays (see in_place); larger ones by row blocks, in one block of memory.
+IN_PLACE_MEMORY = 0.25
 
 
 class GramSum:
@@ -288,8 +291,11 @@ class NpyFile(Source):
                         else np.lib.format.read_array_header_2_0)
                 shape, fortran, dtype = read(fh)
                 self.offset = fh.tell()
+                size = os.fstat(fh.fileno()).st_size
         except (OSError, ValueError) as err:
             raise ValueError(E.INPUT_FILE.format(path=path, err=err)) from None
+        if size < self.offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+            raise ValueError(E.INPUT_FILE.format(path=path, err=E.FILE_SHORT))
         if len(shape) != 2:
             raise ValueError(E.X_NDIM.format(ndim=len(shape)))
         if dtype.kind not in "biuf" or dtype.hasobject:
@@ -312,8 +318,7 @@ class NpyFile(Source):
                 while got < view.nbytes:
                     more = fh.readinto(raw[got:])
                     if not more:
-                        raise ValueError(E.INPUT_FILE.format(
-                            path=self.path, err="the file is shorter than its header says"))
+                        raise ValueError(E.INPUT_FILE.format(path=self.path, err=E.FILE_SHORT))
                     got += more
                 yield view
 
@@ -325,15 +330,14 @@ def source_of(X):
         if os.path.splitext(path)[1].lower() != ".npy":
             raise TypeError(E.X_PATH.format(path=path))
         src = NpyFile(path)
-        # rows strided on disk, or wide data whose sample Gram fits: map the file and let the
-        # array path read it (the sample Gram by one pass over column blocks, the answer
-        # mapped to features by one more)
-        if src.fortran or in_place(src.shape):
+        # rows strided on disk, or data read in place (see in_place): map the file and let
+        # the array path read it
+        if src.fortran or in_place(src.shape, src.dtype):
             return None
         return src
     if isinstance(X, np.memmap):
         return MemmapRows(X) if X.ndim == 2 and X.flags.c_contiguous and X.size \
-            and not in_place(X.shape) else None
+            and not in_place(X.shape, X.dtype) else None
     if isinstance(X, np.ndarray) or hasattr(X, "__array__") or _is_sparse_or_frame(X):
         return None
     if callable(X):
@@ -347,13 +351,43 @@ def source_of(X):
     return None
 
 
-def in_place(shape):
-    """Whether a file or memory map of this shape is read in place as an array: wide data
-    (fewer samples than features) whose n x n sample Gram takes at most as much memory as
-    the largest feature Gram formed from row blocks (``GRAM_FEATURES_MAX``). Two passes over
-    the file then give the exact answer, where row blocks would need a pass per product."""
+def in_place(shape, dtype):
+    """Whether a file or memory map is read in place by the array path, as an array in memory
+    is, instead of by row blocks.
+
+    * Data that fit in memory: float32 or float64 values (native byte order: nothing to
+      convert) taking at most ``IN_PLACE_MEMORY`` of the physical memory
+      (:func:`physical_memory`). Their pages stay in the page cache between passes, so the
+      call makes the plan and the passes of the array in memory: matrix-free products where
+      they pay, else the Gram in one pass.
+    * Wide data (fewer samples than features) whose n x n sample Gram takes at most as much
+      memory as the largest feature Gram formed from row blocks (``GRAM_FEATURES_MAX``). Two
+      passes over the file then give the exact answer, where row blocks would need a pass per
+      product.
+    """
     n, d = shape
-    return d > n and n <= GRAM_FEATURES_MAX
+    if d > n and n <= GRAM_FEATURES_MAX:
+        return True
+    dtype = np.dtype(dtype)
+    return dtype in (np.dtype(np.float32), np.dtype(np.float64)) \
+        and n * d * dtype.itemsize <= IN_PLACE_MEMORY * physical_memory()
+
+
+def physical_memory():
+    """The machine's physical memory in bytes, or the memory limit of the process's control
+    group (cgroup v2 ``memory.max``) where that is smaller; 0 where neither can be read."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):   # no sysconf (Windows)
+        return 0
+    try:
+        with open("/sys/fs/cgroup/memory.max") as fh:
+            limit = fh.read().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return max(int(total), 0)
 
 
 def _is_sparse_or_frame(X):
@@ -364,9 +398,14 @@ def _is_sparse_or_frame(X):
 
 
 def memmap_of_path(X):
-    """``X`` as a read-only memory map when it is a path to a Fortran-ordered ``.npy`` file."""
+    """``X`` as a read-only memory map when it is a path to a ``.npy`` file read in place (see
+    :func:`source_of`)."""
     if isinstance(X, (str, bytes, os.PathLike)):
-        return np.load(os.fsdecode(X), mmap_mode="r", allow_pickle=False)
+        path = os.fsdecode(X)
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise ValueError(E.INPUT_FILE.format(path=path, err=err)) from None
     return X
 
 

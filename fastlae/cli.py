@@ -125,8 +125,8 @@ def cmd_transform(args):
 
 
 def _read_input(args):
-    """``(X, names, labels, shape)`` of the command's input: a ``.npy`` path stays a path (read
-    block by block, never loaded whole)."""
+    """``(X, names, labels, shape)`` of the command's input: a ``.npy`` path stays a path
+    (read in place or block by block, never loaded whole)."""
     if args.input.lower().endswith(".npy"):
         from ._stream import NpyFile
 

@@ -14,3 +14,10 @@ def small_blocks(monkeypatch):
     monkeypatch.setattr("fastlae._gram.WORKER_BLOCK_ELEMENTS", 1)
     monkeypatch.setattr("fastlae._gram.WORKER_BLOCK_MIN", 16)
     monkeypatch.setattr("fastlae._gram.blas_threads", lambda: 3)
+
+
+@pytest.fixture
+def by_rows(monkeypatch):
+    """Files and memory maps read by row blocks, as those beyond memory are (test-sized ones
+    are read in place, see fastlae._stream.in_place)."""
+    monkeypatch.setattr("fastlae._stream.IN_PLACE_MEMORY", 0.0)

@@ -425,7 +425,7 @@ def test_a_file_written_during_the_call_is_refused(tmp_path, how):
         opened.check_unchanged()
 
 
-def test_a_npy_file_changed_between_passes_is_refused(tmp_path, monkeypatch):
+def test_a_npy_file_changed_between_passes_is_refused(tmp_path, monkeypatch, by_rows):
     """Row blocks of a .npy file (too wide for a formed Gram): the products' passes see a
     changed file."""
     import fastlae._stream as stream

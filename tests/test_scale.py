@@ -99,7 +99,14 @@ def test_bad_blocks_are_named(blocks, exc, match):
         fastlae.pca(iter(blocks), K)
 
 
-def test_npy_files_and_memory_maps(tmp_path):
+@pytest.mark.parametrize("fits", [True, False])
+def test_npy_files_and_memory_maps(tmp_path, monkeypatch, fits):
+    """Read in place as arrays where they fit in memory, by row blocks where they do not
+    (Fortran-ordered files always in place: their rows are strided on disk)."""
+    from fastlae._inputs import describe
+
+    if not fits:
+        monkeypatch.setattr("fastlae._stream.IN_PLACE_MEMORY", 0.0)
     X = datasets.decaying(3000, 30, random_state=4) + 7.0
     ref = fastlae.pca(X, K)
     path = tmp_path / "x.npy"
@@ -111,10 +118,15 @@ def test_npy_files_and_memory_maps(tmp_path):
         if isinstance(source, np.memmap) and str(source.filename).endswith("raw.bin"):
             source[:] = X
             source.flush()
+        expected = "array" if fits or (isinstance(source, str) and source == str(fortran)) \
+            else "rows"
+        assert describe(source).kind == expected
         r = fastlae.pca(source, K)
         np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
         assert sin_angle(ref.components.T, r.components) < 1e-10
-    assert fastlae.pca(str(path), K).certificate == "data"
+        assert r.precision == "double"   # no float32 copy of a file
+        if expected == "rows":
+            assert r.certificate == "data"
     with pytest.raises(TypeError, match=r"a path \('.*x.csv'\) to a file fastlae.pca does not"):
         fastlae.pca(str(tmp_path / "x.csv"), K)
     with pytest.raises(ValueError, match="cannot read"):
@@ -122,6 +134,41 @@ def test_npy_files_and_memory_maps(tmp_path):
     (tmp_path / "short.npy").write_bytes(path.read_bytes()[:5000])
     with pytest.raises(ValueError, match="shorter than its header says"):
         fastlae.pca(str(tmp_path / "short.npy"), K)
+
+
+def test_what_is_read_in_place(tmp_path, monkeypatch):
+    """Float files and maps within IN_PLACE_MEMORY of the memory are arrays; other dtypes
+    (a whole-file conversion), larger files and a machine whose memory cannot be read go by
+    row blocks; wide files with few samples are read in place whatever their size."""
+    import fastlae._stream as stream
+    from fastlae._inputs import describe
+
+    X = datasets.decaying(400, 20, random_state=5)
+    kinds = {}
+    for name, data in (("f64", X), ("f32", X.astype(np.float32)),
+                       ("i16", (X * 100).astype(np.int16)), ("big_endian", X.astype(">f8"))):
+        np.save(tmp_path / f"{name}.npy", data)
+        kinds[name] = (describe(str(tmp_path / f"{name}.npy")).kind,
+                       describe(np.load(tmp_path / f"{name}.npy", mmap_mode="r")).kind)
+    assert kinds == {"f64": ("array", "array"), "f32": ("array", "array"),
+                     "i16": ("rows", "rows"), "big_endian": ("rows", "rows")}
+    size = X.nbytes
+    monkeypatch.setattr(stream, "physical_memory", lambda: 4 * size)   # exactly a quarter
+    assert stream.in_place(X.shape, np.float64) and not stream.in_place((401, 20), np.float64)
+    monkeypatch.setattr(stream, "physical_memory", lambda: 0)   # unknown: by row blocks
+    assert not stream.in_place(X.shape, np.float32)
+    assert stream.in_place((50, 400), np.int16)   # wide, few samples: the sample Gram
+    r = fastlae.pca(str(tmp_path / "i16.npy"), K)   # by row blocks, converted block by block
+    ref = fastlae.pca((X * 100).astype(np.int16).astype(np.float64), K)
+    np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
+
+
+def test_physical_memory_is_known_here():
+    import fastlae._stream as stream
+
+    if not hasattr(os, "sysconf"):
+        pytest.skip("no sysconf on this platform")
+    assert stream.physical_memory() > 1 << 28
 
 
 def test_gram_sum_merges_exactly():
@@ -292,7 +339,7 @@ def narrow_gram(monkeypatch):
     monkeypatch.setattr("fastlae._stream.GRAM_FEATURES_MAX", 60)
 
 
-def test_wide_sources_are_solved_by_passes(narrow_gram, tmp_path):
+def test_wide_sources_are_solved_by_passes(narrow_gram, by_rows, tmp_path):
     X = datasets.decaying(2500, 150, random_state=11) + 2.0
     assert not fastlae.pca(X, K).matrix_free   # in memory: the limit applies to sources only
     path = tmp_path / "w.npy"

@@ -126,7 +126,7 @@ def test_progress_of_a_real_call(monkeypatch):
     assert sys.stderr.getvalue() == ""
 
 
-def test_progress_of_a_stream(monkeypatch, tmp_path):
+def test_progress_of_a_stream(monkeypatch, tmp_path, by_rows):
     """Reading a file shows the rows read, the rate and the bar (the rows are known)."""
     term = _Terminal()
     monkeypatch.setattr(sys, "stderr", term)
