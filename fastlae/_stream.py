@@ -20,6 +20,8 @@ import collections.abc
 import mmap
 from concurrent.futures import ThreadPoolExecutor
 import os
+import queue
+import threading
 import time
 
 import numpy as np
@@ -28,14 +30,19 @@ from . import _errors as E
 from scipy.linalg.blas import dsyr as _syr
 
 from ._blas import blas_threads, limit_to_one, restore, syrk_update
+from ._kernels.operator import span_centered, span_uncentered
 from ._kernels.passes import center_block_exact
+from ._operator import span_block
 from ._data import GramData, PassData, block_length, pow2_at_least
-from ._threads import Cancelled
+from ._threads import Cancelled, one_blas_thread, run_spans
 from ._validation import as_float, plain_array
 
 # Values per block read from files and memory maps (32 MB of float64), and per chunk that
 # GramSum centers and multiplies at a time (4 MB: in cache).
 FILE_BLOCK_ELEMENTS = 1 << 22
+# Files and memory maps are read one block ahead of the pass, on a thread (see read_ahead):
+# the block being read, the one waiting and the one the pass works on, in that many buffers.
+AHEAD_BUFFERS = 3
 CHUNK_ELEMENTS = 1 << 19
 # Rows per thread below which a block is summed by one thread (see _Workers).
 SPLIT_ROWS = 256
@@ -210,6 +217,7 @@ class Source:
     the number of rows when known (for a progress bar)."""
 
     replayable = False
+    ahead = False   # blocks() may run on another thread, one block ahead (read_ahead)
     rows = None
     shape = None   # (n_samples, n_features) where known before reading
     name = "stream"
@@ -247,9 +255,11 @@ class Replay(Source):
 
 class MemmapRows(Source):
     """Row blocks of a C-ordered memory map (``np.memmap``, ``np.load(mmap_mode="r")``), copied
-    one at a time; pages already read are released, so resident memory stays one block."""
+    into ``AHEAD_BUFFERS`` buffers in turn; pages already read are released, so resident
+    memory stays those blocks."""
 
     replayable = True
+    ahead = True
     name = "memory map"
 
     def __init__(self, X):
@@ -261,9 +271,14 @@ class MemmapRows(Source):
         X = self.X
         # only a read-only map is released: a copy-on-write map ("c") would lose its changes
         handle = getattr(X, "_mmap", None) if getattr(X, "mode", None) == "r" else None
-        for r0 in range(0, X.shape[0], self.step):
-            yield np.array(X[r0:r0 + self.step])
+        bufs = [np.empty((min(self.step, X.shape[0]), X.shape[1]), dtype=X.dtype)
+                for _ in range(AHEAD_BUFFERS)]
+        for index, r0 in enumerate(range(0, X.shape[0], self.step)):
+            part = X[r0:r0 + self.step]
+            view = bufs[index % AHEAD_BUFFERS][:part.shape[0]]
+            np.copyto(view, part)
             _release(handle)
+            yield view
 
 
 def _release(handle):
@@ -277,9 +292,11 @@ def _release(handle):
 
 
 class NpyFile(Source):
-    """Row blocks of a C-ordered ``.npy`` file, read with ``readinto`` into one buffer."""
+    """Row blocks of a C-ordered ``.npy`` file, read with ``readinto`` into ``AHEAD_BUFFERS``
+    buffers in turn."""
 
     replayable = True
+    ahead = True
     name = "file"
 
     def __init__(self, path):
@@ -308,12 +325,12 @@ class NpyFile(Source):
 
     def blocks(self):
         n, d = self.shape
-        buf = np.empty((self.step, d), dtype=self.dtype)
+        bufs = [np.empty((min(self.step, n), d), dtype=self.dtype) for _ in range(AHEAD_BUFFERS)]
         with open(self.path, "rb", buffering=0) as fh:
             fh.seek(self.offset)
-            for r0 in range(0, n, self.step):
+            for index, r0 in enumerate(range(0, n, self.step)):
                 rows = min(self.step, n - r0)
-                view = buf[:rows]
+                view = bufs[index % AHEAD_BUFFERS][:rows]
                 raw, got = memoryview(view).cast("B"), 0
                 while got < view.nbytes:
                     more = fh.readinto(raw[got:])
@@ -480,33 +497,40 @@ class SourceProducts:
     def times(self, data, V, tol, what="pass"):
         """``Xc.T (Xc V)`` (scaled) by one pass over the source.
 
-        Where the mean is small enough against the spread for ``tol``
-        (:meth:`fastlae._data.Data.uncentered`), no centered copy of a block is made: ``T = B V
-        - 1 (m^T V)`` and ``B^T T - m (1^T T)`` read each block twice and round like the
-        centered products within ``eps sqrt(1 + n |m|^2 / lambda_1)``; otherwise each block is
-        centered first.
+        Each block goes through the matrix-free products of an array in memory, its rows split
+        into one span per BLAS thread (BLAS held at one thread for the pass), in blocks that
+        stay in the core's cache (:func:`fastlae._operator.span_block`): centered copies
+        (:func:`~fastlae._kernels.operator.span_centered`), or where the mean is small enough
+        against the spread for ``tol`` (:meth:`fastlae._data.Data.uncentered`) and the block
+        is float64, none: ``T = B V - 1 (m^T V)`` and ``B^T T - m (1^T T)``
+        (:func:`~fastlae._kernels.operator.span_uncentered`), which round like the centered
+        products within ``eps sqrt(1 + n |m|^2 / lambda_1)``.
         """
         uncentered = data.uncentered(data.trace, tol)
-        # every factor is scaled by the power of two inv before it is multiplied (exact), so
-        # that no intermediate leaves float64's range for data near 1e-300 or 1e300
-        inv = data.inv
+        V = np.ascontiguousarray(V, dtype=np.float64)
         out = np.zeros((data.d, V.shape[1]))
-        ms = data.mean * inv
-        mV = ms @ V
-        Vs = V * inv
         seen = Fingerprint(data.d)
-        for B in _rows(self.source, data.stop, data.activity, what):
-            seen.add(B)
-            if uncentered:
-                T = B @ Vs
-                T -= mV
-                T *= inv
-                out += B.T @ T
-                out -= np.outer(ms, T.sum(axis=0) * (1.0 / inv))
-            else:
-                Bc = np.subtract(B, data.mean, dtype=np.float64)
-                Bc *= inv
-                out += Bc.T @ (Bc @ V)
+        rows = span_block(data.d, 1)
+        with one_blas_thread(data):   # where it cannot hold, one worker on threaded BLAS
+            workers = max(1, data.held_threads)
+            bufs = [np.empty(rows * data.d) for _ in range(workers)]
+            for B in _rows(self.source, data.stop, data.activity, what):
+                seen.add(B)
+                plain = uncentered and B.dtype == np.float64
+                parts = [None] * workers
+
+                def body(t, s0, s1):
+                    parts[t] = span_uncentered(B, data.mean, data.inv, rows, data.stop, V, s0,
+                                               s1) if plain else \
+                        span_centered(B, data.mean, 1, data.inv, 1, rows, bufs[t], data.stop, V,
+                                      s0, s1)
+
+                run_spans(body, B.shape[0], -(-B.shape[0] // workers), workers,
+                          data.check_stop, "fastlae-pass")
+                for part in parts:   # in the threads' order: the sum does not depend on timing
+                    if part is not None:
+                        out += part
+        data.check_stop()
         self.passes += 1
         seen.check(self.first, self.passes, self.source.name)
         return out
@@ -518,13 +542,77 @@ class SourceProducts:
         return data.uncentered_error(data.trace) if data.uncentered(data.trace, tol) else 0.0
 
 
+class _Raised:
+    def __init__(self, err):
+        self.err = err
+
+
+_END = object()
+
+
+def read_ahead(blocks, stop):
+    """The items of the generator ``blocks``, produced on a thread one item ahead of the
+    caller: a file's next block is read (the thread waits in the read, GIL released) while the
+    pass works on this one, so that a pass over a file not in the page cache costs about the
+    larger of reading and working instead of their sum. The producer's exception is raised
+    here in its place; leaving the loop early (or ``stop`` set) stops the producer at its next
+    item, and ``blocks`` is closed on its thread.
+
+    An item stays untouched until the caller asks for the second item after it: the sources
+    that set ``ahead`` yield views of ``AHEAD_BUFFERS`` (3) buffers in turn (one being read,
+    one waiting in the queue, one the caller holds).
+    """
+    waiting = queue.Queue(maxsize=AHEAD_BUFFERS - 2)
+    closed = threading.Event()
+
+    def put(item):
+        while not (closed.is_set() or stop[0]):
+            try:
+                waiting.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce():
+        try:
+            for item in blocks:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as err:   # re-raised in the caller's thread
+            put(_Raised(err))
+        finally:
+            blocks.close()
+
+    thread = threading.Thread(target=produce, daemon=True, name="fastlae-read")
+    thread.start()
+    try:
+        while True:
+            try:
+                item = waiting.get(timeout=0.05)
+            except queue.Empty:
+                if stop[0]:
+                    raise Cancelled from None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.err
+            yield item
+    finally:
+        closed.set()
+        thread.join()
+
+
 def _rows(source, stop, activity, what, extent=None, with_dtype=False):
     """The validated blocks of ``source``, with progress in ``activity`` (and each block's
     original dtype with ``with_dtype``); ``extent``, a list, keeps the largest ``|x|``."""
     t0, done, d, dtype = time.perf_counter(), 0, None, None
     extent = [0.0] if extent is None else extent
     total = source.rows or 0
-    for index, block in enumerate(source.blocks()):
+    blocks = read_ahead(source.blocks(), stop) if source.ahead else source.blocks()
+    for index, block in enumerate(blocks):
         if stop[0]:
             raise Cancelled
         original = np.asarray(block).dtype if hasattr(block, "dtype") else None

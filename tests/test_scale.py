@@ -3,6 +3,7 @@ scipy.sparse and dask arrays. Each path gives the in-memory answer on the same d
 import os
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -169,6 +170,78 @@ def test_physical_memory_is_known_here():
     if not hasattr(os, "sysconf"):
         pytest.skip("no sysconf on this platform")
     assert stream.physical_memory() > 1 << 28
+
+
+def test_read_ahead_keeps_order_errors_and_early_exits():
+    """Items come in order, each intact until the caller asks for the second one after it
+    (three buffers in turn); the producer's error is raised in its place; leaving early
+    closes the producer's generator; a stop flag cancels a wait."""
+    import threading
+
+    import fastlae._stream as stream
+    from fastlae._threads import Cancelled
+
+    stop = np.zeros(1, dtype=np.int64)
+    bufs = [np.empty(3) for _ in range(stream.AHEAD_BUFFERS)]
+    closed = []
+
+    def numbers(count, fail_at=None):
+        try:
+            for i in range(count):
+                if i == fail_at:
+                    raise OSError("disk gone")
+                buf = bufs[i % len(bufs)]
+                buf[:] = i
+                yield buf
+        finally:
+            closed.append(threading.current_thread().name)
+
+    seen = []
+    for item in stream.read_ahead(numbers(50), stop):
+        seen.append(item.copy())
+        time.sleep(0.001 * (len(seen) % 3))   # the producer runs ahead meanwhile
+    assert [int(x[0]) for x in seen] == list(range(50)) and all((x == x[0]).all() for x in seen)
+    assert closed == ["fastlae-read"]
+
+    got = []
+    with pytest.raises(OSError, match="disk gone"):
+        for item in stream.read_ahead(numbers(10, fail_at=4), stop):
+            got.append(int(item[0]))
+    assert got == [0, 1, 2, 3]
+
+    closed.clear()
+    for item in stream.read_ahead(numbers(1000), stop):
+        break
+    assert closed == ["fastlae-read"]   # joined before the loop's end returned
+
+    def slow():
+        yield np.zeros(1)
+        time.sleep(0.5)
+        yield np.ones(1)
+
+    blocks = stream.read_ahead(slow(), stop)
+    next(blocks)
+    threading.Timer(0.05, lambda: stop.__setitem__(0, 1)).start()
+    with pytest.raises(Cancelled):
+        next(blocks)
+
+
+def test_file_passes_read_ahead(tmp_path, by_rows):
+    """A .npy file and a memory map by row blocks of many buffers' turns give the answer of
+    the array in memory, Gram pass and certificate pass alike."""
+    import fastlae._stream as stream
+
+    X = datasets.decaying(2000, 40, random_state=6) + 5.0
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    ref = fastlae.pca(X, K)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stream, "FILE_BLOCK_ELEMENTS", 40 * 70)   # 29 blocks of 70 rows
+        for source in (str(path), np.load(path, mmap_mode="r")):
+            r = fastlae.pca(source, K)
+            assert r.certificate == "data" and r.converged
+            np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
+            assert sin_angle(ref.components.T, r.components) < 1e-10
 
 
 def test_gram_sum_merges_exactly():
