@@ -445,13 +445,21 @@ class Fingerprint:
         The index of the first row it sees (dask: a chunk's offset).
     """
 
-    def __init__(self, d, bound=False, start=0):
-        self.start, self.rows = start, 0
+    def __init__(self, d=None, bound=False, start=0):
+        self.start, self.rows, self.bound = start, 0, bound
+        self.z = self.sumsq = None
+        if d is not None:
+            self._alloc(d)
+
+    def _alloc(self, d):
         self.z = np.zeros(d)
-        self.sumsq = np.zeros(d) if bound else None
+        self.sumsq = np.zeros(d) if self.bound else None
 
     def add(self, B):
-        """Add the rows of block ``B`` (the next rows of the source)."""
+        """Add the rows of block ``B`` (the next rows of the source; the first sets d where
+        the constructor had none)."""
+        if self.z is None:
+            self._alloc(B.shape[1])
         i0 = self.start + self.rows
         w = 1.0 + 0.5 * np.sin(0.7548776662466927 * np.arange(i0, i0 + B.shape[0]))
         with np.errstate(over="ignore", invalid="ignore"):
@@ -514,8 +522,7 @@ class SourceProducts:
         with one_blas_thread(data):   # where it cannot hold, one worker on threaded BLAS
             workers = max(1, data.held_threads)
             bufs = [np.empty(rows * data.d) for _ in range(workers)]
-            for B in _rows(self.source, data.stop, data.activity, what):
-                seen.add(B)
+            for B in _rows(self.source, data.stop, data.activity, what, seen=seen):
                 plain = uncentered and B.dtype == np.float64
                 parts = [None] * workers
 
@@ -605,26 +612,44 @@ def read_ahead(blocks, stop):
         thread.join()
 
 
-def _rows(source, stop, activity, what, extent=None, with_dtype=False):
-    """The validated blocks of ``source``, with progress in ``activity`` (and each block's
-    original dtype with ``with_dtype``); ``extent``, a list, keeps the largest ``|x|``."""
-    t0, done, d, dtype = time.perf_counter(), 0, None, None
+def _rows(source, stop, activity, what, extent=None, with_dtype=False, seen=None):
+    """The validated blocks of ``source`` (:func:`check_block`), with progress in ``activity``
+    (and each block's original dtype with ``with_dtype``); ``extent``, a list, keeps the
+    largest ``|x|``, and the :class:`Fingerprint` ``seen`` adds every block. Sources that set
+    ``ahead`` are read, checked and fingerprinted on the thread of :func:`read_ahead`, while
+    the pass works on the block before."""
+    t0, done = time.perf_counter(), 0
     extent = [0.0] if extent is None else extent
     total = source.rows or 0
-    blocks = read_ahead(source.blocks(), stop) if source.ahead else source.blocks()
-    for index, block in enumerate(blocks):
+    checked = _checked(source.blocks(), extent, seen, close=source.ahead)
+    for B, original in read_ahead(checked, stop) if source.ahead else checked:
         if stop[0]:
             raise Cancelled
-        original = np.asarray(block).dtype if hasattr(block, "dtype") else None
-        B = check_block(block, index, d, dtype, extent)
-        extent[:] = [max(extent)]   # the largest |x| so far
-        if d is None:
-            d, dtype = B.shape[1], original if original is not None else B.dtype
         done += B.shape[0]
         rate = done / max(time.perf_counter() - t0, 1e-9)
         activity.start(f"{what}: {done:,} rows, {rate:,.0f} rows/s", total)
         activity.advance(done)
-        yield (B, original if original is not None else B.dtype) if with_dtype else B
+        yield (B, original) if with_dtype else B
+
+
+def _checked(blocks, extent, seen, close):
+    """``(B, original dtype)`` for each of ``blocks``: B as :func:`check_block` returns it,
+    added to the :class:`Fingerprint` ``seen`` (None: not kept). ``close``: close ``blocks``
+    (a source's own generator, not a user's iterable) when done or left."""
+    d = dtype = None
+    try:
+        for index, block in enumerate(blocks):
+            original = np.asarray(block).dtype if hasattr(block, "dtype") else None
+            B = check_block(block, index, d, dtype, extent)
+            extent[:] = [max(extent)]   # the largest |x| so far
+            if d is None:
+                d, dtype = B.shape[1], original if original is not None else B.dtype
+            if seen is not None and B.shape[0]:
+                seen.add(B)
+            yield B, original if original is not None else B.dtype
+    finally:
+        if close:
+            blocks.close()
 
 
 def of_sums(acc, products=None, **kw):
@@ -682,11 +707,11 @@ def accumulate(source, stop, activity, in_caller=None):
     the thread that may set BLAS limits (see :func:`fastlae._threads.interruptible`)."""
     t0 = time.perf_counter()
     in_caller = (lambda fn: fn()) if in_caller is None else in_caller
-    workers, dtype, out_dtype, extent, seen = None, None, None, [0.0], None
+    workers, dtype, out_dtype, extent = None, None, None, [0.0]
+    seen = Fingerprint(bound=True) if source.replayable else None
     try:
-        for B, original in _rows(source, stop, activity, "Gram pass", extent, True):
+        for B, original in _rows(source, stop, activity, "Gram pass", extent, True, seen):
             if workers is None:
-                seen = Fingerprint(B.shape[1], True) if source.replayable else None
                 wide = B.shape[1] > GRAM_FEATURES_MAX
                 if wide and not source.replayable:
                     raise ValueError(E.STREAM_WIDE.format(d=B.shape[1], max=GRAM_FEATURES_MAX))
@@ -694,8 +719,6 @@ def accumulate(source, stop, activity, in_caller=None):
                 out_dtype = np.dtype(np.float64) if original.kind in "biu" else B.dtype
             if B.shape[0]:
                 workers.add(B)
-                if seen is not None:
-                    seen.add(B)
     finally:
         if workers is not None:
             workers.close()
