@@ -50,7 +50,7 @@ SPLIT_ROWS = 256
 # that can be read again is solved by passes (memory O(d r + block)), a one-shot stream refused.
 GRAM_FEATURES_MAX = 16384
 # Files and memory maps of float values taking at most this share of the physical memory are
-# read in place as arrays (see in_place); larger ones by row blocks, in one block of memory.
+# read in place as arrays (see in_place); larger ones by row blocks (AHEAD_BUFFERS of memory).
 IN_PLACE_MEMORY = 0.25
 
 

@@ -38,7 +38,7 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         integers float64. A path to a ``.npy`` file or an ``np.memmap`` (or
         ``np.load(..., mmap_mode="r")``) is read in place as an array where it holds float
         values and fits in a quarter of the memory, else block by block
-        (:func:`fastlae._stream.in_place`). Read block by block, in memory of one block plus
+        (:func:`fastlae._stream.in_place`). Read block by block, in memory of a few blocks plus
         O(n_features^2) (:mod:`fastlae._stream`): those larger files and maps, any iterable
         of 2-D row blocks (a generator, a list of arrays; read once), or a callable returning
         such an iterable (called once per pass, so that the certificate can read the data

@@ -12,8 +12,9 @@ reported next to the size of the data it went through.
 * ``stream``: ``fastlae.pca`` of a generator of 1.2 GB of float64 row blocks (decaying
   spectrum, 400 features), against the in-memory call on the same rows.
 * ``file``: ``fastlae.pca("big.npy", 10)`` on a 2.4 GB file (1,000,000 x 300), by row blocks (as
-  a file beyond memory is read) and in place, against the time to just read the file block by
-  block (the floor) and ``np.load`` + the in-memory call.
+  a file beyond memory is read; also with the file's pages dropped from the page cache first,
+  ``posix_fadvise(POSIX_FADV_DONTNEED)``) and in place, against the time to just read the
+  file block by block (the floor) and ``np.load`` + the in-memory call.
 * ``sparse``: a 300000 x 3000 CSR matrix at 0.5% density: ``fastlae.pca`` against scikit-learn's
   ``PCA(svd_solver="arpack")`` (centered) and ``TruncatedSVD`` (not centered: another answer,
   timed for reference), with the subspace sine to ARPACK's.
@@ -33,7 +34,7 @@ import tempfile
 import textwrap
 
 PRELUDE = """
-import json, time, numpy as np, fastlae
+import json, os, time, numpy as np, fastlae
 def peak_mb():   # VmHWM: the resident peak since the process started or reset_peak()
     with open("/proc/self/status") as fh:
         return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM")) / 1024
@@ -88,12 +89,20 @@ n, d = np.load(path, mmap_mode="r").shape
 if ARGS.get("rows"):   # by row blocks, as a file beyond memory is read
     import fastlae._stream
     fastlae._stream.IN_PLACE_MEMORY = 0.0
+def drop_cache():   # the file's pages out of the page cache (as for a file beyond memory)
+    fd = os.open(path, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(fd)
 def floor():                                 # read every byte once, block by block
     with open(path, "rb", buffering=0) as fh:
         buf = bytearray(1 << 25)
         while fh.readinto(buf):
             pass
+if ARGS.get("cold"):
+    drop_cache()
 t = time.perf_counter(); floor(); t_read = time.perf_counter() - t
+if ARGS.get("cold"):
+    drop_cache()
 reset_peak()
 t = time.perf_counter(); r = fastlae.pca(path, 10); t_file = time.perf_counter() - t
 peak_file = peak_mb()
@@ -201,6 +210,7 @@ def part_file():
             for i in range(0, n, step):
                 fh.write(decaying(step, d, random_state=i).tobytes())
         f = run(FILE, path=path, rows=True)
+        g = run(FILE, path=path, rows=True, cold=True)
         p = run(FILE, path=path)
         c = run(FILE, path=path, compare=True)
     print(f"file:   {f['gb']:.2f} GB .npy by row blocks (as beyond memory): fastlae.pca(path) "
@@ -208,6 +218,10 @@ def part_file():
           f"{f['certify_seconds']:.2f} s), reading the file alone {f['read_seconds']:.2f} s: "
           f"{f['seconds'] / f['read_seconds']:.2f}x the floor; peak resident {f['peak_mb']:.0f} "
           f"MB; certificate {f['certificate']}")
+    print(f"        the same, its pages dropped from the page cache first: {g['seconds']:.2f} s "
+          f"(Gram pass {g['gram_seconds']:.2f} s, certificate pass {g['certify_seconds']:.2f} "
+          f"s), reading the file alone {g['read_seconds']:.2f} s: "
+          f"{g['seconds'] / g['read_seconds']:.2f}x the floor")
     print(f"        in place (it fits in memory): {p['seconds']:.2f} s; peak resident "
           f"{p['peak_mb']:.0f} MB, the file's mapped pages included; certificate "
           f"{p['certificate']}")
