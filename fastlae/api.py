@@ -37,17 +37,17 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         takes, a pandas frame. Integers of up to 16 bits and bool become float32, wider
         integers float64. A path to a ``.npy`` file or an ``np.memmap`` (or
         ``np.load(..., mmap_mode="r")``) is read in place as an array where it holds float
-        values and fits in a quarter of the memory, else block by block
-        (:func:`fastlae._stream.in_place`). Read block by block, in memory of a few blocks plus
-        O(n_features^2) (:mod:`fastlae._stream`): those larger files and maps, any iterable
-        of 2-D row blocks (a generator, a list of arrays; read once), or a callable returning
-        such an iterable (called once per pass, so that the certificate can read the data
-        again). A ``scipy.sparse`` matrix
-        or array (CSR, CSC, COO, ...) is centered implicitly, never densified
-        (:mod:`fastlae._sparse`). A ``dask.array`` has its Gram formed
-        chunk by chunk on the workers and merged on the cluster (:mod:`fastlae._dask`). The
-        running sums of :meth:`fastlae.PCA.partial_fit` (a :class:`fastlae._stream.GramSum`)
-        are solved as they are, certified against their Gram.
+        values and fits in a quarter of the memory (a memory map, whose file must not be
+        truncated during the call; :func:`fastlae._stream.in_place`). Read block by block,
+        in memory of a few blocks plus O(n_features^2) (:mod:`fastlae._stream`): larger files
+        and maps, any iterable of 2-D row blocks (a generator, a list of arrays; read once),
+        or a callable returning such an iterable (called once per pass, so that the
+        certificate can read the data again). A ``scipy.sparse`` matrix or array (CSR, CSC,
+        COO, ...) is centered implicitly, never densified (:mod:`fastlae._sparse`). A
+        ``dask.array`` has its Gram formed chunk by chunk on the workers and merged on the
+        cluster (:mod:`fastlae._dask`). The running sums of :meth:`fastlae.PCA.partial_fit`
+        (a :class:`fastlae._stream.GramSum`) are solved as they are, certified against their
+        Gram.
     k : int
         Number of components, ``1 <= k <= min(n_samples, n_features)``.
     solver : {"auto", "gd", "oja", "als", "als_tied", "krylov", "eigh"}, default="auto"
