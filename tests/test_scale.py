@@ -138,9 +138,10 @@ def test_npy_files_and_memory_maps(tmp_path, monkeypatch, fits):
 
 
 def test_what_is_read_in_place(tmp_path, monkeypatch):
-    """Float files and maps within IN_PLACE_MEMORY of the memory are arrays; other dtypes
-    (a whole-file conversion), larger files and a machine whose memory cannot be read go by
-    row blocks; wide files with few samples are read in place whatever their size."""
+    """Float files and maps within IN_PLACE_MEMORY of the memory (and GRAM_FEATURES_MAX
+    features) are arrays; other dtypes (a whole-file conversion), larger files and a machine
+    whose memory cannot be read go by row blocks; wide files with few samples are read in
+    place whatever their size."""
     import fastlae._stream as stream
     from fastlae._inputs import describe
 
@@ -156,6 +157,9 @@ def test_what_is_read_in_place(tmp_path, monkeypatch):
     size = X.nbytes
     monkeypatch.setattr(stream, "physical_memory", lambda: 4 * size)   # exactly a quarter
     assert stream.in_place(X.shape, np.float64) and not stream.in_place((401, 20), np.float64)
+    monkeypatch.setattr(stream, "GRAM_FEATURES_MAX", 19)   # too many features for a Gram
+    assert not stream.in_place(X.shape, np.float64)
+    monkeypatch.setattr(stream, "GRAM_FEATURES_MAX", 16384)
     monkeypatch.setattr(stream, "physical_memory", lambda: 0)   # unknown: by row blocks
     assert not stream.in_place(X.shape, np.float32)
     assert stream.in_place((50, 400), np.int16)   # wide, few samples: the sample Gram
