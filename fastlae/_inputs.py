@@ -36,9 +36,11 @@ class Input:
         The dtype of the results (for row blocks, known after the pass).
     name : str
         How a progress line names the data.
-    in_place : bool
-        Read in place from a file or memory map (mixed precision's refinement pass would be a
-        second read of the file).
+    reread_costly : bool
+        A file or memory map whose passes after the first may read the disk: beyond memory
+        (:func:`fastlae._stream.fits_memory`), or wide and read in place, where two passes
+        give the answer. ``"auto"`` precision stays double there (mixed precision's
+        refinement would be one more pass).
     stamp : tuple or None
         ``(path, size, modification time)`` of the file behind a path or memory map, taken
         before any pass (see :meth:`check_unchanged`).
@@ -50,7 +52,7 @@ class Input:
     feat_axis: int = 1
     out_dtype: object = None
     name: str = ""
-    in_place: bool = False
+    reread_costly: bool = False
     stamp: tuple = None
 
     def open(self, stop, in_caller, activity):
@@ -104,10 +106,11 @@ def _describe(X):
     if _sparse.is_sparse(X):
         A, out_dtype = _sparse.check_sparse(X)
         return Input("sparse", A, A.shape, out_dtype=out_dtype, name="%d x %d" % A.shape)
-    in_place = isinstance(X, (str, bytes, os.PathLike, np.memmap))
+    from_file = isinstance(X, (str, bytes, os.PathLike, np.memmap))
     source = _stream.source_of(X)
     if source is not None:
-        return Input("rows", source, source.shape, name=source.name, in_place=in_place)
+        return Input("rows", source, source.shape, name=source.name, reread_costly=from_file)
     A, feat_axis, out_dtype = V.check_X(_stream.memmap_of_path(X))
     shape = A.shape if feat_axis == 1 else A.shape[::-1]
-    return Input("array", A, shape, feat_axis, out_dtype, f"{shape[0]} x {shape[1]}", in_place)
+    costly = from_file and (shape[1] > shape[0] or not _stream.fits_memory(shape, A.dtype))
+    return Input("array", A, shape, feat_axis, out_dtype, f"{shape[0]} x {shape[1]}", costly)

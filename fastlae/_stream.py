@@ -370,22 +370,27 @@ def source_of(X):
 
 def in_place(shape, dtype):
     """Whether a file or memory map is read in place by the array path, as an array in memory
-    is, instead of by row blocks.
+    is, instead of by row blocks:
 
-    * Data that fit in memory: float32 or float64 values (native byte order: nothing to
-      convert) taking at most ``IN_PLACE_MEMORY`` of the physical memory
-      (:func:`physical_memory`), with at most ``GRAM_FEATURES_MAX`` features (the array
-      path may form their Gram, as row blocks would). Their pages stay in the page cache
-      between passes, so the call makes the plan and the passes of the array in memory:
-      matrix-free products where they pay, else the Gram in one pass.
-    * Wide data (fewer samples than features) whose n x n sample Gram takes at most as much
+    * data that fit in memory (:func:`fits_memory`): the call makes the plan and the passes
+      of the array in memory (matrix-free products where they pay, else the Gram in one
+      pass);
+    * wide data (fewer samples than features) whose n x n sample Gram takes at most as much
       memory as the largest feature Gram formed from row blocks (``GRAM_FEATURES_MAX``). Two
       passes over the file then give the exact answer, where row blocks would need a pass per
       product.
     """
     n, d = shape
-    if d > n and n <= GRAM_FEATURES_MAX:
-        return True
+    return (d > n and n <= GRAM_FEATURES_MAX) or fits_memory(shape, dtype)
+
+
+def fits_memory(shape, dtype):
+    """Whether a file or memory map fits in memory: float32 or float64 values (native byte
+    order: nothing to convert) taking at most ``IN_PLACE_MEMORY`` of the physical memory
+    (:func:`physical_memory`), with at most ``GRAM_FEATURES_MAX`` features (the array path
+    may form their Gram, as row blocks would). Its pages then stay in the page cache from one
+    pass to the next."""
+    n, d = shape
     dtype = np.dtype(dtype)
     return dtype in (np.dtype(np.float32), np.dtype(np.float64)) and d <= GRAM_FEATURES_MAX \
         and n * d * dtype.itemsize <= IN_PLACE_MEMORY * physical_memory()

@@ -258,11 +258,12 @@ class Request:
         return None if self.lam is None else self.lam / scale / scale   # scale^2 may overflow
 
 
-def check_request(shape, in_place, k, solver="auto", lam=None, tol=1e-10, max_iter=None,
-                  n_latent=None, random_state=None, precision="auto"):
+def check_request(shape, reread_costly, k, solver="auto", lam=None, tol=1e-10,
+                  max_iter=None, n_latent=None, random_state=None, precision="auto"):
     """The :class:`Request` of a :func:`fastlae.pca` call on an input of ``shape`` (None:
-    known after its pass); ``in_place``: read from a file or memory map, where ``"auto"``
-    precision stays double (a refinement pass would read the file again)."""
+    known after its pass); ``reread_costly``: a file whose passes after the first may read
+    the disk (:class:`fastlae._inputs.Input`), where ``"auto"`` precision stays double (a
+    refinement pass would read the file again)."""
     from .solvers import PRECISIONS, SOLVERS
 
     top = min(shape) if shape is not None else None
@@ -271,5 +272,5 @@ def check_request(shape, in_place, k, solver="auto", lam=None, tol=1e-10, max_it
     return Request(k, check_solver(solver, SOLVERS), check_lam(lam), check_tol(tol),
                    check_max_iter(max_iter), check_n_latent(n_latent, k, top),
                    check_random_state(random_state),
-                   "double" if precision == "auto" and in_place else precision,
+                   "double" if precision == "auto" and reread_costly else precision,
                    precision != "double")

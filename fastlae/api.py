@@ -92,9 +92,11 @@ def pca(X, k, *, solver="auto", lam=None, tol=1e-10, max_iter=None, n_latent=Non
         the answer (seen by a probe of the first rows: a k-th eigenvalue below about 1e-4 of
         the largest; or after the pass: no gap after the k-th that it resolves) the float64
         Gram is formed instead (``r.precision`` says which ran). Applies to the formed Gram
-        of in-memory data, the feature Gram and (wide data) the sample Gram; the matrix-free
-        path, streams and sparse data run in double. ``"auto"``: mixed where the solver is
-        ``"auto"``, ``"als_tied"`` or ``"eigh"``, ``lam`` is None, the cost model
+        of in-memory data (and files read in place), the feature Gram and (wide data) the
+        sample Gram; the matrix-free path, streams, files read by blocks and sparse data run
+        in double. ``"auto"``: mixed where the solver is ``"auto"``, ``"als_tied"`` or
+        ``"eigh"``, ``lam`` is None, the data are not a file whose further passes may read
+        the disk (beyond memory, or wide and read in place), the cost model
         (:func:`fastlae.solvers.single_saves`) predicts a gain and, for the feature Gram, the
         probe sees the spectrum still fall after the k-th value (noise-like data stay in
         double: there the refinement costs what float32 saves; on the small sample Gram of
@@ -152,7 +154,7 @@ def _pca(X, k, n_threads=None, progress=False, verbose=False, plan=None, **optio
     ``plan`` (a :class:`fastlae.solvers.Plan`) overrides the ``"auto"`` rule: the seam for
     tests and benchmarks that need a given path."""
     opened = describe(X)
-    request = V.check_request(opened.shape, opened.in_place, k, **options)
+    request = V.check_request(opened.shape, opened.reread_costly, k, **options)
     n_threads = V.check_n_threads(n_threads)
     activity = Activity()
     work = functools.partial(run, opened, request, plan, activity)

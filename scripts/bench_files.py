@@ -32,6 +32,8 @@ CASES = {
                 lambda: np.random.default_rng(0).standard_normal((4000, 4000)), 20),
                ("5000 x 3000 i^-0.8", lambda: power_law(5000, 3000, 0.8), 10)],
     "tall": [("100000 x 300 decaying", lambda: datasets.decaying(100000, 300, random_state=0), 10),
+             ("100000 x 1000 decaying",
+              lambda: datasets.decaying(100000, 1000, random_state=0), 20),
              ("200000 x 256 gaussian",
               lambda: np.random.default_rng(1).standard_normal((200000, 256)), 10)],
     "mid": [("20000 x 2000 decaying", lambda: datasets.decaying(20000, 2000, random_state=0), 10),

@@ -155,6 +155,27 @@ def test_auto_leaves_data_flat_around_k_in_double(monkeypatch):
         assert fastlae.pca(zoo(name, N, D, k=K), K).precision == "mixed"
 
 
+def test_auto_precision_of_files(monkeypatch, tmp_path):
+    """A tall file that fits in memory takes the precision of the array in memory (its
+    refinement pass reads the page cache); a wide one read in place (two passes give the
+    answer) and one beyond memory stay in float64."""
+    monkeypatch.setattr(mixed, "single_saves", lambda *args: True)
+    X = zoo("decaying", N, D, k=K)
+    np.save(tmp_path / "tall.npy", X)
+    np.save(tmp_path / "wide.npy", np.ascontiguousarray(X[:100]))
+    np.save(tmp_path / "fortran.npy", np.asfortranarray(X))
+    assert fastlae.pca(X, K).precision == "mixed"
+    for source in (str(tmp_path / "tall.npy"), np.load(tmp_path / "tall.npy", mmap_mode="r"),
+                   str(tmp_path / "fortran.npy")):
+        r = fastlae.pca(source, K)
+        assert r.precision == "mixed"
+        check(X, K, r)
+    assert fastlae.pca(str(tmp_path / "wide.npy"), K).precision == "double"
+    monkeypatch.setattr("fastlae._stream.IN_PLACE_MEMORY", 0.0)   # beyond memory
+    assert fastlae.pca(str(tmp_path / "fortran.npy"), K).precision == "double"   # in place
+    assert fastlae.pca(str(tmp_path / "tall.npy"), K).precision == "double"   # by row blocks
+
+
 def test_auto_precision_follows_the_cost_model(monkeypatch):
     # large and tall: mixed; small, narrow, or k large against d: double
     assert single_saves(100_000, 1000, 10) and single_saves(200_000, 1000, 20)

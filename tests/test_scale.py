@@ -125,9 +125,10 @@ def test_npy_files_and_memory_maps(tmp_path, monkeypatch, fits):
         r = fastlae.pca(source, K)
         np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
         assert sin_angle(ref.components.T, r.components) < 1e-10
-        assert r.precision == "double"   # no float32 copy of a file
         if expected == "rows":
-            assert r.certificate == "data"
+            assert r.certificate == "data" and r.precision == "double"
+        else:   # the array in memory's plan
+            assert r.precision == ref.precision and r.certificate == ref.certificate
     with pytest.raises(TypeError, match=r"a path \('.*x.csv'\) to a file fastlae.pca does not"):
         fastlae.pca(str(tmp_path / "x.csv"), K)
     with pytest.raises(ValueError, match="cannot read"):
