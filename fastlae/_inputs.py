@@ -37,10 +37,9 @@ class Input:
     name : str
         How a progress line names the data.
     reread_costly : bool
-        A file or memory map whose passes after the first may read the disk: beyond memory
-        (:func:`fastlae._stream.fits_memory`), or wide and read in place, where two passes
-        give the answer. ``"auto"`` precision stays double there (mixed precision's
-        refinement would be one more pass).
+        A file or memory map whose passes after the first may read the disk (read by row
+        blocks, or :func:`fastlae._stream.reread_costly`). ``"auto"`` precision stays double
+        there (mixed precision's refinement would be one more pass).
     stamp : tuple or None
         ``(path, size, modification time)`` of the file behind a path or memory map, taken
         before any pass (see :meth:`check_unchanged`).
@@ -112,5 +111,5 @@ def _describe(X):
         return Input("rows", source, source.shape, name=source.name, reread_costly=from_file)
     A, feat_axis, out_dtype = V.check_X(_stream.memmap_of_path(X))
     shape = A.shape if feat_axis == 1 else A.shape[::-1]
-    costly = from_file and (shape[1] > shape[0] or not _stream.fits_memory(shape, A.dtype))
-    return Input("array", A, shape, feat_axis, out_dtype, f"{shape[0]} x {shape[1]}", costly)
+    return Input("array", A, shape, feat_axis, out_dtype, f"{shape[0]} x {shape[1]}",
+                 from_file and _stream.reread_costly(shape, A.dtype))

@@ -396,20 +396,34 @@ def fits_memory(shape, dtype):
         and n * d * dtype.itemsize <= IN_PLACE_MEMORY * physical_memory()
 
 
+def reread_costly(shape, dtype):
+    """Whether passes after the first over a file or memory map read in place may read the
+    disk: it does not fit in memory (:func:`fits_memory`), or it is wide and read in place,
+    where two passes give the answer (see :func:`in_place`)."""
+    n, d = shape
+    return d > n or not fits_memory(shape, dtype)
+
+
+# The memory limits of the process's control group: cgroup v2, then v1 (a number; "max" or a
+# value near 2^63 means none).
+CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
 def physical_memory():
     """The machine's physical memory in bytes, or the memory limit of the process's control
-    group (cgroup v2 ``memory.max``) where that is smaller; 0 where neither can be read."""
+    group (``CGROUP_LIMITS``) where that is smaller; 0 where neither can be read."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):   # no sysconf (Windows)
         return 0
-    try:
-        with open("/sys/fs/cgroup/memory.max") as fh:
-            limit = fh.read().strip()
+    for path in CGROUP_LIMITS:
+        try:
+            with open(path) as fh:
+                limit = fh.read().strip()
+        except OSError:
+            continue
         if limit.isdigit():
             total = min(total, int(limit))
-    except OSError:
-        pass
     return max(int(total), 0)
 
 

@@ -169,12 +169,24 @@ def test_what_is_read_in_place(tmp_path, monkeypatch):
     np.testing.assert_allclose(r.explained_variance, ref.explained_variance, rtol=1e-12)
 
 
-def test_physical_memory_is_known_here():
+def test_physical_memory_is_known_here(tmp_path, monkeypatch):
+    """The machine's memory, or a control group's smaller limit (v2 or v1; "max" and v1's
+    near-2^63 "no limit" leave the machine's)."""
     import fastlae._stream as stream
 
     if not hasattr(os, "sysconf"):
         pytest.skip("no sysconf on this platform")
-    assert stream.physical_memory() > 1 << 28
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
+    monkeypatch.setattr(stream, "CGROUP_LIMITS", (str(v2), str(v1)))
+    assert stream.physical_memory() == total > 1 << 28   # neither file
+    v2.write_text("max\n")
+    v1.write_text(f"{2 ** 63 - 4096}\n")
+    assert stream.physical_memory() == total
+    v1.write_text(f"{1 << 30}\n")
+    assert stream.physical_memory() == min(total, 1 << 30)
+    v2.write_text(f"{1 << 29}\n")
+    assert stream.physical_memory() == min(total, 1 << 29)
 
 
 def test_read_ahead_keeps_order_errors_and_early_exits():
