@@ -30,9 +30,9 @@ from . import _errors as E
 from scipy.linalg.blas import dsyr as _syr
 
 from ._blas import blas_threads, limit_to_one, restore, syrk_update
-from ._kernels.operator import span_centered, span_uncentered
+from ._kernels.operator import GramOperator, apply_span
 from ._kernels.passes import center_block_exact
-from ._operator import span_block
+from ._operator import _EMPTY_BUF, span_block
 from ._data import GramData, PassData, block_length, pow2_at_least
 from ._threads import Cancelled, one_blas_thread, run_spans
 from ._validation import as_float, plain_array
@@ -527,12 +527,12 @@ class SourceProducts:
 
         Each block goes through the matrix-free products of an array in memory, its rows split
         into one span per BLAS thread (BLAS held at one thread for the pass), in blocks that
-        stay in the core's cache (:func:`fastlae._operator.span_block`): centered copies
-        (:func:`~fastlae._kernels.operator.span_centered`), or where the mean is small enough
-        against the spread for ``tol`` (:meth:`fastlae._data.Data.uncentered`) and the block
-        is float64, none: ``T = B V - 1 (m^T V)`` and ``B^T T - m (1^T T)``
-        (:func:`~fastlae._kernels.operator.span_uncentered`), which round like the centered
-        products within ``eps sqrt(1 + n |m|^2 / lambda_1)``.
+        stay in the core's cache (:func:`fastlae._operator.span_block`;
+        :func:`~fastlae._kernels.operator.apply_span` on the block): centered copies, or
+        where the mean is small enough against the spread for ``tol``
+        (:meth:`fastlae._data.Data.uncentered`) and the block is float64, none: ``T = B V -
+        1 (m^T V)`` and ``B^T T - m (1^T T)``, which round like the centered products within
+        ``eps sqrt(1 + n |m|^2 / lambda_1)``.
         """
         uncentered = data.uncentered(data.trace, tol)
         V = np.ascontiguousarray(V, dtype=np.float64)
@@ -543,14 +543,13 @@ class SourceProducts:
             workers = max(1, data.held_threads)
             bufs = [np.empty(rows * data.d) for _ in range(workers)]
             for B in _rows(self.source, data.stop, data.activity, what, seen=seen):
-                plain = uncentered and B.dtype == np.float64
+                plain = uncentered and B.dtype == np.float64   # an empty buffer: uncentered
+                ops = [GramOperator(B, data.mean, 1, data.inv, 1, rows,
+                                    _EMPTY_BUF if plain else buf, data.stop) for buf in bufs]
                 parts = [None] * workers
 
                 def body(t, s0, s1):
-                    parts[t] = span_uncentered(B, data.mean, data.inv, rows, data.stop, V, s0,
-                                               s1) if plain else \
-                        span_centered(B, data.mean, 1, data.inv, 1, rows, bufs[t], data.stop, V,
-                                      s0, s1)
+                    parts[t] = apply_span(ops[t], V, s0, s1)
 
                 run_spans(body, B.shape[0], -(-B.shape[0] // workers), workers,
                           data.check_stop, "fastlae-pass")
