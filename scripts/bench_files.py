@@ -5,7 +5,7 @@ array path; ``rows`` times the same path read by row blocks, as a file beyond me
 (``IN_PLACE_MEMORY = 0``). Each case writes its matrix to a temporary ``.npy`` file (in the page
 cache once written); calls are interleaved, medians of ``--reps``.
 
-    python scripts/bench_files.py [--reps 3] [--cases square,tall,mid,float32]
+    python scripts/bench_files.py [--reps 3] [--cases square,tall,mid,zoo,float32]
 """
 import argparse
 import os
@@ -39,6 +39,12 @@ CASES = {
     "mid": [("20000 x 2000 decaying", lambda: datasets.decaying(20000, 2000, random_state=0), 10),
             ("20000 x 2000 cluster_at_k",
              lambda: datasets.zoo("cluster_at_k", 20000, 2000, 10, random_state=0), 10)],
+    "zoo": [("4000 x 4000 flat_tail",
+             lambda: datasets.zoo("flat_tail", 4000, 4000, 20, random_state=0), 20),
+            ("4000 x 4000 rank_at_k",
+             lambda: datasets.zoo("rank_at_k", 4000, 4000, 20, random_state=0), 20),
+            ("20000 x 2000 flat_tail",
+             lambda: datasets.zoo("flat_tail", 20000, 2000, 10, random_state=0), 10)],
     "float32": [("4000 x 4000 decaying float32",
                  lambda: datasets.decaying(4000, 4000, random_state=0).astype(np.float32), 20),
                 ("100000 x 300 decaying float32",
