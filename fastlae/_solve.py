@@ -110,9 +110,8 @@ def _double(data, request, plan, tried):
     budget = budget_of(request, plan)
     if trace == 0.0:   # every sample equals the mean: any orthonormal basis is exact
         return _zero(data, request, plan, op, budget, t_gram)
-    r = latent_width(request, plan.solver, data.m, op.matrix_free)
-    run = train(op, request, plan, plan.solver, r, trace,
-                budget - tried.n_iter if plan.budget is not None else budget)
+    run = train(op, request, plan, plan.solver, latent_width(request, plan.solver, data.m),
+                trace, budget - tried.n_iter if plan.budget is not None else budget)
     pairs, t_cert = run.pairs, run.t_cert
     pairs.certificate = "data" if run.op.matrix_free else "gram"
     if data.C is not None and not getattr(data.products, "EXACT_GRAM", False):
@@ -195,7 +194,7 @@ def _by_passes(data, request):
     floor = lam_floor(data.m, data.trace)
     lam = request.lam_scaled(data.scale)
     b = request.n_latent if request.n_latent is not None else \
-        min(krylov.default_block(k, data.m, data.read_bound, matrix_free=True),
+        min(krylov.default_block(k, data.m, read_bound=data.read_bound),
             getattr(data.products, "BLOCK", data.m))
     budget = request.max_iter if request.max_iter is not None else krylov.DEFAULT_MAX_ITER
     hist = data.activity.history("krylov by passes")

@@ -149,12 +149,12 @@ def _hand_over(op, request, name, trained, lam, floor, width, start):
     return "eigh", trained, more
 
 
-def latent_width(request, name, m, matrix_free=False):
+def latent_width(request, name, m):
     """The latent width of solver ``name``: the user's ``n_latent`` for an iterative solver,
-    else :func:`fastlae.solvers.default_latent` (on the data with ``matrix_free``)."""
+    else :func:`fastlae.solvers.default_latent`."""
     if request.n_latent is not None and REGISTRY[name].ITERATIVE:
         return request.n_latent
-    return default_latent(name, request.k, m, matrix_free)
+    return default_latent(name, request.k, m)
 
 
 def budget_of(request, plan):

@@ -105,8 +105,7 @@ def test_a_run_gives_up_where_its_ritz_values_and_its_rate_agree():
 
 
 def test_block_rules():
-    assert krylov.default_block(20, 4000) == krylov.GRAM_BLOCK
-    assert krylov.default_block(20, 4000, matrix_free=True) == krylov.FREE_BLOCK
+    assert krylov.default_block(20, 4000) == krylov.MEMORY_BLOCK
     assert krylov.default_block(2, 4000) == 2 or krylov.default_block(2, 4000) == 4
     assert krylov.default_block(10, 100000, read_bound=True) == 20
     assert krylov.default_block(10, 7) == 7

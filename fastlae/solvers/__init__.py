@@ -126,12 +126,11 @@ class Plan:
     patience: float = 0.0
 
 
-def default_latent(solver, k, m, matrix_free=False):
+def default_latent(solver, k, m):
     """Latent width r: k plus oversampling for the iterative solvers (capped at m), k else;
-    for ``"krylov"`` its block width on a formed Gram or, with ``matrix_free``, on the data
-    (:func:`fastlae.solvers.krylov.default_block`)."""
+    for ``"krylov"`` its block width (:func:`fastlae.solvers.krylov.default_block`)."""
     if solver == "krylov":
-        return krylov.default_block(k, m, matrix_free=matrix_free)
+        return krylov.default_block(k, m)
     if not REGISTRY[solver].ITERATIVE:
         return k
     return min(m, k + max(10, k))

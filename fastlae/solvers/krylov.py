@@ -94,33 +94,20 @@ ROOM_SHARE = 0.25
 DOT_ELEMENTS = 1 << 18
 
 
-# Block widths of products in memory, one per operator. A product costs about R + F b
-# (reading the operand, and the b columns' arithmetic) and the products to the target fall
-# slowly with b (about like (1 + k / b)^0.6). Measured, 2 cores, cost of one product with b
-# columns against one column: matrix-free 4000 x 4000, b 4 / 6 / 8 / 10 / 12 / 16 / 20: 1.5 /
-# 2.1 / 2.5 / 3.1 / 3.4 / 4.8 / 5.6; formed 4000 x 4000 Gram: 1.8 / 1.8 / 2.2 / 2.8 / 4.1 /
-# 4.9 / 5.8 (a debugging hook around run(); the whole calls below are the measure).
-# Matrix-free: whole calls with blocks of 6 / 8 / 10, interleaved, medians of 3, on
-# 4000 x 4000, 3000 x 5000 and 8000 x 3000 with decaying, i^-0.8, i^-0.5, cluster_at_k and
-# rank_at_k spectra, k 10 / 20 / 40: blocks of 8 took 0.80-1.04 the time of 10 on the first
-# four spectra (geometric mean 0.92), 1.04-1.27 on rank_at_k (runs of 2-6 products, 0.08-0.2
-# s); 6 was as fast as 8 at k 10 and up to 1.11 at k 40. On the formed Gram, 8 was no faster
-# (20000 x 2000, k 50: 0.88-1.03; the iid Gaussian 4000 x 4000 after its hand-over:
-# 1.06-1.61), and the cost model (fastlae.solvers.estimated_seconds) prices both paths at
-# GRAM_BLOCK, calibrated so.
-FREE_BLOCK = 8
-GRAM_BLOCK = 10
+# Block width of products in memory. A pass costs about R + F b (reading X, and the b
+# columns' arithmetic) and the products to the target fall slowly with b. Measured, 2 cores,
+# 4000 x 4000, calls with blocks of 6 / 8 / 10 / 12 / 16 / 20 (medians of 3): singular values
+# i^-0.5, k 20, 0.43 / 0.41 / 0.46 / 0.42 / 0.60 / 0.67 s (25 / 22 / 20 / 18 / 16 / 15
+# products); zoo decaying, k 20, 0.29 / 0.29 / 0.30 / 0.33 / 0.44 / 0.51 s; k 10, both
+# spectra, within 10% from 6 to 20.
+MEMORY_BLOCK = 10
 
 
-def default_block(k, m, read_bound=False, matrix_free=False):
-    """Block width: ``k + max(10, k)`` where reading the data dominates a pass (files,
-    callables, dask: a pass costs the same at any width and only their number counts);
-    in memory ``min(k, FREE_BLOCK)`` for matrix-free products with the data and
-    ``min(k, GRAM_BLOCK)`` for products with the formed Gram, at least 4. At most m."""
-    if read_bound:
-        b = k + max(10, k)
-    else:
-        b = max(min(k, FREE_BLOCK if matrix_free else GRAM_BLOCK), 4)
+def default_block(k, m, read_bound=False):
+    """Block width: ``min(k, MEMORY_BLOCK)`` (at least 4) where products are computed in
+    memory, ``k + max(10, k)`` where reading the data dominates a pass (files, callables,
+    dask: a pass costs the same at any width and only their number counts). At most m."""
+    b = k + max(10, k) if read_bound else max(min(k, MEMORY_BLOCK), min(k, 4), 4)
     return int(min(m, b))
 
 
