@@ -4,11 +4,14 @@ Sets ``fastlae.solvers.krylov.MEMORY_BLOCK``, the width of products computed in 
 ``free`` runs square-ish dense data (matrix-free products with X; slow power laws at k 40,
 where a narrower block hands over to the formed Gram earlier), ``gram`` the formed Gram
 (Krylov as the exact solver on 20000 x 2000, k 50, and after the hand-over of a flat
-spectrum). Each case runs every width in turn, ``--reps`` times (interleaved: the same noise
+spectrum), ``plans`` the shapes (n 1000-200000, d 256-6000, k 5-50) where a width changes
+the plan of ``"auto"`` (``fastlae.solvers.choose``, whose cost model prices Krylov at the
+block width), decaying and i^-0.5. Each case runs every width in turn, ``--reps`` times (interleaved: the same noise
 for all), and prints the medians, the products taken, and each width's time over the
 default's; the last line is the geometric mean of those ratios over the cases.
 
-    python scripts/bench_block.py [--reps 3] [--widths 6,8,10] [--parts free,gram]
+    python scripts/bench_block.py [--reps 3] [--widths 6,8,10]
+                                  [--parts free,gram,plans]
 """
 import argparse
 import time
@@ -43,6 +46,35 @@ GRAM = [((20000, 2000), "decaying", 50), ((20000, 2000), "cluster_at_k", 50),
         ((20000, 2000), "i^-0.5", 20), ((4000, 4000), "iid Gaussian", 10),
         ((4000, 4000), "iid Gaussian", 20)]
 PARTS = {"free": FREE, "gram": GRAM}
+GRID = [(n, d, k)
+        for n in (1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 20000, 50000, 200000)
+        for d in (256, 500, 1000, 2000, 3000, 4000, 5000, 6000) for k in (5, 10, 20, 30, 50)
+        if k < min(n, d)]
+TIMED_BYTES = 1 << 30
+
+
+def changed_plans(widths):
+    """The cases of GRID whose plan (solver, matrix-free) differs at some width (timed where
+    X takes at most TIMED_BYTES)."""
+    from fastlae.solvers import choose
+
+    default, found, changed = krylov.MEMORY_BLOCK, [], 0
+    try:
+        for n, d, k in GRID:
+            seen = set()
+            for b in widths:
+                krylov.MEMORY_BLOCK = b
+                plan = choose(n, d, k, "auto")
+                seen.add((plan.solver, plan.matrix_free))
+            if len(seen) > 1:
+                changed += 1
+                if 8 * n * d <= TIMED_BYTES:
+                    found += [((n, d), name, k) for name in ("decaying", "i^-0.5")]
+    finally:
+        krylov.MEMORY_BLOCK = default
+    print(f"plans that change with the width: {changed} of {len(GRID)} shapes "
+          f"({len(found) // 2} timed)")
+    return found
 
 
 def run_part(cases, widths, reps):
@@ -89,7 +121,10 @@ def main(argv=None):
     widths = [int(w) for w in args.widths.split(",")]
     warnings.simplefilter("ignore")
     for part in args.parts.split(","):
-        run_part(PARTS[part], sorted(set(widths) | {krylov.MEMORY_BLOCK}), args.reps)
+        widths = sorted(set(widths) | {krylov.MEMORY_BLOCK})
+        cases = changed_plans(widths) if part == "plans" else PARTS[part]
+        if cases:
+            run_part(cases, widths, args.reps)
 
 
 if __name__ == "__main__":

@@ -99,15 +99,15 @@ DOT_ELEMENTS = 1 << 18
 # 4000 x 4000, calls with blocks of 6 / 8 / 10 / 12 / 16 / 20 (medians of 3): singular values
 # i^-0.5, k 20, 0.43 / 0.41 / 0.46 / 0.42 / 0.60 / 0.67 s (25 / 22 / 20 / 18 / 16 / 15
 # products); zoo decaying, k 20, 0.29 / 0.29 / 0.30 / 0.33 / 0.44 / 0.51 s; k 10, both
-# spectra, within 10% from 6 to 20. Narrower blocks are a little faster on the spectra
-# Krylov finishes, but the give-up rule (hopeless) and the cost model are calibrated at 10:
-# scripts/bench_block.py, 45 square-ish calls (4000 x 4000, 3000 x 5000, 8000 x 3000; k 10,
-# 20, 40; decaying, i^-0.8, i^-0.5, cluster_at_k, rank_at_k), blocks of 8 took 0.94 the time
-# of 10 (geometric mean), but at k 40 on 4000 x 4000 with singular values i^-0.35 they hand
-# over to the formed Gram (1.49 s against 0.85 s), and blocks of 6 do so from i^-0.5 at
-# k 20 (2.2-2.6 s against 0.57-0.77 s). Pricing the matrix-free path at 8 in
-# fastlae.solvers.estimated_seconds changed 13 of 440 of "auto"'s plans (n 1000-200000, d
-# 256-6000, k 5-50), 1.11 the time on them.
+# spectra, within 10% from 6 to 20. Where the plan stays the same, narrower blocks are a
+# little faster, but "auto"'s cost model (fastlae.solvers.estimated_seconds, which prices
+# Krylov at this width) and its give-up rule are calibrated at 10. scripts/bench_block.py
+# --reps 3: on 48 square-ish matrix-free calls (4000 x 4000, 3000 x 5000, 8000 x 3000;
+# decaying, i^-0.8, i^-0.5, cluster_at_k, rank_at_k, k 10 / 20 / 40; slow power laws at
+# k 40) blocks of 8 took 0.93 the time of 10 and blocks of 6 0.97 (geometric means), on 5
+# formed-Gram calls 0.98 and 0.96; but at 8 the model changes the plan of 13 of 440 shapes
+# (n 1000-200000, d 256-6000, k 5-50), 1.12 the time on the 20 calls timed (0.49-2.45:
+# 20000 x 2000, k 30, hands over to eigh, 1.96 s against 0.80 s).
 MEMORY_BLOCK = 10
 
 
