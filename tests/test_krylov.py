@@ -104,6 +104,37 @@ def test_a_run_gives_up_where_its_ritz_values_and_its_rate_agree():
     assert not krylov.hopeless(hist, krylov.PATIENT_PASSES - 1, worst, flat, k, b, 1e-10, 20)
 
 
+def test_cluster_residuals_bound_every_rotation_of_a_cluster():
+    res = np.array([3e-11, 4e-11, 1e-11, 2e-11])
+    theta = np.array([9.0, 5.0, 5.0 * (1 + 1e-12), 1.0])
+    np.testing.assert_allclose(krylov._cluster_residuals(res, theta),
+                               [3e-11, np.hypot(4e-11, 1e-11), np.hypot(4e-11, 1e-11), 2e-11])
+    # a rotation of the two equal values' Ritz vectors has residuals up to that norm
+    rng = np.random.default_rng(0)
+    G = np.diag([9.0, 5.0, 5.0, 1.0, 0.5])
+    V = np.eye(5)[:, :4] + 1e-6 * rng.standard_normal((5, 4))
+    V = np.linalg.qr(V)[0]
+    w, Z = np.linalg.eigh(V.T @ G @ V)
+    V = V @ Z[:, ::-1]
+    R = G @ V - V * w[::-1]
+    c = np.cos(0.7)
+    rotated = (c * R[:, 1] + np.sqrt(1 - c * c) * R[:, 2])
+    near = krylov._cluster_residuals(np.linalg.norm(R, axis=0), np.sort(w)[::-1])
+    assert np.linalg.norm(rotated) <= near[1] * (1 + 1e-12)
+
+
+def test_a_cluster_straddling_k_is_certified_by_one_run(monkeypatch):
+    """The run stops where the certificate's Rayleigh-Ritz step, which may rotate the
+    cluster's Ritz pairs, agrees: one run, no second one at a stricter tolerance (the
+    residuals of the run alone: 14 products, two runs)."""
+    X = datasets.zoo("cluster_at_k", 1700, 1600, K, random_state=1)
+    runs = []
+    run = krylov.run
+    monkeypatch.setattr(krylov, "run", lambda *a, **kw: runs.append(1) or run(*a, **kw))
+    r = _quiet(lambda: fastlae.pca(X, K, solver="krylov"))
+    assert r.solver == "krylov" and r.matrix_free and len(runs) == 1 and r.n_iter <= 10
+    _check(r, X)
+
 def test_block_rules():
     assert krylov.default_block(20, 4000) == krylov.MEMORY_BLOCK
     assert krylov.default_block(2, 4000) == 2 or krylov.default_block(2, 4000) == 4
