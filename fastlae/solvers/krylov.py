@@ -172,7 +172,8 @@ def run(apply, m, k, block, tol, max_passes, rng, cap=None, start=None, check_st
         Stop when every residual is at most ``tol * min(1, gap)`` (``gap`` the relative
         distance from the k-th Ritz value to the next, raised to ``ATTAINABLE``; ``tol``
         where the gap is below ``GAP_MIN``), at most ``FLOOR``, or at most ``tol`` without
-        halving in ``STALL`` steps.
+        halving in ``STALL`` steps; pairs of values within ``CLUSTER`` are checked together
+        (:func:`_cluster_residuals`).
     max_passes : int
     rng : numpy.random.Generator
         Draws the start block (unless ``start``) and directions that replace a lost rank.
