@@ -118,7 +118,7 @@ def test_cluster_residuals_bound_every_rotation_of_a_cluster():
     V = V @ Z[:, ::-1]
     R = G @ V - V * w[::-1]
     c = np.cos(0.7)
-    rotated = (c * R[:, 1] + np.sqrt(1 - c * c) * R[:, 2])
+    rotated = c * R[:, 1] + np.sqrt(1 - c * c) * R[:, 2]
     near = krylov._cluster_residuals(np.linalg.norm(R, axis=0), np.sort(w)[::-1])
     assert np.linalg.norm(rotated) <= near[1] * (1 + 1e-12)
 
@@ -134,6 +134,7 @@ def test_a_cluster_straddling_k_is_certified_by_one_run(monkeypatch):
     r = _quiet(lambda: fastlae.pca(X, K, solver="krylov"))
     assert r.solver == "krylov" and r.matrix_free and len(runs) == 1 and r.n_iter <= 10
     _check(r, X)
+
 
 def test_block_rules():
     assert krylov.default_block(20, 4000) == krylov.MEMORY_BLOCK
