@@ -236,14 +236,19 @@ def _correction(apply, V, w, R, target, k):
     P = res.copy()
     rs = np.einsum("ij,ij->j", res, res)
     tiny = np.finfo(float).tiny
+    active = np.ones(R.shape[1], dtype=bool)
     for _ in range(CG_MAX):
         if np.sqrt(rs[:k].max()) <= target:
             break
         AP = w * P - project(apply(P))
-        alpha = rs / np.maximum(np.einsum("ij,ij->j", P, AP), tiny)
+        curvature = np.einsum("ij,ij->j", P, AP)
+        # a column whose curvature is not positive (w_i within the rest of the spectrum: a
+        # span far from converged) keeps its correction so far and stops (truncated CG)
+        active &= curvature > tiny
+        alpha = np.where(active, rs / np.where(active, curvature, 1.0), 0.0)
         X += P * alpha
         res -= AP * alpha
-        rs_new = np.einsum("ij,ij->j", res, res)
+        rs_new = np.where(active, np.einsum("ij,ij->j", res, res), 0.0)
         P = res + P * (rs_new / np.maximum(rs, tiny))
         rs = rs_new
     return X

@@ -5,6 +5,8 @@ refined (``r.precision == "mixed"``) or, where the float32 Gram cannot resolve i
 again in float64 (``"double"``); either way it agrees with LAPACK on the exact Gram as closely
 as the float64 path does, and its reported residuals bound the true ones.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -342,3 +344,37 @@ def test_the_probe_sends_unresolvable_spectra_to_double_before_the_float32_pass(
     r = fastlae.pca(wide_range, 12, precision="mixed")
     assert r.precision == "double"
     check(wide_range, 12, r)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_refinement_from_a_span_far_from_converged(seed):
+    """refine() from a random span (Ritz values inside the rest of the spectrum, where the
+    correction equations are indefinite): a certified answer or None, never a failure."""
+    from fastlae._data import ArrayData
+
+    X = zoo("decaying", N, D, k=K)
+    data = ArrayData(X, 1)
+    C32 = mixed.form_gram(data, single=True)[0]
+    basis = np.linalg.qr(np.random.default_rng(seed).standard_normal((D, 2 * K)))[0]
+    out = mixed.refine(data, C32, np.ascontiguousarray(basis), K, 1e-10)
+    if out is not None:
+        Xs = (X - X.mean(axis=0)) / data.scale
+        C = Xs.T @ Xs
+        w = np.linalg.eigvalsh(C)[::-1]
+        true = np.linalg.norm(C @ out.vecs - out.vecs * out.theta, axis=0) / w[0]
+        assert np.all(true <= out.res + 1e-13) and out.res.max() <= 1e-10
+
+
+@pytest.mark.parametrize("solver", ["gd", "oja", "krylov"])
+def test_named_solvers_stopped_early_on_the_float32_gram(solver):
+    """A solver stopped far from converged by max_iter: the refinement certifies, or declines
+    and the answer is the float64 path's, with its warning."""
+    X = zoo("decaying", N, D, k=K)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = fastlae.pca(X, K, solver=solver, max_iter=1, precision="mixed")
+    if r.converged:
+        check(X, K, r)
+    else:
+        assert r.precision == "double"
+        assert any(issubclass(w.category, fastlae.ConvergenceWarning) for w in caught)
