@@ -445,7 +445,7 @@ def _solve(data, request, plan, t0):
     t_gram = time.perf_counter() - t0
     # the float32 Gram resolves the answer to about 1e-7: train to that, then refine; the
     # refinement needs a span wider than k (eigh: as wide as the autoencoder's)
-    r = latent_width(request, plan.solver, data.m) if REGISTRY[plan.solver].ITERATIVE \
+    r = latent_width(request, plan.solver, op) if REGISTRY[plan.solver].ITERATIVE \
         else default_latent("als_tied", k, data.m)
     budget = budget_of(request, plan)
     run = train(op, request, plan, plan.solver, r, trace, budget, tol=max(tol, SOLVE_TOL),

@@ -110,7 +110,7 @@ def _double(data, request, plan, tried):
     budget = budget_of(request, plan)
     if trace == 0.0:   # every sample equals the mean: any orthonormal basis is exact
         return _zero(data, request, plan, op, budget, t_gram)
-    run = train(op, request, plan, plan.solver, latent_width(request, plan.solver, data.m),
+    run = train(op, request, plan, plan.solver, latent_width(request, plan.solver, op),
                 trace, budget - tried.n_iter if plan.budget is not None else budget)
     pairs, t_cert = run.pairs, run.t_cert
     pairs.certificate = "data" if run.op.matrix_free else "gram"

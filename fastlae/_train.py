@@ -149,12 +149,16 @@ def _hand_over(op, request, name, trained, lam, floor, width, start):
     return "eigh", trained, more
 
 
-def latent_width(request, name, m):
-    """The latent width of solver ``name``: the user's ``n_latent`` for an iterative solver,
-    else :func:`fastlae.solvers.default_latent`."""
+def latent_width(request, name, op):
+    """The latent width of solver ``name`` on ``op``: the user's ``n_latent`` for an
+    iterative solver, else for ``"krylov"`` the block of least modelled cost on op's products
+    (:func:`fastlae.solvers.krylov.block_for`), else
+    :func:`fastlae.solvers.default_latent`."""
     if request.n_latent is not None and REGISTRY[name].ITERATIVE:
         return request.n_latent
-    return default_latent(name, request.k, m)
+    if name == "krylov":
+        return krylov.block_for(op, request.k)
+    return default_latent(name, request.k, op.m)
 
 
 def budget_of(request, plan):

@@ -146,6 +146,46 @@ def test_block_rules():
     assert krylov.default_cap(5, 4, 30) == 30
 
 
+def test_width_model():
+    """block_width: a measured width or k, between 4 and max(4, k), at most m; narrower
+    where X's products dominate a step (a large X) than where the step's own work does."""
+    for m, elements in ((4000, 16_000_000), (1000, 2_000_000), (300, 120_000)):
+        for k in (1, 3, 5, 8, 10, 20, 40):
+            b = krylov.block_width(k, m, elements)
+            assert 4 <= b <= max(4, k) and (b == k or b in krylov.PRODUCT_WIDTHS)
+    assert krylov.block_width(5, 3, 9) == 3
+    assert krylov.block_width(20, 6, 36) == 6
+    assert krylov.block_width(20, 4000, 16_000_000) < krylov.block_width(20, 300, 120_000)
+    assert krylov.relative_products(20, 10) < krylov.relative_products(20, 4)
+    assert krylov.relative_products(10, 10) == krylov.relative_products(10, 20)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("free", [True, False])
+def test_runs_in_memory_take_the_width_model_and_scale_budgets(order, free, monkeypatch):
+    """Matrix-free runs on X by rows take block_width; by columns and on a formed Gram,
+    default_block. "auto"'s budget (products at default_block's width) is scaled by
+    relative_products to the run's width."""
+    import fastlae.api as api
+    from fastlae.solvers import Plan
+
+    X = np.asarray(datasets.decaying(1500, 1200, random_state=0), order=order)
+    seen = []
+    run = krylov.run
+    monkeypatch.setattr(krylov, "run", lambda apply, m, k, block, tol, max_passes, *a, **kw:
+                        seen.append((block, max_passes)) or run(apply, m, k, block, tol,
+                                                                max_passes, *a, **kw))
+    r = _quiet(lambda: api._pca(X, 10, plan=Plan("krylov", free, 28, 1.0), precision="double"))
+    block, budget = seen[0]
+    rows = free and order == "C"
+    assert block == (krylov.block_width(10, 1200, 1500 * 1200) if rows
+                     else krylov.default_block(10, 1200))
+    scale = krylov.relative_products(10, block) / krylov.relative_products(10, 10)
+    assert budget == int(np.ceil(28 * scale))
+    assert not rows or block < 10   # the model's width differs here: the scaling is seen
+    _check(r, X, 10)
+
+
 @pytest.mark.parametrize("name", SPECTRA)
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_matrix_free_dense(name, order):

@@ -97,29 +97,90 @@ ROOM_SHARE = 0.25
 DOT_ELEMENTS = 1 << 18
 
 
-# Block width of products in memory. A pass costs about R + F b (reading X, and the b
-# columns' arithmetic) and the products to the target fall slowly with b. Measured, 2 cores,
-# 4000 x 4000, calls with blocks of 6 / 8 / 10 / 12 / 16 / 20 (medians of 3): singular values
-# i^-0.5, k 20, 0.43 / 0.41 / 0.46 / 0.42 / 0.60 / 0.67 s (25 / 22 / 20 / 18 / 16 / 15
-# products); zoo decaying, k 20, 0.29 / 0.29 / 0.30 / 0.33 / 0.44 / 0.51 s; k 10, both
-# spectra, within 10% from 6 to 20. Where the plan stays the same, narrower blocks are a
-# little faster, but "auto"'s cost model (fastlae.solvers.estimated_seconds, which prices
-# Krylov at this width) and its give-up rule are calibrated at 10. scripts/bench_block.py
-# --reps 3: on 48 square-ish matrix-free calls (4000 x 4000, 3000 x 5000, 8000 x 3000;
-# decaying, i^-0.8, i^-0.5, cluster_at_k, rank_at_k, k 10 / 20 / 40; slow power laws at
-# k 40) blocks of 8 took 0.93 the time of 10 and blocks of 6 0.97 (geometric means), on 5
-# formed-Gram calls 0.98 and 0.96; but at 8 the model changes the plan of 13 of 440 shapes
-# (n 1000-200000, d 256-6000, k 5-50), 1.12 the time on the 20 calls timed (0.49-2.45:
-# 20000 x 2000, k 30, hands over to eigh, 1.96 s against 0.80 s).
+# Block width at which "auto"'s cost model prices Krylov in memory (fastlae.solvers.
+# estimated_seconds, its budgets and give-up rule are calibrated at this width); a run in
+# memory takes the width of least modelled cost (block_for) and scales those budgets by
+# relative_products.
 MEMORY_BLOCK = 10
+# The width model of runs in memory. Products to the target at block b, relative:
+# 1 + PRODUCTS_SLOPE k / min(b, k). Measured (scripts/bench_block.py, 48 matrix-free calls on
+# 4000 x 4000, 3000 x 5000 and 8000 x 3000 with five spectra, geometric means of products
+# over those at b 10): k 20, b 4 / 6 / 8 / 12 / 16 / 20: 1.64 / 1.33 / 1.12 / 0.95 / 0.85 /
+# 0.75 (model 1.71 / 1.32 / 1.12 / 0.92 / 0.82 / 0.76); k 40: 1.88 / 1.39 / 1.15 / 0.94 /
+# 0.79 / 0.71 (1.96 / 1.43 / 1.16 / 0.89 / 0.76 / 0.68); k 10: 1.48 / 1.25 / 1.16 / 1 / 1 / 1.
+PRODUCTS_SLOPE = 0.45
+# One product with X in memory by blocks of rows (C order, matrix-free: the span kernels
+# over GEMM) at block b, relative to b 8, at the widths measured (scripts/bench_block.py
+# --parts products: 4000 x 4000, 8000 x 2000, 3000 x 3000 and 20000 x 500, 2 cores, medians
+# of 15, medians of three runs); at b 8 a product takes about PRODUCT_SECONDS per element
+# of X (5.6e-10 to 9.1e-10). Products by columns (F order) and with a formed Gram keep
+# default_block's width: there the model's widths (6-20 in F order, 5-15 on the Gram) took
+# 0.70-1.23x and 0.97-1.06x the time of blocks of 10 (12 F-ordered calls, geometric mean
+# 1.00; 4 formed-Gram calls).
+PRODUCT_WIDTHS = (1, 4, 5, 6, 8, 10, 12, 15, 16, 20, 24, 30, 40)
+PRODUCT_COST = (0.5, 0.71, 0.86, 0.87, 1.0, 1.27, 1.34, 1.7, 1.8, 2.0, 2.3, 2.7, 3.6)
+PRODUCT_SECONDS = 7.3e-10
+# Seconds of a step beyond its product (orthogonalization, Rayleigh-Ritz, residuals), with s
+# of the stored columns (3/4 of the cap): STEP_SECONDS + m b (STEP_COLUMN + STEP_STORED s).
+# Measured per step at 1000-4000 features, k 10-40, b 4-20: 1.0-8.5 ms (a hook around the
+# products of krylov.run).
+STEP_SECONDS = 6e-4
+STEP_COLUMN = 8.4e-8
+STEP_STORED = 1.04e-10
 
 
 def default_block(k, m, read_bound=False):
     """Block width: ``min(k, MEMORY_BLOCK)`` (at least 4) where products are computed in
-    memory, ``k + max(10, k)`` where reading the data dominates a pass (files, callables,
-    dask: a pass costs the same at any width and only their number counts). At most m."""
+    memory (the width "auto"'s cost model prices), ``k + max(10, k)`` where reading the
+    data dominates a pass (files, callables, dask: a pass costs the same at any width and
+    only their number counts). At most m."""
     b = k + max(10, k) if read_bound else max(min(k, MEMORY_BLOCK), min(k, 4), 4)
     return int(min(m, b))
+
+
+def relative_products(k, b):
+    """Products to the target at block ``b`` (an int or an array of them), relative:
+    ``1 + PRODUCTS_SLOPE k / min(b, k)``."""
+    return 1.0 + PRODUCTS_SLOPE * k / np.minimum(b, k)
+
+
+def block_width(k, m, elements):
+    """The block of least modelled seconds for a matrix-free run on X by rows: of the
+    widths measured (``PRODUCT_WIDTHS``) and k itself, those between 4 and ``max(4, k)`` (a
+    block beyond k takes no fewer products) and at most m, the width where
+    :func:`relative_products` times a step's seconds (its product over ``elements`` values
+    of X, ``PRODUCT_COST``, and the step's own work) is least. Widths between those
+    measured are left out: a product's cost steps with the kernels' tiles (calls at 7
+    columns took 0.84-1.01x the time of 8 at k 20).
+
+    Parameters
+    ----------
+    k : int
+    m : int
+        Rows of the Gram (the basis length).
+    elements : int
+        Values of X (n d).
+    """
+    if m < 4:
+        return int(m)
+    widths = np.union1d(PRODUCT_WIDTHS, [k])
+    widths = widths[(widths >= 4) & (widths <= max(4, k)) & (widths <= m)]
+    if widths.size == 0:
+        return int(min(m, max(4, k)))
+    product = PRODUCT_SECONDS * elements * np.interp(widths, PRODUCT_WIDTHS, PRODUCT_COST)
+    stored = 0.75 * np.array([default_cap(k, b, m) for b in widths])
+    step = product + STEP_SECONDS + m * widths * (STEP_COLUMN + STEP_STORED * stored)
+    return int(widths[np.argmin(step * relative_products(k, widths))])
+
+
+def block_for(op, k):
+    """The block of a run in memory on ``op`` (a :class:`~fastlae._operator.Operator`):
+    :func:`block_width` for matrix-free products with X by rows, :func:`default_block`
+    otherwise (products by columns, a formed Gram)."""
+    data = op.data
+    if op.matrix_free and data.gram_axis == 1:
+        return block_width(k, op.m, data.n * data.d)
+    return default_block(k, op.m)
 
 
 def default_cap(k, b, m, blocks=None):
@@ -315,9 +376,10 @@ def ritz_steps(w, k, b, worst, tol):
     return max(0.0, np.log(worst / target(w, k, tol)) / (2.0 * np.sqrt(gamma)))
 
 
-def hopeless(hist, passes, worst, w, k, b, tol, left, subspace=False):
+def hopeless(hist, passes, worst, w, k, b, tol, left, subspace=False,
+             patient=PATIENT_PASSES):
     """Whether a run of block ``b`` should give up with ``left`` products to go: from
-    ``PATIENT_PASSES`` products on, where both its Ritz values ``w`` (:func:`ritz_steps`)
+    ``patient`` products on, where both its Ritz values ``w`` (:func:`ritz_steps`)
     and the rate its history ``hist`` has seen
     (:func:`fastlae._kernels.monitor.predicted_updates`, to ``tol``, or with ``subspace`` to
     the subspace :func:`target`) predict more. Either alone errs: the rate of the first
@@ -325,7 +387,7 @@ def hopeless(hist, passes, worst, w, k, b, tol, left, subspace=False):
     rate predicted more than the 36 products left after 12, and 29 in all sufficed; 20000 x
     2000, k 50, on the formed Gram: the residual stalls near 1e-5 for 12 products, then
     falls about 5x per product), and early Ritz values overstate the gap."""
-    return passes >= PATIENT_PASSES and ritz_steps(w, k, b, worst, tol) > left \
+    return passes >= patient and ritz_steps(w, k, b, worst, tol) > left \
         and predicted_updates(hist, passes, worst, target(w, k, tol) if subspace else tol) \
         > left
 
@@ -426,14 +488,16 @@ def trained_from(result, lam):
 def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patience=0.0,
           cap_blocks=None):
     """The solver interface of :mod:`fastlae.solvers` on an
-    :class:`~fastlae._operator.Operator`: ``r`` is the block width, ``max_iter`` the most
-    products, ``init`` an earlier ``(W1, W2)`` to start from (its decoder's columns). With
-    ``patience > 0`` (``"auto"``) a run that used up ``max_iter`` reports ``GAVE_UP`` and
-    :func:`fastlae.pca` hands over to eigh; it gives up earlier where :func:`hopeless` says
-    so, its rate taken to ``tol`` with a finite ``patience`` (the matrix-free plan, which
-    then forms the Gram) and to the subspace :func:`target` with ``inf`` (a formed Gram):
-    giving up early saves the products a flat spectrum would spend before eigh (sparse
-    300000 x 3000, flat: 12 instead of 54).
+    :class:`~fastlae._operator.Operator`: ``r`` is the block width (:func:`block_for`
+    unless the caller set it), ``max_iter`` the most products, ``init`` an earlier ``(W1,
+    W2)`` to start from (its decoder's columns). With ``patience > 0`` (``"auto"``, whose
+    ``max_iter`` and ``PATIENT_PASSES`` count products at :func:`default_block`'s width and
+    are scaled to r's by :func:`relative_products`) a run that used up ``max_iter`` reports
+    ``GAVE_UP`` and :func:`fastlae.pca` hands over to eigh; it gives up earlier where
+    :func:`hopeless` says so, its rate taken to ``tol`` with a finite ``patience`` (the
+    matrix-free plan, which then forms the Gram) and to the subspace :func:`target` with
+    ``inf`` (a formed Gram): giving up early saves the products a flat spectrum would spend
+    before eigh (sparse 300000 x 3000, flat: 12 instead of 54).
     ``cap_blocks``: stored columns ``k + cap_blocks r`` (:func:`default_cap`)."""
     lam = lam_floor if lam is None else lam
     start = None if init is None else init[1]
@@ -441,10 +505,14 @@ def solve(op, k, r, lam, lam_floor, tol, wtol, max_iter, rng, init=None, patienc
     report = recorder(hist)
     give_up = None
     if patience > 0.0:   # the rate to tol matrix-free, to the subspace target on a Gram
+        # "auto"'s budget and patience count products at the width its model prices
+        scale = relative_products(k, r) / relative_products(k, default_block(k, op.m))
+        max_iter = int(np.ceil(max_iter * scale))
+        patient = int(np.ceil(PATIENT_PASSES * scale))
 
         def give_up(passes, worst, w):
             return hopeless(hist, passes, worst, w, k, r, tol, max_iter - passes,
-                            subspace=patience == np.inf)
+                            subspace=patience == np.inf, patient=patient)
 
     cap = None if cap_blocks is None else default_cap(k, r, op.m, cap_blocks)
     with op.krylov_products(tol) as apply:
