@@ -226,8 +226,9 @@ def _correction(apply, V, w, R, target, k):
     """Solve ``(w_i - (I-P) A (I-P)) x_i = r_i`` for ``x_i`` orthogonal to V (``P = V V^T``,
     ``A`` applied by ``apply``), column by column with a shared product per step (conjugate
     gradients: the operator is positive definite there when ``w_i`` lies above the rest of
-    A's spectrum), until the residuals of the first k columns are at most ``target`` (the
-    others, closer to the rest of the spectrum, converge slower and only widen the span)."""
+    A's spectrum; a column where it is not stops), until the residuals of the first k
+    columns are at most ``target`` (the others, closer to the rest of the spectrum, converge
+    slower and only widen the span)."""
     def project(B):
         return B - V @ (V.T @ B)
 

@@ -128,7 +128,9 @@ class Plan:
 
 def default_latent(solver, k, m):
     """Latent width r: k plus oversampling for the iterative solvers (capped at m), k else;
-    for ``"krylov"`` its block width (:func:`fastlae.solvers.krylov.default_block`)."""
+    for ``"krylov"`` the block width the cost model prices
+    (:func:`fastlae.solvers.krylov.default_block`; a run in memory takes
+    :func:`fastlae.solvers.krylov.block_for`'s)."""
     if solver == "krylov":
         return krylov.default_block(k, m)
     if not REGISTRY[solver].ITERATIVE:
