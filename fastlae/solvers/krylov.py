@@ -164,9 +164,7 @@ def block_width(k, m, elements):
     if m < 4:
         return int(m)
     widths = np.union1d(PRODUCT_WIDTHS, [k])
-    widths = widths[(widths >= 4) & (widths <= max(4, k)) & (widths <= m)]
-    if widths.size == 0:
-        return int(min(m, max(4, k)))
+    widths = widths[(widths >= 4) & (widths <= max(4, k)) & (widths <= m)]   # 4 at least
     product = PRODUCT_SECONDS * elements * np.interp(widths, PRODUCT_WIDTHS, PRODUCT_COST)
     stored = 0.75 * np.array([default_cap(k, b, m) for b in widths])
     step = product + STEP_SECONDS + m * widths * (STEP_COLUMN + STEP_STORED * stored)
