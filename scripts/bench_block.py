@@ -91,14 +91,16 @@ def run_part(cases, widths, reps, order="C", plans=False):
     """Time each case at each width; ``plans``: the widths price the plan (MEMORY_BLOCK)
     instead of fixing the run's block."""
     model, priced = krylov.block_for, krylov.MEMORY_BLOCK
-    first, ratios = widths[0], []
+    first, ratios, chosen = widths[0], [], []
 
     def at(b):
         if plans:
             krylov.MEMORY_BLOCK = b
+        elif b == "model":   # the model's width, recorded for the table
+            krylov.block_for = lambda op, k: chosen.append(model(op, k)) or chosen[-1]
         elif b == "default":
             krylov.block_for = lambda op, k: krylov.default_block(k, op.m)
-        elif b != "model":
+        else:
             krylov.block_for = lambda op, k: min(int(b), op.m)
 
     print("| data, k | " + " | ".join(f"b {b}: s (products)" for b in widths)
@@ -109,6 +111,7 @@ def run_part(cases, widths, reps, order="C", plans=False):
             fastlae.pca(X, k)   # compiled, pages touched
             times = {b: [] for b in widths}
             seen = {}
+            chosen.clear()
             for _ in range(reps):
                 for b in widths:
                     at(b)
@@ -123,8 +126,8 @@ def run_part(cases, widths, reps, order="C", plans=False):
             cells = [f"{t[b]:.3f} ({seen[b][0]}{'' if seen[b][3] else ', NOT certified'}"
                      f"{'' if seen[b][1] == 'krylov' else ', ' + seen[b][1]})" for b in widths]
             path = "matrix-free" if seen[first][2] else "formed Gram"
-            if "model" in widths and seen[first][1] == "krylov":
-                path += f", model b {model_width(X, k, seen[first][2])}"
+            if chosen:   # the first run's width (a hand-over's run keeps default_block's)
+                path += f", model b {chosen[-1]}"
             print(f"| {n} x {d} {name}, k {k} ({path}) | " + " | ".join(cells) + " | "
                   + " | ".join(f"{x:.2f}" for x in ratio) + " |", flush=True)
     finally:
@@ -172,14 +175,6 @@ def products(reps=15):
                   + " | ".join(f"{seen[b] / seen[8]:.2f}" for b in widths) + " |", flush=True)
     finally:
         krylov.run = run
-
-
-def model_width(X, k, matrix_free):
-    """The width :func:`krylov.block_for` gives a run on X (features as the Gram)."""
-    n, d = X.shape
-    if matrix_free and X.flags.c_contiguous:
-        return krylov.block_width(k, min(n, d), n * d)
-    return krylov.default_block(k, d)
 
 
 def main(argv=None):
